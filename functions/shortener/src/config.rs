@@ -1,0 +1,136 @@
+//! The shortener's configuration, read once at cold start from the variables `template.yaml` sets.
+
+use std::time::Duration;
+
+use shared::config::{ConfigError, Env, invalid, optional, parsed_or, required};
+use url::Url;
+
+use crate::domain::code::CodeKey;
+
+/// Every setting the shortener reads.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `LINKS_TABLE`: the DynamoDB table.
+    pub table: String,
+    /// `SHORT_URL_BASE`: the public base of short URLs; derived from each request when unset.
+    pub short_url_base: Option<Url>,
+    /// `APPLE_APP_SITE_ASSOCIATION`: the JSON document served at `/apple-app-site-association`.
+    pub apple_app_site_association: String,
+    /// `CODE_KEY`: the secret (16+ bytes) that keys the code permutation.
+    pub code_key: CodeKey,
+    /// `ID_BLOCK_SIZE`: ids leased from the counter per write (default 100).
+    pub id_block_size: u64,
+    /// `BLOCKED_DOMAINS`: comma-separated domains (and their subdomains) links may not point to.
+    pub blocked_domains: Vec<String>,
+    /// `VISIT_COUNTER_SHARDS`: shards of each link's visit counter (default 10).
+    pub visit_shards: u32,
+    /// `VISIT_COUNT_BUDGET_MS`: the most a redirect waits for its visit to be counted (default 50).
+    pub visit_count_budget: Duration,
+}
+
+impl Config {
+    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let short_url_base = optional(env, "SHORT_URL_BASE")
+            .map(|raw| {
+                let url =
+                    Url::parse(&raw).map_err(|e| invalid("SHORT_URL_BASE", &raw, e.to_string()))?;
+                if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                    return Err(invalid(
+                        "SHORT_URL_BASE",
+                        &raw,
+                        "must be an http(s) URL with a host",
+                    ));
+                }
+                Ok(url)
+            })
+            .transpose()?;
+        let aasa = required(env, "APPLE_APP_SITE_ASSOCIATION")?;
+        let parsed: serde_json::Value = serde_json::from_str(&aasa)
+            .map_err(|e| invalid("APPLE_APP_SITE_ASSOCIATION", &aasa, e.to_string()))?;
+        let code_key = required(env, "CODE_KEY")?;
+        let id_block_size = parsed_or(env, "ID_BLOCK_SIZE", 100u64)?;
+        if !(1..=100_000).contains(&id_block_size) {
+            return Err(invalid(
+                "ID_BLOCK_SIZE",
+                id_block_size.to_string(),
+                "must be 1..=100000",
+            ));
+        }
+        let visit_shards = parsed_or(env, "VISIT_COUNTER_SHARDS", 10u32)?;
+        if !(1..=100).contains(&visit_shards) {
+            return Err(invalid(
+                "VISIT_COUNTER_SHARDS",
+                visit_shards.to_string(),
+                "must be 1..=100",
+            ));
+        }
+        Ok(Self {
+            table: required(env, "LINKS_TABLE")?,
+            short_url_base,
+            // Re-serialised compactly: the response is precomputed once from this string.
+            apple_app_site_association: parsed.to_string(),
+            code_key: CodeKey::new(code_key.as_bytes())
+                .ok_or_else(|| invalid("CODE_KEY", "<redacted>", "must be at least 16 bytes"))?,
+            id_block_size,
+            blocked_domains: optional(env, "BLOCKED_DOMAINS")
+                .unwrap_or_default()
+                .split(',')
+                .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect(),
+            visit_shards,
+            visit_count_budget: Duration::from_millis(parsed_or(
+                env,
+                "VISIT_COUNT_BUDGET_MS",
+                50u64,
+            )?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: [(&str, &str); 3] = [
+        ("LINKS_TABLE", "links"),
+        (
+            "APPLE_APP_SITE_ASSOCIATION",
+            r#"{"applinks": {"details": []}}"#,
+        ),
+        ("CODE_KEY", "0123456789abcdef"),
+    ];
+
+    #[test]
+    fn minimal_environment_gives_defaults() {
+        let config = Config::from_env(&MINIMAL).unwrap();
+        assert_eq!(config.id_block_size, 100);
+        assert_eq!(config.visit_shards, 10);
+        assert_eq!(
+            config.apple_app_site_association,
+            r#"{"applinks":{"details":[]}}"#
+        );
+        assert!(config.short_url_base.is_none());
+    }
+
+    #[test]
+    fn bad_values_fail_naming_the_variable() {
+        let cases = [
+            ("SHORT_URL_BASE", "not a url"),
+            ("APPLE_APP_SITE_ASSOCIATION", "{not json"),
+            ("CODE_KEY", "short"),
+            ("ID_BLOCK_SIZE", "0"),
+            ("VISIT_COUNTER_SHARDS", "1000"),
+        ];
+        for (name, value) in cases {
+            let mut env: Vec<(&str, &str)> = MINIMAL
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != name)
+                .collect();
+            env.push((name, value));
+            let err = Config::from_env(&env).unwrap_err().to_string();
+            assert!(err.contains(name), "{name}: {err}");
+        }
+    }
+}

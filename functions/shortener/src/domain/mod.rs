@@ -1,0 +1,11 @@
+//! The shortener's domain: plain types and functions, no HTTP and no SDK.
+//!
+//! - [`target`]: the URL a link points at, parsed, normalised and checked for safety.
+//! - [`code`]: short codes, the keyed permutation that makes them unguessable, and aliases.
+//! - [`link`]: a stored link and the rules for expiry and visit limits.
+//! - [`ids`]: leasing blocks of ids from the counter so it is not a hot key.
+
+pub mod code;
+pub mod ids;
+pub mod link;
+pub mod target;

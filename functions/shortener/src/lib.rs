@@ -1,0 +1,129 @@
+//! The URL shortener: one Lambda function serving every shortener route of the HTTP API.
+//!
+//! | route                            | code                      |
+//! |----------------------------------|---------------------------|
+//! | `GET /`                          | [`routes::index`]         |
+//! | `POST /`                         | [`routes::create`]        |
+//! | `GET /apple-app-site-association`| [`routes::aasa`]          |
+//! | `GET /{code}`                    | [`routes::redirect`]      |
+//! | `GET /{code}/stats`              | [`routes::stats`]         |
+//!
+//! [`handler`] is what the Lambda runtime calls and what the in-process tests call; it dispatches on
+//! method and path (so it behaves the same behind API Gateway's routes, `cargo lambda watch`'s router
+//! and a `$default` route).
+
+pub mod config;
+pub mod domain;
+pub mod routes;
+pub mod store;
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, RequestExt, Response};
+use shared::ApiError;
+use tokio::sync::Mutex;
+
+use crate::config::Config;
+use crate::domain::code::{CodeError, ShortCode};
+use crate::domain::ids::IdBlock;
+use crate::store::{LinkStore, StoreError};
+
+/// Everything built once per cold start and shared by every request of the instance.
+pub struct App {
+    pub config: Config,
+    pub store: LinkStore,
+    ids: Mutex<IdBlock>,
+}
+
+impl App {
+    pub fn new(config: Config, client: aws_sdk_dynamodb::Client) -> Self {
+        let store = LinkStore::new(client, config.table.clone());
+        Self {
+            config,
+            store,
+            ids: Mutex::new(IdBlock::default()),
+        }
+    }
+
+    /// Reads the configuration and builds the DynamoDB client from the environment.
+    pub async fn from_env() -> Result<Self, shared::config::ConfigError> {
+        let config = Config::from_env(&shared::config::ProcessEnv)?;
+        let sdk = shared::aws::sdk_config().await;
+        Ok(Self::new(config, aws_sdk_dynamodb::Client::new(&sdk)))
+    }
+
+    /// The next generated code, leasing a new block of ids when this instance's block is used up.
+    pub async fn next_code(&self) -> Result<ShortCode, AppError> {
+        let mut ids = self.ids.lock().await;
+        let id = match ids.take() {
+            Some(id) => id,
+            None => {
+                let end = self.store.lease_ids(self.config.id_block_size).await?;
+                ids.refill(end, self.config.id_block_size);
+                tracing::info!(
+                    block_end = end,
+                    size = self.config.id_block_size,
+                    "leased id block"
+                );
+                ids.take().ok_or(AppError::Exhausted)?
+            }
+        };
+        ShortCode::generate(&self.config.code_key, id).map_err(|_| AppError::Exhausted)
+    }
+}
+
+/// Failures that are not the client's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("code space exhausted")]
+    Exhausted,
+    #[error("gave up after {0} attempts racing other writers")]
+    TooManyConflicts(u32),
+}
+
+impl AppError {
+    /// Logs the cause once and turns it into the opaque response the client sees.
+    pub fn into_response(self) -> Response<Body> {
+        match &self {
+            AppError::Store(StoreError::Unavailable(_)) | AppError::TooManyConflicts(_) => {
+                tracing::warn!(error = %self, "dependency unavailable");
+                ApiError::unavailable().into_response()
+            }
+            _ => {
+                tracing::error!(error = %self, "request failed");
+                ApiError::internal().into_response()
+            }
+        }
+    }
+}
+
+impl From<CodeError> for AppError {
+    fn from(_: CodeError) -> Self {
+        AppError::Exhausted
+    }
+}
+
+/// The function's entry point, for the runtime and for in-process tests alike.
+pub async fn handler(app: &App, request: Request) -> Response<Body> {
+    shared::run::traced(request, |request, _correlation_id| route(app, request)).await
+}
+
+async fn route(app: &App, request: Request) -> Response<Body> {
+    let path = match request.raw_http_path() {
+        raw if !raw.is_empty() => raw.to_owned(),
+        _ => request.uri().path().to_owned(),
+    };
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let method = request.method().clone();
+    match (&method, segments.as_slice()) {
+        (&Method::GET | &Method::HEAD, [""]) => routes::index::get(),
+        (&Method::POST, [""]) => routes::create::post(app, &request).await,
+        (_, [""]) => ApiError::method_not_allowed("GET, POST").into_response(),
+        (&Method::GET, ["apple-app-site-association"]) => routes::aasa::get(app),
+        (&Method::GET, [code]) => routes::redirect::get(app, code).await,
+        (&Method::GET, [code, "stats"]) => routes::stats::get(app, code).await,
+        (_, [_] | [_, "stats"]) => ApiError::method_not_allowed("GET").into_response(),
+        _ => ApiError::not_found("no such route").into_response(),
+    }
+}

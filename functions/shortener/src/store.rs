@@ -1,0 +1,395 @@
+//! The links table in DynamoDB. Every `AttributeValue` conversion of the shortener lives here.
+//!
+//! One table, one string key `pk`, items told apart by prefix:
+//!
+//! | `pk`                    | what                                      | attributes                                 |
+//! |-------------------------|-------------------------------------------|--------------------------------------------|
+//! | `counter#ids`           | the id counter, leased in blocks          | `value`                                    |
+//! | `link#<code>`           | a link                                    | `url`, `createdAt`, `expiresAt`, `maxVisits`, `visits`, `ttl` |
+//! | `url#<sha256>`          | dedupe: the code of a normalised URL      | `code`                                     |
+//! | `visits#<code>#<shard>` | one shard of a link's visit counter       | `count`, `ttl`                             |
+//!
+//! Every write that creates an item is conditional, so nothing is ever silently overwritten.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
+};
+
+use crate::domain::code::ShortCode;
+use crate::domain::link::{Limits, Link};
+use crate::domain::target::TargetUrl;
+
+const COUNTER_KEY: &str = "counter#ids";
+/// Items outlive their expiry by a day so a late visitor still gets `410` rather than `404`.
+const TTL_GRACE_SECONDS: i64 = 24 * 3_600;
+
+/// A failure of the table, as the handler needs to see it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Timeouts, throttling, connection failures, DynamoDB's own 5xx: worth a retry by the client.
+    #[error("DynamoDB unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else (a missing table, a malformed item): a bug or a misconfiguration.
+    #[error("DynamoDB request failed: {0}")]
+    Unexpected(String),
+}
+
+/// The outcome of writing a new link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// The link and (when asked) its dedupe item were written.
+    New,
+    /// The code is already in use (an alias, or a generated code an alias took first).
+    CodeTaken,
+    /// Another request stored the same URL first; this is its code.
+    Existing(ShortCode),
+    /// Two writers raced on the same items; try again.
+    Conflict,
+}
+
+/// Counts of the writes this instance made, for the benchmark's writes-per-request figures.
+#[derive(Debug, Default)]
+pub struct WriteCounts {
+    pub counter: AtomicU64,
+    pub links: AtomicU64,
+    pub visits: AtomicU64,
+}
+
+/// The links table.
+#[derive(Debug)]
+pub struct LinkStore {
+    client: Client,
+    table: String,
+    pub writes: WriteCounts,
+}
+
+impl LinkStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            writes: WriteCounts::default(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Reserves `size` ids with one atomic `ADD`; returns the counter's new value (the block's end).
+    pub async fn lease_ids(&self, size: u64) -> Result<u64, StoreError> {
+        self.writes.counter.fetch_add(1, Ordering::Relaxed);
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(COUNTER_KEY))
+            .update_expression("ADD #v :size")
+            .expression_attribute_names("#v", "value")
+            .expression_attribute_values(":size", n(size))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        output
+            .attributes()
+            .and_then(|a| a.get("value"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| StoreError::Unexpected("counter update returned no value".into()))
+    }
+
+    /// The code already stored for a normalised URL (strongly consistent read).
+    pub async fn find_by_url(&self, dedupe_key: &str) -> Result<Option<ShortCode>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("url#{dedupe_key}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output
+            .item()
+            .and_then(|item| item.get("code"))
+            .and_then(|v| v.as_s().ok())
+            .and_then(|code| ShortCode::parse(code).ok()))
+    }
+
+    /// Writes a new link; with `dedupe_key`, atomically together with the URL's dedupe item, so
+    /// two racing requests for one URL can never both create a link.
+    pub async fn create(
+        &self,
+        link: &Link,
+        dedupe_key: Option<&str>,
+    ) -> Result<Created, StoreError> {
+        self.writes.links.fetch_add(1, Ordering::Relaxed);
+        let link_item = link_item(link);
+        let Some(dedupe_key) = dedupe_key else {
+            return match self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(link_item))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await
+            {
+                Ok(_) => Ok(Created::New),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    Ok(Created::CodeTaken)
+                }
+                Err(e) => Err(classify(e)),
+            };
+        };
+        let url_key = format!("url#{dedupe_key}");
+        let put = |item: HashMap<String, AttributeValue>| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map(|put| TransactWriteItem::builder().put(put).build())
+                .map_err(|e| StoreError::Unexpected(e.to_string()))
+        };
+        let dedupe_item = HashMap::from([
+            ("pk".to_owned(), s(&url_key)),
+            ("code".to_owned(), s(link.code.as_str())),
+        ]);
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(put(link_item)?)
+            .transact_items(put(dedupe_item)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Created::New),
+            Err(error) => {
+                let reasons: Vec<String> = error
+                    .as_service_error()
+                    .and_then(|e| match e {
+                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(
+                            c.cancellation_reasons()
+                                .iter()
+                                .map(|r| r.code().unwrap_or("None").to_owned())
+                                .collect(),
+                        ),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                match reasons
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .as_slice()
+                {
+                    [_, "ConditionalCheckFailed"] => match self.find_by_url(dedupe_key).await? {
+                        Some(code) => Ok(Created::Existing(code)),
+                        None => Ok(Created::Conflict),
+                    },
+                    ["ConditionalCheckFailed", _] => Ok(Created::CodeTaken),
+                    [..] if reasons.iter().any(|r| r == "TransactionConflict") => {
+                        Ok(Created::Conflict)
+                    }
+                    _ if error
+                        .as_service_error()
+                        .is_some_and(|e| e.code() == Some("TransactionConflictException")) =>
+                    {
+                        Ok(Created::Conflict)
+                    }
+                    _ => Err(classify(error)),
+                }
+            }
+        }
+    }
+
+    /// The link stored under `code` (strongly consistent read, so a fresh link redirects at once).
+    pub async fn get(&self, code: &ShortCode) -> Result<Option<Link>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("link#{code}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        output.item().map(|item| parse_link(code, item)).transpose()
+    }
+
+    /// Counts a visit on a link with a visit limit, on the link item itself and only while visits
+    /// remain; `false` when the limit was already reached (or the link is gone).
+    pub async fn count_limited_visit(&self, code: &ShortCode) -> Result<bool, StoreError> {
+        self.writes.visits.fetch_add(1, Ordering::Relaxed);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("link#{code}")))
+            .update_expression("SET visits = if_not_exists(visits, :zero) + :one")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(visits) OR visits < maxVisits)",
+            )
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// Adds one visit to shard `shard` of the link's counter.
+    pub async fn count_visit(
+        &self,
+        code: &ShortCode,
+        shard: u32,
+        ttl: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.writes.visits.fetch_add(1, Ordering::Relaxed);
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("visits#{code}#{shard}")))
+            .expression_attribute_names("#c", "count")
+            .expression_attribute_values(":one", n(1));
+        request = match ttl {
+            Some(ttl) => request
+                .update_expression("ADD #c :one SET #t = :ttl")
+                .expression_attribute_names("#t", "ttl")
+                .expression_attribute_values(":ttl", n(ttl + TTL_GRACE_SECONDS)),
+            None => request.update_expression("ADD #c :one"),
+        };
+        request.send().await.map_err(classify)?;
+        Ok(())
+    }
+
+    /// The sum of a link's visit counter shards (eventually consistent reads).
+    pub async fn sharded_visits(&self, code: &ShortCode, shards: u32) -> Result<u64, StoreError> {
+        let keys = (0..shards)
+            .map(|shard| HashMap::from([("pk".to_owned(), s(format!("visits#{code}#{shard}")))]))
+            .collect();
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .build()
+                .map_err(|e| StoreError::Unexpected(e.to_string()))?,
+        );
+        let mut total = 0;
+        // BatchGetItem may hand back unprocessed keys under load; ask again for those.
+        for _ in 0..5 {
+            let Some(keys) = request.take() else { break };
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, keys)
+                .send()
+                .await
+                .map_err(classify)?;
+            total += output
+                .responses()
+                .and_then(|r| r.get(&self.table))
+                .into_iter()
+                .flatten()
+                .filter_map(|item| item.get("count").and_then(|v| v.as_n().ok()))
+                .filter_map(|v| v.parse::<u64>().ok())
+                .sum::<u64>();
+            request = output
+                .unprocessed_keys()
+                .and_then(|u| u.get(&self.table))
+                .cloned();
+        }
+        Ok(total)
+    }
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn link_item(link: &Link) -> HashMap<String, AttributeValue> {
+    let mut item = HashMap::from([
+        ("pk".to_owned(), s(format!("link#{}", link.code))),
+        ("url".to_owned(), s(link.target.as_str())),
+        ("createdAt".to_owned(), n(link.created_at)),
+    ]);
+    if let Some(at) = link.limits.expires_at {
+        item.insert("expiresAt".to_owned(), n(at));
+        item.insert("ttl".to_owned(), n(at + TTL_GRACE_SECONDS));
+    }
+    if let Some(max) = link.limits.max_visits {
+        item.insert("maxVisits".to_owned(), n(max));
+        item.insert("visits".to_owned(), n(0));
+    }
+    item
+}
+
+fn parse_link(
+    code: &ShortCode,
+    item: &HashMap<String, AttributeValue>,
+) -> Result<Link, StoreError> {
+    let number = |name: &str| -> Option<i64> { item.get(name)?.as_n().ok()?.parse().ok() };
+    let url = item
+        .get("url")
+        .and_then(|v| v.as_s().ok())
+        .and_then(|u| url::Url::parse(u).ok())
+        .ok_or_else(|| StoreError::Unexpected(format!("link {code} has no valid url")))?;
+    Ok(Link {
+        code: code.clone(),
+        target: TargetUrl::from(url),
+        created_at: number("createdAt").unwrap_or_default(),
+        limits: Limits {
+            expires_at: number("expiresAt"),
+            max_visits: number("maxVisits").map(|v| v.max(0) as u64),
+        },
+        visits: number("visits").unwrap_or_default().max(0) as u64,
+    })
+}
+
+/// Sorts SDK failures into "retry later" and "our bug", keeping the full cause for the log.
+fn classify<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let detail = aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string();
+    match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(detail)
+        }
+        SdkError::ServiceError(service) => match service.err().code() {
+            Some(
+                "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "InternalServerError"
+                | "ServiceUnavailable"
+                | "TransactionInProgressException",
+            ) => StoreError::Unavailable(detail),
+            _ => StoreError::Unexpected(detail),
+        },
+        _ => StoreError::Unexpected(detail),
+    }
+}

@@ -1,0 +1,17 @@
+//! The workspace's common crate: what every Lambda function needs and nothing function-specific.
+//!
+//! - [`aws`]: the SDK configuration with bounded timeouts and retries.
+//! - [`config`]: typed, fail-fast reading of the environment variables `template.yaml` declares.
+//! - [`telemetry`]: `tracing` set-up (JSON lines on Lambda) and the per-request span.
+//! - [`http`]: JSON responses and the `{"error", "message"}` error body every 4xx/5xx uses.
+//! - [`correlation`]: the `x-correlation-id` that follows one request across functions.
+//! - [`run`]: the one-line `main` every function uses.
+
+pub mod aws;
+pub mod config;
+pub mod correlation;
+pub mod http;
+pub mod run;
+pub mod telemetry;
+
+pub use http::{ApiError, ErrorBody};

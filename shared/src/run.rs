@@ -1,0 +1,76 @@
+//! The request wrapper every handler goes through, and the runtime loop `main` starts.
+//!
+//! [`traced`] gives each request a span with its request id and correlation id, echoes the correlation
+//! id on the response and logs one line per request with status and duration. Handlers called
+//! in-process by the tests go through it too, so both test modes see the same responses.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::time::Instant;
+
+use lambda_http::http::HeaderValue;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response, service_fn};
+use tracing::Instrument;
+
+use crate::correlation;
+
+/// Runs `route` for `request` inside the request span and finishes the response.
+pub async fn traced<F, Fut>(request: Request, route: F) -> Response<Body>
+where
+    F: FnOnce(Request, String) -> Fut,
+    Fut: Future<Output = Response<Body>>,
+{
+    let correlation_id = correlation::from_request(&request);
+    let request_id = request_id(&request);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        correlation_id = %correlation_id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    );
+    let started = Instant::now();
+    let header = HeaderValue::from_str(&correlation_id).ok();
+    let mut response = route(request, correlation_id)
+        .instrument(span.clone())
+        .await;
+    if let Some(header) = header {
+        response.headers_mut().insert(correlation::HEADER, header);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            duration_ms = started.elapsed().as_secs_f64() * 1e3,
+            "handled"
+        );
+    });
+    response
+}
+
+/// The id that finds this request in the logs: Lambda's, else API Gateway's, else a new one.
+fn request_id(request: &Request) -> String {
+    if let Some(context) = request.lambda_context_ref() {
+        return context.request_id.clone();
+    }
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .request_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        _ => uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+/// Serves `handler` on the Lambda runtime until the process ends. `main` is this and its set-up.
+pub async fn serve<S, F, Fut>(state: &'static S, handler: F) -> Result<(), lambda_http::Error>
+where
+    S: Sync + 'static,
+    F: Fn(&'static S, Request) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Infallible>(handler(state, request).await)
+    }))
+    .await
+}
