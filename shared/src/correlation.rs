@@ -49,7 +49,7 @@ mod tests {
 
     #[test]
     fn missing_or_hostile_id_is_replaced_by_a_uuid() {
-        for id in [None, Some("has space"), Some("x\nforged log line")] {
+        for id in [None, Some("has space"), Some("x\tforged log line")] {
             let got = from_request(&request_with(id));
             assert_eq!(got.len(), 36, "{id:?} gave {got}");
             assert!(uuid::Uuid::parse_str(&got).is_ok());

@@ -1,0 +1,285 @@
+//! Sends one request to one function, in-process or over HTTP depending on `TEST_MODE`, and
+//! returns status, headers (lower-case names) and body the same way in both modes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+/// How the suite reaches the functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Handler,
+    Http,
+}
+
+impl Mode {
+    pub fn from_env() -> Self {
+        match std::env::var("TEST_MODE").as_deref() {
+            Ok("http") => Mode::Http,
+            Ok("handler") | Err(_) => Mode::Handler,
+            Ok(other) => panic!("TEST_MODE must be handler or http, not {other:?}"),
+        }
+    }
+}
+
+/// A request to send.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub function: String,
+    pub method: String,
+    /// Path and query, e.g. `/round?number=1.5`.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Call {
+    pub fn new(function: &str, method: &str, path: &str) -> Self {
+        Self {
+            function: function.to_owned(),
+            method: method.to_owned(),
+            path: path.to_owned(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn get(function: &str, path: &str) -> Self {
+        Self::new(function, "GET", path)
+    }
+
+    pub fn post(function: &str, path: &str) -> Self {
+        Self::new(function, "POST", path)
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+
+    pub fn json(self, body: &Value) -> Self {
+        self.header("content-type", "application/json")
+            .raw_body(body.to_string().into_bytes())
+    }
+
+    pub fn raw_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+}
+
+/// A response, as both modes report it.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text()))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+
+    /// Asserts the `{"error", "message"}` error shape and returns the error code.
+    pub fn error_code(&self) -> String {
+        let body = self.json();
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "error without a message: {body}");
+        body["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code in {body}"))
+            .to_owned()
+    }
+}
+
+/// What one test talks to: the in-process handlers or the deployed/local endpoints.
+#[derive(Clone)]
+pub struct World {
+    pub mode: Mode,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shortener: Option<shortener::App>,
+    http: reqwest::Client,
+    endpoints: Value,
+}
+
+impl World {
+    /// A world for one test, in the mode `TEST_MODE` selects.
+    pub async fn new() -> Self {
+        Self::with_shortener(Mode::from_env(), |_| {}).await
+    }
+
+    /// Like [`World::new`], with the in-process shortener's configuration adjusted.
+    pub async fn with_shortener(
+        mode: Mode,
+        adjust: impl FnOnce(&mut shortener::config::Config),
+    ) -> Self {
+        let shortener = match mode {
+            Mode::Handler => Some(shortener_app(adjust).await),
+            Mode::Http => None,
+        };
+        let endpoints = match mode {
+            Mode::Http => {
+                let path = std::env::var("ENDPOINTS_FILE").expect(
+                    "TEST_MODE=http needs ENDPOINTS_FILE (./build.sh acceptance-test sets it)",
+                );
+                let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+            }
+            Mode::Handler => Value::Null,
+        };
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("reqwest client");
+        Self {
+            mode,
+            inner: Arc::new(Inner {
+                shortener,
+                http,
+                endpoints,
+            }),
+        }
+    }
+
+    /// The in-process shortener (handler mode only).
+    pub fn shortener(&self) -> Option<&shortener::App> {
+        self.inner.shortener.as_ref()
+    }
+
+    /// The base URL of a function in HTTP mode.
+    pub fn endpoint(&self, function: &str) -> String {
+        self.inner.endpoints[function]
+            .as_str()
+            .unwrap_or_else(|| panic!("no endpoint for {function} in ENDPOINTS_FILE"))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    pub async fn send(&self, call: Call) -> Reply {
+        match self.mode {
+            Mode::Handler => self.send_in_process(call).await,
+            Mode::Http => self.send_http(call).await,
+        }
+    }
+
+    async fn send_http(&self, call: Call) -> Reply {
+        let url = format!("{}{}", self.endpoint(&call.function), call.path);
+        let method = reqwest::Method::from_bytes(call.method.as_bytes()).expect("method");
+        let mut request = self.inner.http.request(method, &url);
+        for (name, value) in &call.headers {
+            request = request.header(name, value);
+        }
+        if let Some(body) = call.body {
+            request = request.body(body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{} {url}: {e}", call.method));
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let body = response.bytes().await.expect("response body").to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn send_in_process(&self, call: Call) -> Reply {
+        let request = api_gateway_event(&call);
+        let response = match call.function.as_str() {
+            "shortener" => {
+                let app = self.inner.shortener.as_ref().expect("shortener app");
+                shortener::handler(app, request).await
+            }
+            other => crate::when::workshop(other, request).await,
+        };
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let body = shared::http::body_bytes(response.body()).to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// Workshop functions in-process, by function name.
+pub async fn workshop(
+    function: &str,
+    _request: lambda_http::Request,
+) -> lambda_http::Response<lambda_http::Body> {
+    panic!("no in-process handler registered for function {function:?}")
+}
+
+async fn shortener_app(adjust: impl FnOnce(&mut shortener::config::Config)) -> shortener::App {
+    let mut config = shortener::config::Config::from_env(&shared::config::ProcessEnv)
+        .expect("shortener configuration (LINKS_TABLE, CODE_KEY, APPLE_APP_SITE_ASSOCIATION)");
+    adjust(&mut config);
+    let sdk = shared::aws::sdk_config().await;
+    shortener::App::new(config, aws_sdk_dynamodb::Client::new(&sdk))
+}
+
+/// A real API Gateway HTTP API (v2) event for `call`, from the fixture in `data/`.
+fn api_gateway_event(call: &Call) -> lambda_http::Request {
+    let mut event: Value =
+        serde_json::from_str(include_str!("../data/apigw-v2-event.json")).expect("fixture event");
+    let (path, query) = call.path.split_once('?').unwrap_or((&call.path, ""));
+    event["rawPath"] = path.into();
+    event["rawQueryString"] = query.into();
+    event["requestContext"]["http"]["method"] = call.method.as_str().into();
+    event["requestContext"]["http"]["path"] = path.into();
+    event["requestContext"]["requestId"] = uuid::Uuid::new_v4().to_string().into();
+    if !query.is_empty() {
+        let params: serde_json::Map<String, Value> = form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), Value::from(v.into_owned())))
+            .collect();
+        event["queryStringParameters"] = Value::Object(params);
+    }
+    for (name, value) in &call.headers {
+        event["headers"][name] = value.as_str().into();
+    }
+    if let Some(body) = &call.body {
+        match std::str::from_utf8(body) {
+            Ok(text) => event["body"] = text.into(),
+            Err(_) => panic!("binary request bodies are not used by this suite"),
+        }
+    }
+    lambda_http::request::from_str(&event.to_string()).expect("valid API Gateway v2 event")
+}
