@@ -178,7 +178,7 @@ function_env() {
 LINKS_TABLE=$LINKS_TABLE
 AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB
 CODE_KEY=$LOCAL_CODE_KEY
-APPLE_APP_SITE_ASSOCIATION=$LOCAL_AASA
+APPLE_APP_SITE_ASSOCIATION='$LOCAL_AASA'
 SHORT_URL_BASE=$SHORT_URL_BASE
 RUST_LOG=${RUST_LOG:-info}
 EOV
@@ -207,7 +207,7 @@ start_watch() {
   cargo build --quiet --bins --workspace
   log "starting cargo lambda watch on 127.0.0.1:$port"
   start_bg "$LOCAL_DIR/watch-$port.log" env "${LOCAL_ENV[@]}" cargo lambda watch \
-    --ignore-changes -a 127.0.0.1 -P "$port" --env-file "$LOCAL_DIR/functions.env" --concurrency 4
+    --ignore-changes -A 127.0.0.1 -P "$port" --env-file "$LOCAL_DIR/functions.env"
   WATCH_PID="$BG_PID"
   wait_for_http "http://127.0.0.1:$port/lambda-url/shortener/" 120 "cargo lambda watch" "$WATCH_PID"
   write_endpoints "$port"

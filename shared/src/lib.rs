@@ -5,12 +5,14 @@
 //! - [`telemetry`]: `tracing` set-up (JSON lines on Lambda) and the per-request span.
 //! - [`http`]: JSON responses and the `{"error", "message"}` error body every 4xx/5xx uses.
 //! - [`correlation`]: the `x-correlation-id` that follows one request across functions.
+//! - [`query`]: one query-string parameter, from the parsed event or the URI.
 //! - [`run`]: the one-line `main` every function uses.
 
 pub mod aws;
 pub mod config;
 pub mod correlation;
 pub mod http;
+pub mod query;
 pub mod run;
 pub mod telemetry;
 

@@ -1,0 +1,182 @@
+//! PBKDF2-HMAC-SHA256 by hand, doing the least SHA-256 work the algorithm allows.
+//!
+//! HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)). The key blocks `K ^ ipad` and `K ^ opad` are
+//! the same for every one of PBKDF2's iterations, so their SHA-256 states are computed once. Every
+//! later message is a 32-byte digest, and 64 + 32 bytes always pads the same way, so an iteration is
+//! exactly two calls of the raw compression function on one pre-padded 64-byte block: no buffering,
+//! no padding logic and no byte-by-byte hashing in the hot loop.
+
+use sha2::block_api::compress256;
+use sha2::{Digest, Sha256};
+
+/// SHA-256's initial state (FIPS 180-4, 5.3.3); `sha2` keeps its copy private.
+const INITIAL_STATE: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+const BLOCK_LEN: usize = 64;
+const DIGEST_LEN: usize = 32;
+
+/// A 64-byte block whose first 32 bytes receive a digest, already padded for a message of one key
+/// block plus that digest: `0x80`, zeros, then the length 768 bits as a big-endian `u64`.
+const PADDED_DIGEST_BLOCK: [u8; BLOCK_LEN] = {
+    let mut block = [0u8; BLOCK_LEN];
+    block[DIGEST_LEN] = 0x80;
+    let bits = (((BLOCK_LEN + DIGEST_LEN) * 8) as u64).to_be_bytes();
+    let mut i = 0;
+    while i < 8 {
+        block[BLOCK_LEN - 8 + i] = bits[i];
+        i += 1;
+    }
+    block
+};
+
+/// HMAC-SHA256 with its key absorbed: the states after the `K ^ ipad` and `K ^ opad` blocks.
+#[derive(Clone, Copy)]
+pub struct KeyedHmac {
+    inner: [u32; 8],
+    outer: [u32; 8],
+}
+
+impl std::fmt::Debug for KeyedHmac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The states are as good as the key for an attacker.
+        f.write_str("KeyedHmac(<redacted>)")
+    }
+}
+
+impl KeyedHmac {
+    pub fn new(key: &[u8]) -> Self {
+        let mut key_block = [0u8; BLOCK_LEN];
+        if key.len() > BLOCK_LEN {
+            key_block[..DIGEST_LEN].copy_from_slice(&Sha256::digest(key));
+        } else {
+            key_block[..key.len()].copy_from_slice(key);
+        }
+        let ipad = key_block.map(|b| b ^ 0x36);
+        let opad = key_block.map(|b| b ^ 0x5c);
+        let mut inner = INITIAL_STATE;
+        compress256(&mut inner, &[ipad]);
+        let mut outer = INITIAL_STATE;
+        compress256(&mut outer, &[opad]);
+        Self { inner, outer }
+    }
+
+    /// HMAC of any message; used once per output block, so plain code is fine here.
+    fn mac(&self, message: &[u8]) -> [u32; 8] {
+        let inner = finish(self.inner, message);
+        let mut block = PADDED_DIGEST_BLOCK;
+        self.outer_hash(&inner, &mut block)
+    }
+
+    /// HMAC of a 32-byte digest given as state words: the two compressions of the hot loop.
+    /// `block` must hold [`PADDED_DIGEST_BLOCK`]'s padding; its first 32 bytes are overwritten.
+    #[inline(always)]
+    fn mac_of_digest(&self, digest: &[u32; 8], block: &mut [u8; BLOCK_LEN]) -> [u32; 8] {
+        write_words(digest, block);
+        let mut inner = self.inner;
+        compress256(&mut inner, std::slice::from_ref(block));
+        self.outer_hash(&inner, block)
+    }
+
+    /// The outer hash over the inner digest: one compression.
+    #[inline(always)]
+    fn outer_hash(&self, inner: &[u32; 8], block: &mut [u8; BLOCK_LEN]) -> [u32; 8] {
+        write_words(inner, block);
+        let mut outer = self.outer;
+        compress256(&mut outer, std::slice::from_ref(block));
+        outer
+    }
+}
+
+/// Writes state words as SHA-256's big-endian digest bytes, 8 bytes per store: the compression
+/// function reads the block 16 bytes at a time, and measured, two 8-byte stores per 16 bytes beat
+/// eight 4-byte ones (a 16-byte load spanning fewer stores waits less for them to land).
+#[inline(always)]
+fn write_words(words: &[u32; 8], block: &mut [u8; BLOCK_LEN]) {
+    for (bytes, pair) in block[..DIGEST_LEN]
+        .chunks_exact_mut(8)
+        .zip(words.chunks_exact(2))
+    {
+        let pair = (u64::from(pair[0]) << 32) | u64::from(pair[1]);
+        bytes.copy_from_slice(&pair.to_be_bytes());
+    }
+}
+
+/// Finishes a hash whose state has absorbed one 64-byte block already, with `message` as the rest.
+fn finish(mut state: [u32; 8], message: &[u8]) -> [u32; 8] {
+    let bits = ((BLOCK_LEN + message.len()) as u64) * 8;
+    // The message, 0x80, zeros, then the 8-byte length, filling whole blocks.
+    let padded_len = (message.len() + 1 + 8).next_multiple_of(BLOCK_LEN);
+    let mut padded = Vec::with_capacity(padded_len);
+    padded.extend_from_slice(message);
+    padded.push(0x80);
+    padded.resize(padded_len - 8, 0);
+    padded.extend_from_slice(&bits.to_be_bytes());
+    let (blocks, rest) = padded.as_chunks::<BLOCK_LEN>();
+    debug_assert!(rest.is_empty());
+    compress256(&mut state, blocks);
+    state
+}
+
+/// Fills `out` with PBKDF2-HMAC-SHA256(`password`, `salt`, `rounds`).
+///
+/// `rounds` of 0 is treated as 1 (PBKDF2 has no zero); callers validate it with `Iterations`.
+/// `out` may be up to (2^32 - 1) × 32 bytes, far beyond what any caller asks.
+pub fn pbkdf2_hmac_sha256(password: &[u8], salt: &[u8], rounds: u32, out: &mut [u8]) {
+    let prf = KeyedHmac::new(password);
+    let mut message = Vec::with_capacity(salt.len() + 4);
+    let mut block = PADDED_DIGEST_BLOCK;
+    for (index, chunk) in (1u32..).zip(out.chunks_mut(DIGEST_LEN)) {
+        message.clear();
+        message.extend_from_slice(salt);
+        message.extend_from_slice(&index.to_be_bytes());
+        let mut u = prf.mac(&message);
+        let mut t = u;
+        for _ in 1..rounds {
+            u = prf.mac_of_digest(&u, &mut block);
+            for (t, u) in t.iter_mut().zip(u) {
+                *t ^= u;
+            }
+        }
+        let mut bytes = [0u8; BLOCK_LEN];
+        write_words(&t, &mut bytes);
+        chunk.copy_from_slice(&bytes[..chunk.len()]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padded_digest_block_ends_with_768_bits() {
+        assert_eq!(PADDED_DIGEST_BLOCK[32], 0x80);
+        assert_eq!(PADDED_DIGEST_BLOCK[62..], [0x03, 0x00]);
+        assert!(PADDED_DIGEST_BLOCK[33..62].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn finish_matches_sha256_for_every_message_length_around_block_edges() {
+        let prefix = [7u8; BLOCK_LEN];
+        let mut state = INITIAL_STATE;
+        compress256(&mut state, &[prefix]);
+        for len in 0..200 {
+            let message: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let mut bytes = [0u8; BLOCK_LEN];
+            write_words(&finish(state, &message), &mut bytes);
+            let expected = Sha256::new()
+                .chain_update(prefix)
+                .chain_update(&message)
+                .finalize();
+            assert_eq!(bytes[..DIGEST_LEN], expected[..], "message length {len}");
+        }
+    }
+}

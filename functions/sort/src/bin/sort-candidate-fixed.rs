@@ -1,0 +1,12 @@
+//! `sort-candidate-fixed`: wiring only; the handler is [`sort::sort_candidate_fixed`].
+
+use std::convert::Infallible;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    lambda_http::run(lambda_http::service_fn(|request| async {
+        Ok::<_, Infallible>(sort::sort_candidate_fixed(request).await)
+    }))
+    .await
+}

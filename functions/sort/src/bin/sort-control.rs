@@ -1,0 +1,12 @@
+//! `sort-control`: wiring only; the handler is [`sort::sort_control`].
+
+use std::convert::Infallible;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    lambda_http::run(lambda_http::service_fn(|request| async {
+        Ok::<_, Infallible>(sort::sort_control(request).await)
+    }))
+    .await
+}
