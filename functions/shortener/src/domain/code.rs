@@ -189,7 +189,7 @@ mod tests {
     #[test]
     fn capacity_is_62_to_the_code_length() {
         assert_eq!(CAPACITY, 62u64.pow(CODE_LEN as u32));
-        assert!(CAPACITY < 1 << (2 * HALF_BITS));
+        const { assert!(CAPACITY < 1 << (2 * HALF_BITS)) };
     }
 
     #[test]

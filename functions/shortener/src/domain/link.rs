@@ -135,12 +135,13 @@ mod tests {
 
     #[test]
     fn limits_parse_from_request_fields() {
-        let cases: [(
-            Option<&str>,
+        type Case<'a> = (
+            Option<&'a str>,
             Option<i64>,
             Option<u64>,
             Result<Limits, LimitsError>,
-        ); 7] = [
+        );
+        let cases: [Case; 7] = [
             (None, None, None, Ok(Limits::default())),
             (
                 None,

@@ -88,7 +88,7 @@ impl TargetUrl {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(TargetError::Credentials);
         }
-        if policy.own_hosts.iter().any(|own| *own == host) {
+        if policy.own_hosts.contains(&host) {
             return Err(TargetError::RedirectLoop);
         }
         if let Some(blocked) = policy

@@ -2,3 +2,4 @@
 //! (`TEST_MODE=http`) against real DynamoDB. `./build.sh int-test` / `acceptance-test` run it.
 
 mod shortener;
+mod workshop;
