@@ -35,6 +35,8 @@ LOCAL_ENV=(
   AWS_REGION=us-east-1
   AWS_DEFAULT_REGION=us-east-1
   AWS_EC2_METADATA_DISABLED=true
+  SDK_ATTEMPT_TIMEOUT_MS=5000
+  SDK_OPERATION_TIMEOUT_MS=12000
 )
 LOCAL_CODE_KEY="local-only-code-key-not-secret"
 LOCAL_AASA='{"applinks":{"apps":[],"details":[{"appID":"ABCDE12345.com.example.app","paths":["*"]}]}}'

@@ -11,13 +11,26 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 /// Loads region, credentials and endpoints from the environment, with bounded timeouts and retries.
+///
+/// `SDK_ATTEMPT_TIMEOUT_MS` (default 1000) and `SDK_OPERATION_TIMEOUT_MS` (default 2500) bound one
+/// attempt and the whole call with its retries; the local test stack raises them because DynamoDB
+/// Local on a loaded two-core machine is far slower than DynamoDB.
 pub async fn sdk_config() -> SdkConfig {
+    let millis = |name: &'static str, default: u64| {
+        crate::config::parsed_or(&crate::config::ProcessEnv, name, default).unwrap_or(default)
+    };
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_millis(500))
-                .operation_attempt_timeout(Duration::from_millis(1_000))
-                .operation_timeout(Duration::from_millis(2_500))
+                .operation_attempt_timeout(Duration::from_millis(millis(
+                    "SDK_ATTEMPT_TIMEOUT_MS",
+                    1_000,
+                )))
+                .operation_timeout(Duration::from_millis(millis(
+                    "SDK_OPERATION_TIMEOUT_MS",
+                    2_500,
+                )))
                 .build(),
         )
         .retry_config(

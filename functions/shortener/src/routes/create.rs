@@ -21,7 +21,7 @@ use crate::{App, AppError};
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
 /// Attempts before giving up on a create that keeps racing other writers.
-const MAX_ATTEMPTS: u32 = 8;
+const MAX_ATTEMPTS: u32 = 12;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -249,8 +249,9 @@ async fn create(app: &App, new: NewLink) -> Result<(Link, bool), CreateFailure> 
             }
             Created::Conflict => {
                 // Another transaction on the same items was in flight; back off and retry.
-                let jitter = fastrand::u64(0..10 * u64::from(attempt));
-                tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt) + jitter)).await;
+                let backoff = (5u64 << attempt.min(5)).min(150);
+                tokio::time::sleep(Duration::from_millis(backoff + fastrand::u64(0..backoff)))
+                    .await;
             }
         }
     }

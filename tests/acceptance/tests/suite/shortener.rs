@@ -298,10 +298,10 @@ async fn five_hundred_concurrent_creates_from_four_instances_are_distinct_and_re
             (reply.json()["code"].as_str().unwrap().to_owned(), url)
         }
     });
-    // 100 in flight at a time: DynamoDB Local on two cores answers slower than real DynamoDB, and
+    // 50 in flight at a time: DynamoDB Local on two cores answers slower than real DynamoDB, and
     // the functions' bounded SDK timeouts would turn a deeper queue into 503s.
     let created: Vec<(String, String)> = futures::stream::iter(calls)
-        .buffer_unordered(100)
+        .buffer_unordered(50)
         .collect()
         .await;
     let codes: HashSet<&String> = created.iter().map(|(code, _)| code).collect();
