@@ -206,16 +206,7 @@ impl World {
             .await
             .unwrap_or_else(|e| panic!("{} {url}: {e:?}", call.method));
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    v.to_str().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect();
+        let headers = lower_case_headers(response.headers());
         let body = response.bytes().await.expect("response body").to_vec();
         Reply {
             status,
@@ -234,16 +225,7 @@ impl World {
             other => crate::when::workshop(other, request).await,
         };
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    v.to_str().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect();
+        let headers = lower_case_headers(response.headers());
         let body = shared::http::body_bytes(response.body()).to_vec();
         Reply {
             status,
@@ -251,6 +233,19 @@ impl World {
             body,
         }
     }
+}
+
+/// Header names are lower-case in both `http` header maps; values as text.
+fn lower_case_headers(headers: &lambda_http::http::HeaderMap) -> HashMap<String, String> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Workshop functions in-process, by function name (the binary's name, as deployed).
