@@ -5,7 +5,8 @@
 #   ./build.sh test                                   everything that runs offline (what CI runs)
 #   ./build.sh int-test <env> [region] [profile]      suite in-process (TEST_MODE=handler)
 #   ./build.sh acceptance-test <env> [region] [profile]  suite over HTTP (TEST_MODE=http)
-#   ./build.sh deploy <env> <region> <profile>        deploy to AWS (see README)
+#   ./build.sh new-candidate <family> <name>          scaffold a workshop candidate (answers 501)
+#   ./build.sh deploy <env> <region> <profile>        deploy to AWS (not implemented yet)
 #
 # Tools it needs and can fetch itself go into .tools/ (git-ignored); runtime state into .local/.
 # Every process it starts runs in its own process group and is stopped on exit, error or Ctrl-C.
@@ -290,7 +291,7 @@ EOM
 }
 
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -309,6 +310,11 @@ main() {
       else
         die "$verb against AWS environment '$env' needs ./build.sh deploy, which is not implemented yet"
       fi
+      ;;
+    new-candidate)
+      [ $# -eq 2 ] || die "usage: ./build.sh new-candidate <round|sort|fizzbuzz|pbkdf2> <name>"
+      python3 scripts/new_candidate.py "$1" "$2"
+      cargo fmt --all
       ;;
     deploy)
       die "deploy is not implemented yet (see the open issue on deploying to AWS)" ;;
