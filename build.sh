@@ -5,6 +5,7 @@
 #   ./build.sh test                                   everything that runs offline (what CI runs)
 #   ./build.sh int-test <env> [region] [profile]      suite in-process (TEST_MODE=handler)
 #   ./build.sh acceptance-test <env> [region] [profile]  suite over HTTP (TEST_MODE=http)
+#   ./build.sh bench [cargo bench args]               criterion benches, DynamoDB Local included
 #   ./build.sh new-candidate <family> <name>          scaffold a workshop candidate (answers 501)
 #   ./build.sh deploy <env> <region> <profile>        deploy to AWS (not implemented yet)
 #
@@ -140,6 +141,21 @@ ensure_dynamodb_local() {
   rm -rf "$tmp"
 }
 
+# Headless Chromium and its WebDriver for the page test: Debian's packages, installed when missing.
+# (Debian replaces chromium with each security release, so the version follows the archive.)
+ensure_chromium() {
+  command -v chromium >/dev/null && command -v chromedriver >/dev/null && return
+  local sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || die "chromium and chromium-driver are missing; install them as root: apt-get install chromium chromium-driver"
+    sudo=(sudo)
+  fi
+  command -v apt-get >/dev/null || die "chromium and chromedriver are missing and this is not a Debian-like system; install them and put them on PATH"
+  log "installing chromium and chromium-driver (Debian packages)"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+}
+
 ensure_tools() {
   require
   mkdir -p "$TOOLS" "$LOCAL_DIR"
@@ -230,6 +246,15 @@ write_endpoints() {
   export ENDPOINTS_FILE="$LOCAL_DIR/endpoints.json"
 }
 
+start_chromedriver() {
+  local port
+  port="$(free_port)"
+  log "starting chromedriver on 127.0.0.1:$port"
+  start_bg "$LOCAL_DIR/chromedriver-$port.log" chromedriver --port="$port"
+  wait_for_http "http://127.0.0.1:$port/status" 30 "chromedriver" "$BG_PID"
+  export WEBDRIVER_URL="http://127.0.0.1:$port"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Test steps.
 run_suite() {
@@ -243,6 +268,7 @@ local_int_test() {
   start_dynamodb "$(free_port)" in-memory
   create_tables "test-"
   SHORT_URL_BASE="" run_suite handler
+  run_fault_test
 }
 
 local_acceptance_test() {
@@ -250,11 +276,28 @@ local_acceptance_test() {
   create_tables "test-"
   start_watch "$(free_port)"
   run_suite http
+  ensure_chromium
+  run_browser_test
+}
+
+# DynamoDB Local killed and restarted under load; the test runs its own instance.
+run_fault_test() {
+  log "fault test: DynamoDB Local stopped and restarted mid-run"
+  env "${LOCAL_ENV[@]}" DYNAMODB_LOCAL_DIR="$DDB_DIR" \
+    cargo test --quiet -p acceptance --test faults -- --nocapture
+}
+
+# The create page in headless Chromium against the running stack (start_watch first).
+run_browser_test() {
+  start_chromedriver
+  log "browser test: the create page in headless Chromium"
+  env "${LOCAL_ENV[@]}" cargo test --quiet -p acceptance --test browser
 }
 
 cmd_test() {
   local started=$SECONDS
   ensure_tools
+  ensure_chromium
   log "cargo fmt --check"
   cargo fmt --all --check
   log "cargo clippy"
@@ -266,10 +309,24 @@ cmd_test() {
   start_dynamodb "$(free_port)" in-memory
   create_tables "test-"
   SHORT_URL_BASE="" run_suite handler
+  run_fault_test
   start_watch "$(free_port)"
   run_suite http
+  run_browser_test
   stop_all
   log "all tests passed in $((SECONDS - started))s"
+}
+
+# Criterion benches (PBKDF2; the shortener against its own DynamoDB Local). `./build.sh bench
+# [cargo bench args]`, e.g. `./build.sh bench --bench shortener`.
+cmd_bench() {
+  ensure_tools
+  start_dynamodb "$(free_port)" in-memory
+  create_tables "bench-"
+  log "cargo bench $*"
+  env "${LOCAL_ENV[@]}" SDK_ATTEMPT_TIMEOUT_MS=5000 SDK_OPERATION_TIMEOUT_MS=12000 \
+    cargo bench -p benches "$@"
+  stop_all
 }
 
 cmd_local() {
@@ -291,7 +348,7 @@ EOM
 }
 
 usage() {
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -301,6 +358,7 @@ main() {
   case "$verb" in
     local) cmd_local ;;
     test) cmd_test ;;
+    bench) cmd_bench "$@" ;;
     int-test|acceptance-test)
       local env="${1:-}"
       [ -n "$env" ] || usage 2

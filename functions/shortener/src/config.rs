@@ -26,6 +26,9 @@ pub struct Config {
     pub visit_shards: u32,
     /// `VISIT_COUNT_BUDGET_MS`: the most a redirect waits for its visit to be counted (default 50).
     pub visit_count_budget: Duration,
+    /// `COUNT_VISITS`: `true` (default) or `false`; when false, redirects of links without
+    /// `maxVisits` write nothing and stats leave `visits` out.
+    pub count_visits: bool,
 }
 
 impl Config {
@@ -84,6 +87,7 @@ impl Config {
                 "VISIT_COUNT_BUDGET_MS",
                 50u64,
             )?),
+            count_visits: parsed_or(env, "COUNT_VISITS", true)?,
         })
     }
 }
@@ -111,6 +115,7 @@ mod tests {
             r#"{"applinks":{"details":[]}}"#
         );
         assert!(config.short_url_base.is_none());
+        assert!(config.count_visits);
     }
 
     #[test]
@@ -121,6 +126,7 @@ mod tests {
             ("CODE_KEY", "short"),
             ("ID_BLOCK_SIZE", "0"),
             ("VISIT_COUNTER_SHARDS", "1000"),
+            ("COUNT_VISITS", "sometimes"),
         ];
         for (name, value) in cases {
             let mut env: Vec<(&str, &str)> = MINIMAL

@@ -77,6 +77,11 @@ impl LinkStore {
         }
     }
 
+    /// The DynamoDB client (benchmarks compare the handlers with raw calls on it).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     pub fn table(&self) -> &str {
         &self.table
     }

@@ -164,6 +164,20 @@ impl World {
         }
     }
 
+    /// A handler-mode world around a shortener built by the caller (for tests that bring their
+    /// own DynamoDB, such as the fault tests).
+    pub fn in_process(app: shortener::App) -> Self {
+        Self {
+            mode: Mode::Handler,
+            inner: Arc::new(Inner {
+                shortener: Some(app),
+                in_flight: HTTP_IN_FLIGHT.clone(),
+                http: reqwest::Client::new(),
+                endpoints: Value::Null,
+            }),
+        }
+    }
+
     /// The in-process shortener (handler mode only).
     pub fn shortener(&self) -> Option<&shortener::App> {
         self.inner.shortener.as_ref()

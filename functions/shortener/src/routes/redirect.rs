@@ -6,7 +6,8 @@
 //! spreads its writes over that many partition keys instead of throttling on one item. If the
 //! write fails or runs past its budget the redirect still answers and the miss is logged. Links
 //! with `maxVisits` are the exception: their count is the rule that ends them, so it is a
-//! conditional write on the link itself, in the request's path.
+//! conditional write on the link itself, in the request's path. With `COUNT_VISITS=false` the
+//! other links' redirects write nothing at all.
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
@@ -36,7 +37,7 @@ pub async fn get(app: &App, raw_code: &str) -> Response<Body> {
             Ok(false) => return used_up(),
             Err(error) => return crate::AppError::from(error).into_response(),
         }
-    } else {
+    } else if app.config.count_visits {
         count_visit(app, &link).await;
     }
     redirect(&link)

@@ -2,7 +2,8 @@
 //!
 //! `visits` of an unlimited link is the sum of its counter shards, read eventually consistently:
 //! it may lag a redirect by a moment, and it misses the (logged) visits whose count failed. For a
-//! link with `maxVisits` it is the exact count the limit is enforced on.
+//! link with `maxVisits` it is the exact count the limit is enforced on. With `COUNT_VISITS=false`
+//! it is left out for links without `maxVisits`.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
@@ -19,7 +20,9 @@ pub struct LinkStats {
     pub code: String,
     pub url: String,
     pub created_at: String,
-    pub visits: u64,
+    /// Left out for links without `maxVisits` when `COUNT_VISITS` is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visits: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,16 +41,18 @@ pub async fn get(app: &App, raw_code: &str) -> Response<Body> {
         Err(error) => return crate::AppError::from(error).into_response(),
     };
     let visits = if link.limits.max_visits.is_some() {
-        link.visits
-    } else {
+        Some(link.visits)
+    } else if app.config.count_visits {
         match app
             .store
             .sharded_visits(&code, app.config.visit_shards)
             .await
         {
-            Ok(visits) => visits,
+            Ok(visits) => Some(visits),
             Err(error) => return crate::AppError::from(error).into_response(),
         }
+    } else {
+        None
     };
     let status = match link.availability(super::now()) {
         Availability::Live => "live",

@@ -459,3 +459,31 @@ async fn one_counter_write_serves_a_whole_block_of_creates() {
     let counter = writes.counter.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(counter, 3, "250 creates with blocks of 100 need 3 leases");
 }
+
+#[tokio::test]
+async fn with_visit_counting_off_a_redirect_writes_nothing_and_stats_omit_visits() {
+    // In-process only: COUNT_VISITS is the deployment's setting, on in the local stack.
+    if Mode::from_env() != Mode::Handler {
+        return;
+    }
+    let world = World::with_shortener(Mode::Handler, |c| c.count_visits = false).await;
+    let url = target("uncounted-by-choice");
+    let code = created_code(&world, json!({ "url": url })).await;
+    let writes = &world.shortener().unwrap().store.writes;
+    let before = writes.visits.load(std::sync::atomic::Ordering::Relaxed);
+    let reply = world
+        .send(Call::get("shortener", &format!("/{code}")))
+        .await;
+    assert_eq!(reply.status, 308);
+    assert_eq!(
+        writes.visits.load(std::sync::atomic::Ordering::Relaxed),
+        before
+    );
+    let stats = world
+        .send(Call::get("shortener", &format!("/{code}/stats")))
+        .await;
+    assert_eq!(stats.status, 200, "{}", stats.text());
+    let body = stats.json();
+    assert!(body.get("visits").is_none(), "{body}");
+    assert_eq!(body["url"], url.as_str());
+}

@@ -1,0 +1,202 @@
+//! The create page in a real browser: headless Chromium, driven over WebDriver by `chromedriver`,
+//! against the shortener of a running local stack.
+//!
+//! Needs `WEBDRIVER_URL` (a running `chromedriver`) and `ENDPOINTS_FILE` (the stack's endpoints);
+//! `./build.sh test` starts both. `CHROMIUM_BIN` overrides the browser (default
+//! `/usr/bin/chromium`). Run alone with:
+//!
+//! ```sh
+//! cargo test -p acceptance --test browser
+//! ```
+//!
+//! The link targets a tiny page this test serves on `localhost`, so following the short URL lands
+//! somewhere real without leaving the machine.
+
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const LANDING_PAGE: &str = "<!doctype html><html><head><title>Landed</title></head>\
+    <body><h1 id=\"landed\">You followed a short link.</h1></body></html>";
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn shortener_base() -> String {
+    let path = std::env::var("ENDPOINTS_FILE")
+        .expect("ENDPOINTS_FILE must name the local stack's endpoints (./build.sh test sets it)");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let endpoints: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    endpoints["shortener"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no shortener endpoint in {path}"))
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// Serves [`LANDING_PAGE`] to every request on `localhost`; returns its base URL. (The shortener
+/// refuses targets on its own host, 127.0.0.1, as redirect loops; `localhost` is another name.)
+async fn landing_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{LANDING_PAGE}",
+                    LANDING_PAGE.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://localhost:{port}")
+}
+
+/// A headless Chromium with a fresh profile and no background traffic.
+async fn browser(profile: &std::path::Path) -> Client {
+    let webdriver = std::env::var("WEBDRIVER_URL")
+        .expect("WEBDRIVER_URL must point at a running chromedriver (./build.sh test starts one)");
+    let binary = std::env::var("CHROMIUM_BIN").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    let capabilities = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": binary,
+            "args": [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        },
+    });
+    let Value::Object(capabilities) = capabilities else {
+        unreachable!("a JSON object literal")
+    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&webdriver)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to chromedriver at {webdriver}: {e}"))
+}
+
+/// Opens the create page, types `url` into the form and submits it.
+async fn submit(client: &Client, base: &str, url: &str) {
+    client.goto(&format!("{base}/")).await.expect("open page");
+    let field = client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id("url"))
+        .await
+        .expect("the page has a URL field");
+    field.send_keys(url).await.expect("type the URL");
+    client
+        .find(Locator::Id("submit"))
+        .await
+        .expect("the page has a submit button")
+        .click()
+        .await
+        .expect("submit");
+}
+
+async fn shortens_follows_and_reports_errors(client: &Client) {
+    let base = shortener_base();
+    let landing = landing_server().await;
+    let target = format!("{landing}/landing/{}", uuid::Uuid::new_v4().simple());
+
+    // Create: the short URL appears on the page, on the shortener's base.
+    submit(client, &base, &target).await;
+    let link = client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#result a#short-url[href^='http']"))
+        .await
+        .expect("a short URL appears after submitting");
+    let short_url = link.text().await.expect("link text");
+    assert!(
+        short_url.starts_with(&format!("{base}/")),
+        "short URL {short_url:?} is not under {base}"
+    );
+    assert!(
+        link.is_displayed().await.expect("visibility"),
+        "the result is hidden"
+    );
+    let error = client.find(Locator::Id("error")).await.expect("error box");
+    assert!(
+        !error.is_displayed().await.expect("visibility"),
+        "an error shows next to a success: {:?}",
+        error.text().await
+    );
+
+    // Follow: the browser takes the 308 and lands on the target page.
+    client.goto(&short_url).await.expect("follow the short URL");
+    client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id("landed"))
+        .await
+        .expect("the browser lands on the target page");
+    assert_eq!(
+        client.current_url().await.expect("current URL").as_str(),
+        target
+    );
+
+    // A bad URL: a readable error on the page, no short URL.
+    for (bad, expected) in [
+        ("ftp://example.com/file", "http"),
+        ("not a url at all", "URL"),
+    ] {
+        submit(client, &base, bad).await;
+        let error = client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("#error[style*='block']"))
+            .await
+            .unwrap_or_else(|e| panic!("no error shown for {bad:?}: {e}"));
+        let message = error.text().await.expect("error text");
+        assert!(
+            message.contains(expected),
+            "error for {bad:?} should mention {expected:?}: {message:?}"
+        );
+        let result = client.find(Locator::Id("result")).await.expect("result");
+        assert!(
+            !result.is_displayed().await.expect("visibility"),
+            "a short URL shows for the bad URL {bad:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_page_creates_a_link_that_a_browser_follows() {
+    let profile = std::env::temp_dir().join(format!("chromium-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&profile).expect("profile folder");
+    let client = browser(&profile).await;
+    // Close the browser whatever the outcome, then report.
+    let outcome = tokio::spawn({
+        let client = client.clone();
+        async move { shortens_follows_and_reports_errors(&client).await }
+    })
+    .await;
+    let _ = client.close().await;
+    let _ = std::fs::remove_dir_all(&profile);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
