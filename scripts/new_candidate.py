@@ -2,8 +2,9 @@
 
 Creates functions/<family>-<name>/ (a crate whose function answers 501 until it is written) and
 registers it everywhere it must be known: the workspace (members glob), template.yaml (a function
-with its Function URL), the in-process dispatch of the acceptance suite, and - through the binary
-list - .local/endpoints.json and cargo lambda watch.
+with its Function URL), the in-process dispatch of the acceptance suite, the family's experiment in
+functions/experiments/definitions/workshop.yaml, and - through the binary list -
+.local/endpoints.json and cargo lambda watch.
 """
 
 import pathlib
@@ -157,7 +158,18 @@ mod tests {{
     text = text.replace("\nOutputs:\n", resource + "\nOutputs:\n", 1).rstrip("\n") + "\n" + output
     template.write_text(text)
 
+    # The family's experiment: the new candidate is compared with the control from now on.
+    definitions = root / "functions" / "experiments" / "definitions" / "workshop.yaml"
+    text = definitions.read_text()
+    block = re.search(rf"^  {family}:\n(?:    .*\n|\n)*?    candidates:\n", text, re.MULTILINE)
+    if block is None:
+        fail(f"experiment {family} has no candidates list in {definitions}")
+    entry = f"      {name}:\n        name: {function} (new)\n        function: {function}\n"
+    text = text[: block.end()] + entry + text[block.end():]
+    definitions.write_text(text)
+
     print(f"created {crate_dir.relative_to(root)} (function {function}); it answers 501 until written.")
+    print(f"compared in experiment {family}: upload with ./build.sh experiments upload <env>")
     print(f"locally: http://127.0.0.1:9000/lambda-url/{function}{example}")
 
 

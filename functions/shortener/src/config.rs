@@ -26,6 +26,9 @@ pub struct Config {
     pub visit_shards: u32,
     /// `VISIT_COUNT_BUDGET_MS`: the most a redirect waits for its visit to be counted (default 50).
     pub visit_count_budget: Duration,
+    /// `CREATE_API_KEY`: when set (16+ characters), `POST /` needs it in the `x-api-key` header.
+    /// Unset locally: creating is open there.
+    pub create_api_key: Option<ApiKey>,
     /// `COUNT_VISITS`: `true` (default) or `false`; when false, redirects of links without
     /// `maxVisits` write nothing and stats leave `visits` out.
     pub count_visits: bool,
@@ -88,7 +91,43 @@ impl Config {
                 50u64,
             )?),
             count_visits: parsed_or(env, "COUNT_VISITS", true)?,
+            create_api_key: optional(env, "CREATE_API_KEY")
+                .map(|key| {
+                    ApiKey::new(key).ok_or_else(|| {
+                        invalid(
+                            "CREATE_API_KEY",
+                            "<redacted>",
+                            "must be at least 16 characters",
+                        )
+                    })
+                })
+                .transpose()?,
         })
+    }
+}
+
+/// The key that creating links needs; compared in constant time, never printed.
+#[derive(Clone)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub const MIN_LEN: usize = 16;
+
+    pub fn new(key: impl Into<String>) -> Option<Self> {
+        let key = key.into();
+        (key.len() >= Self::MIN_LEN).then_some(Self(key))
+    }
+
+    /// Whether `presented` is the key, in time that does not depend on where they differ.
+    pub fn matches(&self, presented: &str) -> bool {
+        let (a, b) = (self.0.as_bytes(), presented.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
     }
 }
 
@@ -116,6 +155,23 @@ mod tests {
         );
         assert!(config.short_url_base.is_none());
         assert!(config.count_visits);
+        assert!(config.create_api_key.is_none());
+    }
+
+    #[test]
+    fn the_api_key_matches_only_itself() {
+        let key = ApiKey::new("0123456789abcdef").unwrap();
+        assert!(key.matches("0123456789abcdef"));
+        for other in [
+            "",
+            "0123456789abcde",
+            "0123456789abcdeF",
+            "0123456789abcdef0",
+        ] {
+            assert!(!key.matches(other), "{other:?}");
+        }
+        assert!(ApiKey::new("short").is_none());
+        assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
     }
 
     #[test]
@@ -127,6 +183,7 @@ mod tests {
             ("ID_BLOCK_SIZE", "0"),
             ("VISIT_COUNTER_SHARDS", "1000"),
             ("COUNT_VISITS", "sometimes"),
+            ("CREATE_API_KEY", "too-short"),
         ];
         for (name, value) in cases {
             let mut env: Vec<(&str, &str)> = MINIMAL

@@ -6,6 +6,7 @@
 //! (`.local/endpoints.json` locally, the stack outputs otherwise). [`when`] hides the difference;
 //! [`eventually`] polls what is eventually consistent, with bounded attempts and no fixed sleeps.
 
+pub mod in_process;
 pub mod when;
 
 use std::future::Future;

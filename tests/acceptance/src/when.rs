@@ -116,6 +116,8 @@ pub struct World {
 
 struct Inner {
     shortener: Option<shortener::App>,
+    /// The experiment proxy and report functions (handler mode only).
+    experiments: Option<(experiments::proxy::ProxyApp, experiments::routes::ReportApp)>,
     /// Bounds requests in flight over HTTP: `cargo lambda watch` 1.9.2 stops answering when many
     /// concurrent invocations queue up for one function instance (seen here with ~100).
     in_flight: Arc<tokio::sync::Semaphore>,
@@ -134,9 +136,12 @@ impl World {
         mode: Mode,
         adjust: impl FnOnce(&mut shortener::config::Config),
     ) -> Self {
-        let shortener = match mode {
-            Mode::Handler => Some(shortener_app(adjust).await),
-            Mode::Http => None,
+        let (shortener, experiments) = match mode {
+            Mode::Handler => (
+                Some(shortener_app(adjust).await),
+                Some(crate::in_process::experiment_apps().await),
+            ),
+            Mode::Http => (None, None),
         };
         let endpoints = match mode {
             Mode::Http => {
@@ -157,6 +162,7 @@ impl World {
             mode,
             inner: Arc::new(Inner {
                 shortener,
+                experiments,
                 in_flight: HTTP_IN_FLIGHT.clone(),
                 http,
                 endpoints,
@@ -171,6 +177,7 @@ impl World {
             mode: Mode::Handler,
             inner: Arc::new(Inner {
                 shortener: Some(app),
+                experiments: None,
                 in_flight: HTTP_IN_FLIGHT.clone(),
                 http: reqwest::Client::new(),
                 endpoints: Value::Null,
@@ -209,6 +216,13 @@ impl World {
         let url = format!("{}{}", self.endpoint(&call.function), call.path);
         let method = reqwest::Method::from_bytes(call.method.as_bytes()).expect("method");
         let mut request = self.inner.http.request(method, &url);
+        // A deployed shortener needs its API key to create links (./build.sh reads it from the
+        // stack's secret); the local stack has none.
+        if call.function == "shortener"
+            && let Ok(key) = std::env::var("SHORTENER_API_KEY")
+        {
+            request = request.header("x-api-key", key);
+        }
         for (name, value) in &call.headers {
             request = request.header(name, value);
         }
@@ -235,6 +249,14 @@ impl World {
             "shortener" => {
                 let app = self.inner.shortener.as_ref().expect("shortener app");
                 shortener::handler(app, request).await
+            }
+            "experiment-proxy" | "experiment-report" => {
+                let (proxy, report) = self.inner.experiments.as_ref().expect("experiment apps");
+                if call.function == "experiment-proxy" {
+                    experiments::proxy::handler(proxy, request).await
+                } else {
+                    experiments::routes::handler(report, request).await
+                }
             }
             other => crate::when::workshop(other, request).await,
         };

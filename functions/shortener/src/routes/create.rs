@@ -3,7 +3,8 @@
 //! Body: JSON `{"url", "alias"?, "reuse"?, "expiresAt"?, "ttlSeconds"?, "maxVisits"?}` or the same
 //! fields form-encoded (the index page without JavaScript). `201` with the new link, `200` with the
 //! existing one when the same URL was shortened before (unless `"reuse": false`, or the link has an
-//! alias or limits: those always get a link of their own).
+//! alias or limits: those always get a link of their own). When `CREATE_API_KEY` is configured (the
+//! deployed stack), the request needs it in `x-api-key`; `401` otherwise.
 
 use std::time::Duration;
 
@@ -59,7 +60,24 @@ pub struct CreatedLink {
     pub reused: bool,
 }
 
+/// The header that carries the API key when `CREATE_API_KEY` is set.
+pub const API_KEY_HEADER: &str = "x-api-key";
+
 pub async fn post(app: &App, request: &Request) -> Response<Body> {
+    if let Some(key) = &app.config.create_api_key {
+        let presented = request
+            .headers()
+            .get(API_KEY_HEADER)
+            .and_then(|v| v.to_str().ok());
+        if !presented.is_some_and(|p| key.matches(p)) {
+            let message = match presented {
+                None => "creating links needs an API key: send it in the x-api-key header",
+                Some(_) => "the API key in x-api-key is not valid",
+            };
+            return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+                .into_response();
+        }
+    }
     let new = match parse(app, request) {
         Ok(new) => new,
         Err(error) => return error.into_response(),

@@ -1,5 +1,6 @@
 //! The acceptance suite: every test runs in-process (`TEST_MODE=handler`) or over HTTP
 //! (`TEST_MODE=http`) against real DynamoDB. `./build.sh int-test` / `acceptance-test` run it.
 
+mod experiments;
 mod shortener;
 mod workshop;

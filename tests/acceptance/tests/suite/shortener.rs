@@ -487,3 +487,38 @@ async fn with_visit_counting_off_a_redirect_writes_nothing_and_stats_omit_visits
     assert!(body.get("visits").is_none(), "{body}");
     assert_eq!(body["url"], url.as_str());
 }
+
+#[tokio::test]
+async fn with_an_api_key_configured_creating_needs_it() {
+    // In-process only: the local stack runs without a key, as the README says.
+    if Mode::from_env() != Mode::Handler {
+        return;
+    }
+    let key = "test-api-key-0123456789";
+    let world = World::with_shortener(Mode::Handler, |c| {
+        c.create_api_key = shortener::config::ApiKey::new(key);
+    })
+    .await;
+    let url = target("keyed");
+    let missing = world.send(create(&url)).await;
+    assert_eq!(missing.status, 401, "{}", missing.text());
+    assert_eq!(missing.error_code(), "unauthorized");
+    assert!(
+        missing.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("x-api-key")
+    );
+    let wrong = world
+        .send(create(&url).header("x-api-key", "test-api-key-0123456780"))
+        .await;
+    assert_eq!(wrong.status, 401, "{}", wrong.text());
+    let right = world.send(create(&url).header("x-api-key", key)).await;
+    assert_eq!(right.status, 201, "{}", right.text());
+    // Reading needs no key.
+    let code = right.json()["code"].as_str().unwrap().to_owned();
+    let redirect = world
+        .send(Call::get("shortener", &format!("/{code}")))
+        .await;
+    assert_eq!(redirect.status, 308);
+}

@@ -1,0 +1,12 @@
+//! `chaos-candidate-500`: wiring only; the handler is [`chaos::fails`].
+
+use std::convert::Infallible;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    lambda_http::run(lambda_http::service_fn(|request| async {
+        Ok::<_, Infallible>(chaos::fails(request).await)
+    }))
+    .await
+}

@@ -1,0 +1,26 @@
+//! `experiment-comparator`: wiring only; the handler is [`experiments::comparator::handler`].
+
+use std::sync::Arc;
+
+use experiments::comparator::{ComparatorApp, handler};
+use experiments::config::Config;
+use experiments::invoke::LambdaInvoker;
+use experiments::proxy::ComparisonJob;
+use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::telemetry::init();
+    let config = Config::from_env(&shared::config::ProcessEnv)?;
+    let (lambda, store) = experiments::clients(&config.table).await;
+    let invoker = Arc::new(LambdaInvoker::new(lambda, config.function_prefix.clone()));
+    let app: &'static ComparatorApp = Box::leak(Box::new(ComparatorApp { store, invoker }));
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ComparisonJob>| async move {
+            handler(app, event.payload)
+                .await
+                .map_err(lambda_runtime::Error::from)
+        },
+    ))
+    .await
+}

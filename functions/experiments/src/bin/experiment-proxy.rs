@@ -1,0 +1,17 @@
+//! `experiment-proxy`: wiring only; the handler is [`experiments::proxy::handler`].
+
+use std::sync::Arc;
+
+use experiments::config::Config;
+use experiments::invoke::LambdaInvoker;
+use experiments::proxy::{ProxyApp, handler};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let config = Config::from_env(&shared::config::ProcessEnv)?;
+    let (lambda, store) = experiments::clients(&config.table).await;
+    let invoker = Arc::new(LambdaInvoker::new(lambda, config.function_prefix.clone()));
+    let app: &'static ProxyApp = Box::leak(Box::new(ProxyApp::new(config, store, invoker)));
+    shared::run::serve(app, handler).await
+}

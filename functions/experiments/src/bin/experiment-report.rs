@@ -1,0 +1,13 @@
+//! `experiment-report`: wiring only; the handler is [`experiments::routes::handler`].
+
+use experiments::config::Config;
+use experiments::routes::{ReportApp, handler};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let config = Config::from_env(&shared::config::ProcessEnv)?;
+    let (_, store) = experiments::clients(&config.table).await;
+    let app: &'static ReportApp = Box::leak(Box::new(ReportApp { store }));
+    shared::run::serve(app, handler).await
+}

@@ -1,0 +1,82 @@
+//! The experiment functions' configuration, read once at cold start.
+
+use std::time::Duration;
+
+use shared::config::{ConfigError, Env, invalid, optional, parsed_or, required};
+
+/// How the proxy hands a comparison to the comparator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handoff {
+    /// An `Event` invocation, awaited: on AWS Lambda queues it and answers `202` at once, and the
+    /// proxy's instance is frozen as soon as it answers, so the call must finish first.
+    Event,
+    /// An `Event` invocation in a background task: `cargo lambda watch` runs an `Event` invocation
+    /// to its end before answering, which would make the client wait for every candidate. Locally
+    /// the process is never frozen, so the task finishes after the client has its answer.
+    Detached,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `EXPERIMENTS_TABLE`: definitions and comparison records.
+    pub table: String,
+    /// `FUNCTION_PREFIX`: put before function names that are not ARNs (the stack's name and `-`
+    /// when deployed; empty locally).
+    pub function_prefix: String,
+    /// `COMPARATOR_FUNCTION` (proxy): the comparator's function name (default `experiment-comparator`).
+    pub comparator_function: String,
+    /// `HANDOFF` (proxy): `event` (default) or `detached`.
+    pub handoff: Handoff,
+    /// `MAX_DETACHED_HANDOFFS` (proxy): background hand-offs in flight before comparisons are skipped.
+    pub max_detached: usize,
+    /// `CONTROL_TIMEOUT_MS` (proxy): the most the client waits for the control (default 25000).
+    pub control_timeout: Duration,
+    /// `DEFINITIONS_CACHE_SECONDS` (proxy): how long definitions are reused before re-reading.
+    pub definitions_ttl: Duration,
+}
+
+impl Config {
+    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let handoff = match optional(env, "HANDOFF").as_deref() {
+            None | Some("event") => Handoff::Event,
+            Some("detached") => Handoff::Detached,
+            Some(other) => return Err(invalid("HANDOFF", other, "must be event or detached")),
+        };
+        Ok(Self {
+            table: required(env, "EXPERIMENTS_TABLE")?,
+            function_prefix: optional(env, "FUNCTION_PREFIX").unwrap_or_default(),
+            comparator_function: optional(env, "COMPARATOR_FUNCTION")
+                .unwrap_or_else(|| "experiment-comparator".to_owned()),
+            handoff,
+            max_detached: parsed_or(env, "MAX_DETACHED_HANDOFFS", 8usize)?,
+            control_timeout: Duration::from_millis(parsed_or(
+                env,
+                "CONTROL_TIMEOUT_MS",
+                25_000u64,
+            )?),
+            definitions_ttl: Duration::from_secs(parsed_or(
+                env,
+                "DEFINITIONS_CACHE_SECONDS",
+                15u64,
+            )?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_bad_values() {
+        let config = Config::from_env(&[("EXPERIMENTS_TABLE", "t")]).unwrap();
+        assert_eq!(config.handoff, Handoff::Event);
+        assert_eq!(config.comparator_function, "experiment-comparator");
+        assert_eq!(config.function_prefix, "");
+        let error = Config::from_env(&[("EXPERIMENTS_TABLE", "t"), ("HANDOFF", "later")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("HANDOFF"), "{error}");
+        assert!(Config::from_env(&[("HANDOFF", "event")]).is_err());
+    }
+}

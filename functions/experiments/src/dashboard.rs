@@ -1,0 +1,263 @@
+//! The experiment dashboard: one self-contained HTML page (inline CSS and SVG, no scripts, no
+//! external assets) with the report's figures, two charts and the latest mismatches.
+
+use std::fmt::Write;
+
+use crate::definition::Experiment;
+use crate::report::{Report, VariantFigures};
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn ms(value: Option<f64>) -> String {
+    value.map_or_else(|| "–".to_owned(), |v| format!("{v:.1}"))
+}
+
+const ROW: f64 = 34.0;
+const LABEL: f64 = 170.0;
+const WIDTH: f64 = 720.0;
+
+/// Stacked bars: matches, mismatches and errors of each candidate, as shares of its calls.
+fn outcome_chart(candidates: &[&VariantFigures]) -> String {
+    let height = 30.0 + ROW * candidates.len() as f64 + 30.0;
+    let plot = WIDTH - LABEL - 20.0;
+    let mut svg = format!(
+        r#"<svg id="outcomes-chart" role="img" aria-labelledby="outcomes-title" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}"><title id="outcomes-title">Outcomes per candidate, share of calls</title>"#
+    );
+    for (i, v) in candidates.iter().enumerate() {
+        let y = 20.0 + ROW * i as f64;
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="end" class="label">{}</text>"#,
+            LABEL - 8.0,
+            y + 17.0,
+            escape(&v.id)
+        );
+        let mut x = LABEL;
+        for (count, class, what) in [
+            (v.matches, "match", "matches"),
+            (v.mismatches, "mismatch", "mismatches"),
+            (v.errors, "error", "errors"),
+        ] {
+            if v.calls == 0 || count == 0 {
+                continue;
+            }
+            let w = plot * count as f64 / v.calls as f64;
+            let _ = write!(
+                svg,
+                r#"<rect class="{class}" x="{x:.1}" y="{y:.1}" width="{w:.1}" height="24"><title>{}: {count} {what} of {} calls</title></rect>"#,
+                escape(&v.id),
+                v.calls
+            );
+            if w > 28.0 {
+                let _ = write!(
+                    svg,
+                    r#"<text x="{:.1}" y="{:.1}" class="in-bar">{count}</text>"#,
+                    x + 6.0,
+                    y + 17.0
+                );
+            }
+            x += w;
+        }
+    }
+    let axis = 20.0 + ROW * candidates.len() as f64 + 4.0;
+    for pct in [0, 25, 50, 75, 100] {
+        let x = LABEL + plot * f64::from(pct) / 100.0;
+        let _ = write!(
+            svg,
+            r#"<line x1="{x:.1}" y1="16" x2="{x:.1}" y2="{axis:.1}" class="grid"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" class="tick">{pct}%</text>"#,
+            axis + 16.0
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Grouped bars: p50, p90 and p99 duration of every variant, control included.
+fn duration_chart(variants: &[VariantFigures]) -> String {
+    let height = 30.0 + ROW * 1.5 * variants.len() as f64 + 30.0;
+    let plot = WIDTH - LABEL - 70.0;
+    let max = variants
+        .iter()
+        .filter_map(|v| v.p99_ms)
+        .fold(0.0f64, f64::max)
+        .max(1.0);
+    let mut svg = format!(
+        r#"<svg id="duration-chart" role="img" aria-labelledby="duration-title" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}"><title id="duration-title">Duration per variant in milliseconds: p50, p90, p99</title>"#
+    );
+    for (i, v) in variants.iter().enumerate() {
+        let y = 20.0 + ROW * 1.5 * i as f64;
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="end" class="label">{}</text>"#,
+            LABEL - 8.0,
+            y + 22.0,
+            escape(&v.id)
+        );
+        for (j, (value, class)) in [(v.p50_ms, "p50"), (v.p90_ms, "p90"), (v.p99_ms, "p99")]
+            .into_iter()
+            .enumerate()
+        {
+            let Some(value) = value else { continue };
+            let w = (plot * value / max).max(1.0);
+            let by = y + 12.0 * j as f64;
+            let _ = write!(
+                svg,
+                r#"<rect class="{class}" x="{LABEL}" y="{by:.1}" width="{w:.1}" height="10"><title>{} {class}: {value:.1} ms</title></rect><text x="{:.1}" y="{:.1}" class="tick">{class} {value:.1} ms</text>"#,
+                escape(&v.id),
+                LABEL + w + 4.0,
+                by + 9.0
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+pub fn render(experiment: &Experiment, report: &Report) -> String {
+    let candidates: Vec<&VariantFigures> = report
+        .variants
+        .iter()
+        .filter(|v| v.id != "control")
+        .collect();
+    let mut rows = String::new();
+    for v in &report.variants {
+        let _ = write!(
+            rows,
+            r#"<tr data-variant="{id}"><th scope="row">{id}</th><td>{name}</td><td class="calls">{}</td><td class="matches">{}</td><td class="mismatches">{}</td><td class="errors">{}</td><td class="p50">{}</td><td class="p90">{}</td><td class="p99">{}</td></tr>"#,
+            v.calls,
+            if v.id == "control" {
+                "–".to_owned()
+            } else {
+                v.matches.to_string()
+            },
+            if v.id == "control" {
+                "–".to_owned()
+            } else {
+                v.mismatches.to_string()
+            },
+            v.errors,
+            ms(v.p50_ms),
+            ms(v.p90_ms),
+            ms(v.p99_ms),
+            id = escape(&v.id),
+            name = escape(&v.name),
+        );
+    }
+    let mut mismatches = String::new();
+    for m in &report.latest_mismatches {
+        let request = if m.request.query.is_empty() {
+            format!("{} {}", m.request.method, m.request.path)
+        } else {
+            format!(
+                "{} {}?{}",
+                m.request.method, m.request.path, m.request.query
+            )
+        };
+        let body = if m.request.body.is_empty() {
+            String::new()
+        } else {
+            format!("<br><code>{}</code>", escape(&m.request.body))
+        };
+        let _ = write!(
+            mismatches,
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code>{body}</td><td><code>{}</code></td></tr>",
+            escape(&m.at),
+            escape(&m.variant),
+            escape(&request),
+            escape(&m.diff)
+        );
+    }
+    if mismatches.is_empty() {
+        mismatches.push_str(r#"<tr><td colspan="4">No mismatches in this window.</td></tr>"#);
+    }
+    let since = report
+        .since
+        .as_deref()
+        .map(|s| format!(" since {}", escape(s)))
+        .unwrap_or_default();
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Experiment {name}</title>
+<style>
+  body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; color: #1d1d1f; }}
+  table {{ border-collapse: collapse; width: 100%; margin: 1rem 0 2rem; }}
+  th, td {{ border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left; vertical-align: top; }}
+  td.calls, td.matches, td.mismatches, td.errors, td.p50, td.p90, td.p99 {{ text-align: right; font-variant-numeric: tabular-nums; }}
+  code {{ word-break: break-all; }}
+  svg {{ max-width: 100%; height: auto; font-size: 12px; }}
+  .label {{ font-size: 13px; }} .tick {{ fill: #555; }} .in-bar {{ fill: #fff; font-weight: 600; }}
+  .grid {{ stroke: #ccc; stroke-dasharray: 2 3; }}
+  .match {{ fill: #2e7d32; }} .mismatch {{ fill: #c62828; }} .error {{ fill: #757575; }}
+  .p50 {{ fill: #1565c0; }} .p90 {{ fill: #42a5f5; }} .p99 {{ fill: #90caf9; }}
+  .legend span {{ display: inline-block; width: .9rem; height: .9rem; vertical-align: middle; margin: 0 .3rem 0 1rem; }}
+</style>
+</head>
+<body>
+<h1>Experiment <span id="experiment-name">{name}</span></h1>
+<p>Path <code>{path}</code> · control <strong>{control}</strong> · sampling {sample}% · candidate timeout {timeout} ms{noise}</p>
+<p id="window"><span id="comparisons">{comparisons}</span> comparisons (the latest {window} at most){since}.</p>
+<h2>Variants</h2>
+<table id="figures">
+<thead><tr><th>variant</th><th>name</th><th>calls</th><th>matches</th><th>mismatches</th><th>errors</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th></tr></thead>
+<tbody>{rows}</tbody>
+</table>
+<h2>Outcomes</h2>
+<p class="legend"><span class="match" style="background:#2e7d32"></span>matches<span style="background:#c62828"></span>mismatches<span style="background:#757575"></span>errors (timeouts, failures, malformed answers)</p>
+{outcomes}
+<h2>Duration</h2>
+{durations}
+<h2>Latest mismatches</h2>
+<table id="mismatches">
+<thead><tr><th>at</th><th>variant</th><th>request</th><th>difference</th></tr></thead>
+<tbody>{mismatches}</tbody>
+</table>
+</body>
+</html>
+"#,
+        name = escape(&experiment.name),
+        path = escape(&experiment.path),
+        control = escape(&experiment.control.name),
+        sample = experiment.sample_percent,
+        timeout = experiment.timeout.as_millis(),
+        noise = if experiment.noise_baseline {
+            " · noise baseline on"
+        } else {
+            ""
+        },
+        comparisons = report.comparisons,
+        window = crate::routes::REPORT_WINDOW,
+        outcomes = outcome_chart(&candidates),
+        durations = duration_chart(&report.variants),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}

@@ -1,0 +1,533 @@
+//! Experiment definitions: the YAML format of the tutorial's slide 36, validated on load.
+//!
+//! ```yaml
+//! experiments:
+//!   round:
+//!     comparators: [body, statuscode, {headers: [content-type]}]
+//!     path: /round
+//!     control: {name: Round half away from zero, function: round-control}
+//!     candidates:
+//!       half-even: {name: Python 3 round, function: round-candidate-half-even}
+//!     sample: 100          # percent of requests compared (default 100)
+//!     timeoutMs: 3000      # per candidate invocation (default 3000)
+//!     ignore: [$.requestId] # JSON paths left out of the body comparison
+//!     noiseBaseline: true  # invoke the control twice and report mismatches net of its own noise
+//! ```
+//!
+//! `function` is a function name (prefixed with the stack's name when deployed) or an ARN; the
+//! slide's `arn` key is accepted too. Errors name the field: `experiments.round.sample: ...`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(3_000);
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DefinitionError {
+    #[error("not valid experiment YAML: {0}")]
+    Syntax(String),
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+}
+
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> DefinitionError {
+    DefinitionError::Invalid {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    experiments: BTreeMap<String, RawExperiment>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawExperiment {
+    comparators: Vec<RawComparator>,
+    path: String,
+    control: RawVariant,
+    candidates: BTreeMap<String, RawVariant>,
+    sample: Option<f64>,
+    timeout_ms: Option<u64>,
+    #[serde(default)]
+    ignore: Vec<String>,
+    #[serde(default)]
+    noise_baseline: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawComparator {
+    Named(String),
+    Headers { headers: Vec<String> },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVariant {
+    name: String,
+    function: Option<String>,
+    arn: Option<String>,
+}
+
+/// What a comparison looks at.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comparators {
+    pub status: bool,
+    pub body: bool,
+    /// Lower-case header names.
+    pub headers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variant {
+    /// `control`, or the candidate's key.
+    pub id: String,
+    pub name: String,
+    /// A function name or an ARN.
+    pub function: String,
+}
+
+/// One segment of a JSON path: `$.a.b[2]` is `[Key(a), Key(b), Index(2)]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PathSegment {
+    Key(String),
+    Index(usize),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonPath {
+    pub text: String,
+    pub segments: Vec<PathSegment>,
+}
+
+impl JsonPath {
+    /// `$`, then `.key` or `[index]` segments.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut rest = text.strip_prefix('$')?;
+        let mut segments = Vec::new();
+        while !rest.is_empty() {
+            if let Some(after) = rest.strip_prefix('.') {
+                let end = after.find(['.', '[']).unwrap_or(after.len());
+                let key = &after[..end];
+                if key.is_empty() {
+                    return None;
+                }
+                segments.push(PathSegment::Key(key.to_owned()));
+                rest = &after[end..];
+            } else if let Some(after) = rest.strip_prefix('[') {
+                let end = after.find(']')?;
+                segments.push(PathSegment::Index(after[..end].parse().ok()?));
+                rest = &after[end + 1..];
+            } else {
+                return None;
+            }
+        }
+        if segments.is_empty() {
+            return None;
+        }
+        Some(Self {
+            text: text.to_owned(),
+            segments,
+        })
+    }
+
+    /// Removes what the path points at from `value`, if it is there.
+    pub fn remove_from(&self, value: &mut serde_json::Value) {
+        let Some((last, parents)) = self.segments.split_last() else {
+            return;
+        };
+        let mut node = value;
+        for segment in parents {
+            let next = match segment {
+                PathSegment::Key(key) => node.get_mut(key),
+                PathSegment::Index(index) => node.get_mut(*index),
+            };
+            match next {
+                Some(next) => node = next,
+                None => return,
+            }
+        }
+        match (last, node) {
+            (PathSegment::Key(key), serde_json::Value::Object(map)) => {
+                map.remove(key);
+            }
+            (PathSegment::Index(index), serde_json::Value::Array(items))
+                if *index < items.len() =>
+            {
+                items[*index] = serde_json::Value::Null;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Experiment {
+    pub name: String,
+    /// The path the proxy serves it on, e.g. `/round`.
+    pub path: String,
+    pub comparators: Comparators,
+    pub control: Variant,
+    pub candidates: Vec<Variant>,
+    /// Percent of requests compared, 0 to 100.
+    pub sample_percent: f64,
+    #[serde(with = "millis")]
+    pub timeout: Duration,
+    pub ignore: Vec<JsonPath>,
+    pub noise_baseline: bool,
+}
+
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(value.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(deserializer)?))
+    }
+}
+
+/// Every experiment of a definitions file, by name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Experiments {
+    pub by_name: BTreeMap<String, Experiment>,
+}
+
+impl Experiments {
+    pub fn parse(yaml: &str) -> Result<Self, DefinitionError> {
+        let raw: RawFile =
+            serde_yaml::from_str(yaml).map_err(|e| DefinitionError::Syntax(e.to_string()))?;
+        let mut by_name = BTreeMap::new();
+        let mut paths: BTreeMap<String, String> = BTreeMap::new();
+        for (name, raw) in raw.experiments {
+            let experiment = validate(&name, raw)?;
+            if let Some(other) = paths.insert(experiment.path.clone(), name.clone()) {
+                return Err(invalid(
+                    format!("experiments.{name}.path"),
+                    format!(
+                        "{} is already the path of experiment {other}",
+                        experiment.path
+                    ),
+                ));
+            }
+            by_name.insert(name, experiment);
+        }
+        Ok(Self { by_name })
+    }
+
+    /// The experiments of several definition files (`(source, yaml)`), which may not share names
+    /// or paths; errors name the source first.
+    pub fn merge(sources: &[(String, String)]) -> Result<Self, DefinitionError> {
+        let mut all = Self::default();
+        for (source, yaml) in sources {
+            let parsed = Self::parse(yaml).map_err(|e| match e {
+                DefinitionError::Syntax(m) => DefinitionError::Syntax(format!("{source}: {m}")),
+                DefinitionError::Invalid { field, reason } => {
+                    invalid(format!("{source}: {field}"), reason)
+                }
+            })?;
+            for (name, experiment) in parsed.by_name {
+                if all.by_name.contains_key(&name) {
+                    return Err(invalid(
+                        format!("{source}: experiments.{name}"),
+                        "another definitions file has an experiment of this name",
+                    ));
+                }
+                if let Some(other) = all.for_path(&experiment.path) {
+                    return Err(invalid(
+                        format!("{source}: experiments.{name}.path"),
+                        format!(
+                            "{} is already the path of experiment {}",
+                            experiment.path, other.name
+                        ),
+                    ));
+                }
+                all.by_name.insert(name, experiment);
+            }
+        }
+        Ok(all)
+    }
+
+    /// The experiment served on `path`.
+    pub fn for_path(&self, path: &str) -> Option<&Experiment> {
+        let path = if path.len() > 1 {
+            path.trim_end_matches('/')
+        } else {
+            path
+        };
+        self.by_name.values().find(|e| e.path == path)
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn validate(name: &str, raw: RawExperiment) -> Result<Experiment, DefinitionError> {
+    let at = |field: &str| format!("experiments.{name}.{field}");
+    if !valid_id(name) {
+        return Err(invalid(
+            format!("experiments.{name}"),
+            "names are 1-64 characters of A-Z, a-z, 0-9, '-' and '_'",
+        ));
+    }
+    if !raw.path.starts_with('/') || raw.path.contains(['?', '#', ' ']) || raw.path.len() > 200 {
+        return Err(invalid(
+            at("path"),
+            "must be a path starting with '/', without query or fragment",
+        ));
+    }
+    let mut comparators = Comparators::default();
+    if raw.comparators.is_empty() {
+        return Err(invalid(
+            at("comparators"),
+            "name at least one of body, statuscode, headers",
+        ));
+    }
+    for comparator in raw.comparators {
+        match comparator {
+            RawComparator::Named(n) if n == "body" => comparators.body = true,
+            RawComparator::Named(n) if n == "statuscode" => comparators.status = true,
+            RawComparator::Named(other) => {
+                return Err(invalid(
+                    at("comparators"),
+                    format!(
+                        "unknown comparator {other:?}: use body, statuscode or headers: [names]"
+                    ),
+                ));
+            }
+            RawComparator::Headers { headers } => {
+                if headers.is_empty() {
+                    return Err(invalid(
+                        at("comparators.headers"),
+                        "list at least one header",
+                    ));
+                }
+                comparators
+                    .headers
+                    .extend(headers.iter().map(|h| h.to_ascii_lowercase()));
+            }
+        }
+    }
+    let control = variant(&at("control"), "control", raw.control)?;
+    if raw.candidates.is_empty() {
+        return Err(invalid(at("candidates"), "list at least one candidate"));
+    }
+    let mut candidates = Vec::new();
+    for (id, candidate) in raw.candidates {
+        let field = at(&format!("candidates.{id}"));
+        if !valid_id(&id) || id == "control" {
+            return Err(invalid(
+                field,
+                "candidate ids are 1-64 characters of A-Z, a-z, 0-9, '-' and '_', not 'control'",
+            ));
+        }
+        candidates.push(variant(&field, &id, candidate)?);
+    }
+    let sample_percent = raw.sample.unwrap_or(100.0);
+    if !(0.0..=100.0).contains(&sample_percent) {
+        return Err(invalid(at("sample"), "a percentage from 0 to 100"));
+    }
+    let timeout = raw
+        .timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_TIMEOUT);
+    if timeout.is_zero() || timeout > MAX_TIMEOUT {
+        return Err(invalid(at("timeoutMs"), "from 1 to 60000 milliseconds"));
+    }
+    let ignore = raw
+        .ignore
+        .iter()
+        .map(|p| {
+            JsonPath::parse(p).ok_or_else(|| {
+                invalid(
+                    at("ignore"),
+                    format!("{p:?} is not a JSON path like $.field or $.list[0].field"),
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Experiment {
+        name: name.to_owned(),
+        path: raw.path,
+        comparators,
+        control,
+        candidates,
+        sample_percent,
+        timeout,
+        ignore,
+        noise_baseline: raw.noise_baseline,
+    })
+}
+
+fn variant(field: &str, id: &str, raw: RawVariant) -> Result<Variant, DefinitionError> {
+    let function = match (raw.function, raw.arn) {
+        (Some(f), None) | (None, Some(f)) => f,
+        (Some(_), Some(_)) => return Err(invalid(field, "give function or arn, not both")),
+        (None, None) => return Err(invalid(field, "needs function (a function name) or arn")),
+    };
+    if function.is_empty() || function.len() > 140 || function.contains(char::is_whitespace) {
+        return Err(invalid(
+            format!("{field}.function"),
+            "not a function name or ARN",
+        ));
+    }
+    if raw.name.trim().is_empty() {
+        return Err(invalid(format!("{field}.name"), "must not be empty"));
+    }
+    Ok(Variant {
+        id: id.to_owned(),
+        name: raw.name,
+        function,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SLIDE_36: &str = r#"
+experiments:
+  rounding-float:
+    comparators:
+      - body
+      - statuscode
+      - headers:
+          - Content-Type
+    path: /round
+    control:
+      name: Round Node8.10
+      arn: arn:aws:lambda:eu-west-1:123456789012:function:control-round
+    candidates:
+      candidate-1:
+        name: Round Python3-math
+        arn: arn:aws:lambda:eu-west-1:123456789012:function:candidate-round-python3-math
+"#;
+
+    #[test]
+    fn the_slide_format_loads_with_defaults() {
+        let experiments = Experiments::parse(SLIDE_36).unwrap();
+        let e = &experiments.by_name["rounding-float"];
+        assert_eq!(e.path, "/round");
+        assert_eq!(
+            e.comparators,
+            Comparators {
+                status: true,
+                body: true,
+                headers: vec!["content-type".into()]
+            }
+        );
+        assert_eq!(e.candidates[0].id, "candidate-1");
+        assert_eq!(e.sample_percent, 100.0);
+        assert_eq!(e.timeout, DEFAULT_TIMEOUT);
+        assert!(!e.noise_baseline);
+        assert_eq!(
+            experiments.for_path("/round/").unwrap().name,
+            "rounding-float"
+        );
+        assert!(experiments.for_path("/sort").is_none());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            ("    sample: 101\n", "experiments.rounding-float.sample"),
+            ("    timeoutMs: 0\n", "experiments.rounding-float.timeoutMs"),
+            (
+                "    ignore: [\"body.x\"]\n",
+                "experiments.rounding-float.ignore",
+            ),
+            ("    colour: blue\n", "colour"),
+        ];
+        for (extra, field) in cases {
+            let yaml = format!("{SLIDE_36}{extra}");
+            let error = Experiments::parse(&yaml).unwrap_err().to_string();
+            assert!(error.contains(field), "{extra:?}: {error}");
+        }
+        let no_function = SLIDE_36.replace(
+            "      arn: arn:aws:lambda:eu-west-1:123456789012:function:control-round\n",
+            "",
+        );
+        let error = Experiments::parse(&no_function).unwrap_err().to_string();
+        assert!(
+            error.contains("experiments.rounding-float.control"),
+            "{error}"
+        );
+        let bad_comparator = SLIDE_36.replace("      - body\n", "      - bodies\n");
+        let error = Experiments::parse(&bad_comparator).unwrap_err().to_string();
+        assert!(
+            error.contains("comparators") && error.contains("bodies"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn json_paths_parse_and_remove() {
+        let path = JsonPath::parse("$.a.list[1].b").unwrap();
+        assert_eq!(path.segments.len(), 4);
+        let mut value = serde_json::json!({"a": {"list": [{"b": 1}, {"b": 2, "c": 3}]}});
+        path.remove_from(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({"a": {"list": [{"b": 1}, {"c": 3}]}})
+        );
+        JsonPath::parse("$.missing.x")
+            .unwrap()
+            .remove_from(&mut value);
+        for bad in ["", "$", "a.b", "$..a", "$.a[x]", "$.a["] {
+            assert!(JsonPath::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn files_merge_unless_they_share_names_or_paths() {
+        let other = SLIDE_36
+            .replace("rounding-float", "other")
+            .replace("/round", "/other");
+        let merged =
+            Experiments::merge(&[("a".into(), SLIDE_36.into()), ("b".into(), other)]).unwrap();
+        assert_eq!(merged.by_name.len(), 2);
+        let error =
+            Experiments::merge(&[("a".into(), SLIDE_36.into()), ("b".into(), SLIDE_36.into())])
+                .unwrap_err()
+                .to_string();
+        assert!(
+            error.starts_with("b: experiments.rounding-float"),
+            "{error}"
+        );
+        let same_path = SLIDE_36.replace("rounding-float", "other");
+        let error = Experiments::merge(&[("a".into(), SLIDE_36.into()), ("b".into(), same_path)])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("b: experiments.other.path"), "{error}");
+    }
+
+    #[test]
+    fn two_experiments_cannot_share_a_path() {
+        let yaml = format!(
+            "{SLIDE_36}  again:\n    comparators: [body]\n    path: /round\n    control: {{name: c, function: f}}\n    candidates:\n      x: {{name: x, function: g}}\n"
+        );
+        let error = Experiments::parse(&yaml).unwrap_err().to_string();
+        // Names load in order: "again" first, so the second owner of /round is the one named.
+        assert!(
+            error.starts_with(
+                "experiments.rounding-float.path: /round is already the path of experiment again"
+            ),
+            "{error}"
+        );
+    }
+}

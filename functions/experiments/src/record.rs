@@ -1,0 +1,58 @@
+//! What one comparison produced, as stored and reported.
+
+use serde::{Deserialize, Serialize};
+
+use crate::compare::{FailureKind, Verdict};
+
+/// The client's request, as far as a person reading a mismatch needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestSummary {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    /// At most 200 characters.
+    pub body: String,
+}
+
+/// One variant's part in a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantResult {
+    pub id: String,
+    pub name: String,
+    pub status: Option<u16>,
+    pub duration_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_detail: Option<String>,
+    /// Against the control, net of the noise baseline when it is on; `None` for the control and
+    /// for a variant that failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+}
+
+impl VariantResult {
+    pub fn matched(&self) -> bool {
+        self.verdict.as_ref().is_some_and(Verdict::matches)
+    }
+
+    pub fn mismatched(&self) -> bool {
+        self.verdict.as_ref().is_some_and(|v| !v.matches())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComparisonRecord {
+    pub experiment: String,
+    pub correlation_id: String,
+    /// RFC 3339, UTC, milliseconds.
+    pub at: String,
+    pub request: RequestSummary,
+    pub control: VariantResult,
+    pub candidates: Vec<VariantResult>,
+    /// The control's second answer against its first, when the noise baseline is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noise: Option<Verdict>,
+}

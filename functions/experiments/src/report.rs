@@ -1,0 +1,236 @@
+//! Per-variant figures over the latest comparisons of an experiment.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::compare::FailureKind;
+use crate::record::{ComparisonRecord, RequestSummary};
+
+/// How many of the latest mismatches a report lists.
+pub const LATEST_MISMATCHES: usize = 10;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantFigures {
+    pub id: String,
+    pub name: String,
+    pub calls: u64,
+    pub matches: u64,
+    pub mismatches: u64,
+    pub errors: u64,
+    pub errors_by_kind: BTreeMap<String, u64>,
+    pub p50_ms: Option<f64>,
+    pub p90_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mismatch {
+    pub at: String,
+    pub correlation_id: String,
+    pub variant: String,
+    pub request: RequestSummary,
+    pub diff: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub experiment: String,
+    /// Comparisons the figures cover (the latest ones, newest first).
+    pub comparisons: usize,
+    pub since: Option<String>,
+    pub variants: Vec<VariantFigures>,
+    pub latest_mismatches: Vec<Mismatch>,
+}
+
+/// The `q`-quantile (0..=1) of `values` by nearest rank; `None` for no values.
+pub fn percentile(values: &mut [f64], q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    Some(values[rank - 1])
+}
+
+/// Figures from `records`, newest first (as the store returns them).
+pub fn report(experiment: &str, records: &[ComparisonRecord]) -> Report {
+    let mut figures: BTreeMap<String, (VariantFigures, Vec<f64>)> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut latest_mismatches = Vec::new();
+    for record in records {
+        for variant in std::iter::once(&record.control).chain(&record.candidates) {
+            let (f, durations) = figures.entry(variant.id.clone()).or_insert_with(|| {
+                order.push(variant.id.clone());
+                (
+                    VariantFigures {
+                        id: variant.id.clone(),
+                        name: variant.name.clone(),
+                        ..VariantFigures::default()
+                    },
+                    Vec::new(),
+                )
+            });
+            f.calls += 1;
+            match variant.failure {
+                Some(kind) => {
+                    f.errors += 1;
+                    *f.errors_by_kind
+                        .entry(kind_name(kind).to_owned())
+                        .or_default() += 1;
+                }
+                None => durations.push(variant.duration_ms),
+            }
+            if variant.matched() {
+                f.matches += 1;
+            }
+            if variant.mismatched() {
+                f.mismatches += 1;
+                if latest_mismatches.len() < LATEST_MISMATCHES {
+                    latest_mismatches.push(Mismatch {
+                        at: record.at.clone(),
+                        correlation_id: record.correlation_id.clone(),
+                        variant: variant.id.clone(),
+                        request: record.request.clone(),
+                        diff: variant
+                            .verdict
+                            .as_ref()
+                            .and_then(|v| v.diff.clone())
+                            .unwrap_or_else(|| "headers differ".to_owned()),
+                    });
+                }
+            }
+        }
+    }
+    // The control first, then candidates in the order they first appear.
+    order.sort_by_key(|id| id != "control");
+    let variants = order
+        .into_iter()
+        .filter_map(|id| figures.remove(&id))
+        .map(|(mut f, mut durations)| {
+            f.p50_ms = percentile(&mut durations, 0.50);
+            f.p90_ms = percentile(&mut durations, 0.90);
+            f.p99_ms = percentile(&mut durations, 0.99);
+            f
+        })
+        .collect();
+    Report {
+        experiment: experiment.to_owned(),
+        comparisons: records.len(),
+        since: records.last().map(|r| r.at.clone()),
+        variants,
+        latest_mismatches,
+    }
+}
+
+pub fn kind_name(kind: FailureKind) -> &'static str {
+    match kind {
+        FailureKind::Timeout => "timeout",
+        FailureKind::FunctionError => "function_error",
+        FailureKind::Malformed => "malformed",
+        FailureKind::InvokeFailed => "invoke_failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::Verdict;
+    use crate::record::VariantResult;
+    use proptest::prelude::*;
+
+    fn result(
+        id: &str,
+        ms: f64,
+        verdict: Option<bool>,
+        failure: Option<FailureKind>,
+    ) -> VariantResult {
+        VariantResult {
+            id: id.to_owned(),
+            name: id.to_uppercase(),
+            status: failure.is_none().then_some(200),
+            duration_ms: ms,
+            failure,
+            failure_detail: None,
+            verdict: verdict.map(|same| Verdict {
+                body: Some(same),
+                diff: (!same).then(|| "$.rounded: control 63, candidate 62".to_owned()),
+                ..Verdict::default()
+            }),
+        }
+    }
+
+    fn record(i: usize, candidate: VariantResult) -> ComparisonRecord {
+        ComparisonRecord {
+            experiment: "round".into(),
+            correlation_id: format!("c{i}"),
+            at: format!("2026-11-22T10:00:{i:02}.000Z"),
+            request: RequestSummary {
+                method: "GET".into(),
+                path: "/round".into(),
+                query: format!("number={i}.5"),
+                body: String::new(),
+            },
+            control: result("control", 10.0, None, None),
+            candidates: vec![candidate],
+            noise: None,
+        }
+    }
+
+    #[test]
+    fn counts_matches_mismatches_and_errors_per_variant() {
+        let records = vec![
+            record(3, result("x", 12.0, Some(false), None)),
+            record(2, result("x", 11.0, Some(true), None)),
+            record(1, result("x", 3000.0, None, Some(FailureKind::Timeout))),
+        ];
+        let report = report("round", &records);
+        assert_eq!(report.comparisons, 3);
+        assert_eq!(report.variants[0].id, "control");
+        assert_eq!(report.variants[0].calls, 3);
+        let x = &report.variants[1];
+        assert_eq!((x.calls, x.matches, x.mismatches, x.errors), (3, 1, 1, 1));
+        assert_eq!(x.errors_by_kind["timeout"], 1);
+        assert_eq!(x.p50_ms, Some(11.0));
+        assert_eq!(report.latest_mismatches.len(), 1);
+        assert_eq!(report.latest_mismatches[0].request.query, "number=3.5");
+        assert!(report.latest_mismatches[0].diff.contains("62"));
+    }
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let mut values: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&mut values, 0.5), Some(50.0));
+        assert_eq!(percentile(&mut values, 0.99), Some(99.0));
+        assert_eq!(percentile(&mut [7.0], 0.9), Some(7.0));
+        assert_eq!(percentile(&mut [], 0.5), None);
+    }
+
+    proptest! {
+        #[test]
+        fn a_percentile_is_one_of_the_values_and_ordered(values in proptest::collection::vec(0.0f64..1e6, 1..200)) {
+            let mut v = values.clone();
+            let p50 = percentile(&mut v, 0.5).unwrap();
+            let p90 = percentile(&mut v, 0.9).unwrap();
+            let p99 = percentile(&mut v, 0.99).unwrap();
+            prop_assert!(values.contains(&p50));
+            prop_assert!(p50 <= p90 && p90 <= p99);
+        }
+
+        #[test]
+        fn every_call_is_a_match_a_mismatch_or_an_error(kinds in proptest::collection::vec(0u8..3, 0..50)) {
+            let records: Vec<_> = kinds.iter().enumerate().map(|(i, k)| record(i % 60, match k {
+                0 => result("x", 1.0, Some(true), None),
+                1 => result("x", 1.0, Some(false), None),
+                _ => result("x", 1.0, None, Some(FailureKind::FunctionError)),
+            })).collect();
+            let report = report("round", &records);
+            for v in report.variants.iter().filter(|v| v.id != "control") {
+                prop_assert_eq!(v.calls, v.matches + v.mismatches + v.errors);
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! `experiment-report`: `GET /experiments`, `GET /experiments/{name}` (JSON) and
+//! `GET /experiments/{name}/dashboard` (HTML with inline SVG charts).
+//!
+//! Figures cover the latest [`REPORT_WINDOW`] comparisons of an experiment.
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use shared::ApiError;
+
+use crate::definition::{Experiment, Experiments};
+use crate::record::ComparisonRecord;
+use crate::report;
+use crate::store::ExperimentStore;
+
+pub const REPORT_WINDOW: usize = 1_000;
+
+pub struct ReportApp {
+    pub store: ExperimentStore,
+}
+
+pub async fn handler(app: &ReportApp, request: Request) -> Response<Body> {
+    shared::run::traced(
+        request,
+        |request, _| async move { route(app, &request).await },
+    )
+    .await
+}
+
+async fn route(app: &ReportApp, request: &Request) -> Response<Body> {
+    let path = match request.raw_http_path() {
+        raw if !raw.is_empty() => raw.to_owned(),
+        _ => request.uri().path().to_owned(),
+    };
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if request.method() != Method::GET {
+        return ApiError::method_not_allowed("GET").into_response();
+    }
+    let result = match segments.as_slice() {
+        ["experiments"] => list(app).await,
+        ["experiments", name] => {
+            one(app, name, shared::query::param(request, "correlationId")).await
+        }
+        ["experiments", name, "dashboard"] => dashboard(app, name).await,
+        _ => Err(ApiError::not_found("no such route; try GET /experiments")),
+    };
+    result.unwrap_or_else(ApiError::into_response)
+}
+
+async fn experiments(app: &ReportApp) -> Result<Experiments, ApiError> {
+    let sources = app.store.definitions().await.map_err(|error| {
+        tracing::warn!(%error, "definitions unavailable");
+        ApiError::unavailable()
+    })?;
+    Experiments::merge(&sources).map_err(|error| {
+        tracing::error!(%error, "stored definitions are invalid");
+        ApiError::internal()
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Listed<'a> {
+    name: &'a str,
+    path: &'a str,
+    control: &'a str,
+    candidates: Vec<&'a str>,
+    sample_percent: f64,
+    report: String,
+    dashboard: String,
+}
+
+async fn list(app: &ReportApp) -> Result<Response<Body>, ApiError> {
+    let experiments = experiments(app).await?;
+    let listed: Vec<Listed> = experiments
+        .by_name
+        .values()
+        .map(|e| Listed {
+            name: &e.name,
+            path: &e.path,
+            control: &e.control.function,
+            candidates: e.candidates.iter().map(|c| c.id.as_str()).collect(),
+            sample_percent: e.sample_percent,
+            report: format!("/experiments/{}", e.name),
+            dashboard: format!("/experiments/{}/dashboard", e.name),
+        })
+        .collect();
+    Ok(shared::http::json(
+        StatusCode::OK,
+        &serde_json::json!({ "experiments": listed }),
+    ))
+}
+
+async fn load(
+    app: &ReportApp,
+    name: &str,
+) -> Result<(Experiment, report::Report, Vec<ComparisonRecord>), ApiError> {
+    let experiments = experiments(app).await?;
+    let experiment = experiments.by_name.get(name).cloned().ok_or_else(|| {
+        ApiError::not_found(format!("no experiment named {name}; see GET /experiments"))
+    })?;
+    let records = app
+        .store
+        .latest(name, REPORT_WINDOW)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "results unavailable");
+            ApiError::unavailable()
+        })?;
+    let report = report::report(name, &records);
+    Ok((experiment, report, records))
+}
+
+/// The report; with `?correlationId=`, also that request's comparison (`null` until it is stored).
+async fn one(
+    app: &ReportApp,
+    name: &str,
+    correlation_id: Option<String>,
+) -> Result<Response<Body>, ApiError> {
+    let (experiment, report, records) = load(app, name).await?;
+    let mut body = serde_json::json!({ "definition": experiment, "report": report });
+    if let Some(id) = correlation_id {
+        body["comparison"] = serde_json::to_value(records.iter().find(|r| r.correlation_id == id))
+            .unwrap_or_default();
+    }
+    Ok(shared::http::json(StatusCode::OK, &body))
+}
+
+async fn dashboard(app: &ReportApp, name: &str) -> Result<Response<Body>, ApiError> {
+    let (experiment, report, _) = load(app, name).await?;
+    Ok(shared::http::with_body(
+        StatusCode::OK,
+        "text/html; charset=utf-8",
+        Body::Text(crate::dashboard::render(&experiment, &report)),
+    ))
+}

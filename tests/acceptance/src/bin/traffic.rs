@@ -1,0 +1,164 @@
+//! `traffic <experiment> [--count N]`: sends representative requests through the experiment proxy
+//! named in `ENDPOINTS_FILE`, so the experiment's dashboard fills. `./build.sh traffic` runs it.
+//!
+//! round: ties, negative ties and plain numbers; fizzbuzz: ranges across multiples of 15; sort:
+//! lists of numbers of mixed widths and lists of words; pbkdf2: small derivations. Two requests
+//! in flight at a time; at most 10,000 requests; stops by itself.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use futures::StreamExt;
+use serde_json::json;
+
+const MAX_COUNT: usize = 10_000;
+
+/// Method, path and body of the `i`-th request of an experiment.
+fn request(experiment: &str, i: usize) -> Option<(&'static str, String, Option<String>)> {
+    let n = i as i64;
+    Some(match experiment {
+        "round" | "round-noise" | "round-unsampled" | "chaos" => {
+            let number = match i % 4 {
+                0 => format!("{}.5", n % 100),
+                1 => format!("-{}.5", n % 50),
+                2 => format!("{}.25", n % 1000),
+                _ => "0.49999999999999994".to_owned(),
+            };
+            let path = match experiment {
+                "round" => "/round",
+                "round-noise" => "/round-noise",
+                "round-unsampled" => "/round-unsampled",
+                _ => "/chaos",
+            };
+            ("GET", format!("{path}?number={number}"), None)
+        }
+        "fizzbuzz" => {
+            let from = 1 + (n * 7) % 90;
+            (
+                "GET",
+                format!("/fizzbuzz?from={from}&to={}", from + (n % 30)),
+                None,
+            )
+        }
+        "sort" => {
+            let body = if i.is_multiple_of(3) {
+                json!(["pear", "apple", "fig", "banana"]).to_string()
+            } else {
+                let list: Vec<i64> = (0..6)
+                    .map(|k| (n * 37 + k * 53) % (10_i64.pow((k % 4) as u32 + 1)))
+                    .collect();
+                json!(list).to_string()
+            };
+            ("POST", "/sort".to_owned(), Some(body))
+        }
+        "pbkdf2" | "pbkdf2-memory" => {
+            let body = json!({"password": format!("pw-{i}"), "salt": "NaCl", "iterations": 1000 + (i % 5) * 1000, "keyLength": 32});
+            ("POST", format!("/{experiment}"), Some(body.to_string()))
+        }
+        _ => return None,
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: traffic <round|sort|fizzbuzz|pbkdf2|pbkdf2-memory|chaos|round-noise|round-unsampled> [--count N]";
+    let Some(experiment) = args.first().cloned() else {
+        eprintln!("{usage}");
+        return ExitCode::from(2);
+    };
+    let count = match args.get(1..).unwrap_or_default() {
+        [] => 100,
+        [flag, n] if flag == "--count" => match n.parse::<usize>() {
+            Ok(n) if (1..=MAX_COUNT).contains(&n) => n,
+            _ => {
+                eprintln!("--count must be 1..={MAX_COUNT}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => {
+            eprintln!("{usage}");
+            return ExitCode::from(2);
+        }
+    };
+    if request(&experiment, 0).is_none() {
+        eprintln!("no traffic for experiment {experiment:?}; {usage}");
+        return ExitCode::from(2);
+    }
+    let Ok(path) = std::env::var("ENDPOINTS_FILE") else {
+        eprintln!("ENDPOINTS_FILE must name the stack's endpoints (./build.sh traffic sets it)");
+        return ExitCode::from(2);
+    };
+    let endpoints: serde_json::Value = match std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+    {
+        Ok(value) => value,
+        Err(error) => {
+            eprintln!("{path}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(proxy) = endpoints["experiment-proxy"]
+        .as_str()
+        .map(|s| s.trim_end_matches('/').to_owned())
+    else {
+        eprintln!("{path} has no experiment-proxy endpoint");
+        return ExitCode::FAILURE;
+    };
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("HTTP client");
+    let started = Instant::now();
+    let mut statuses: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut sent = 0;
+    let mut stream = futures::stream::iter(0..count)
+        .map(|i| {
+            let (method, path, body) = request(&experiment, i).expect("checked above");
+            let mut builder =
+                http.request(method.parse().expect("method"), format!("{proxy}{path}"));
+            if let Some(body) = body {
+                builder = builder
+                    .header("content-type", "application/json")
+                    .body(body);
+            }
+            async move {
+                match builder.send().await {
+                    Ok(response) => response.status().as_u16().to_string(),
+                    Err(error) => format!(
+                        "error ({})",
+                        if error.is_timeout() {
+                            "timeout"
+                        } else {
+                            "connect"
+                        }
+                    ),
+                }
+            }
+        })
+        .buffer_unordered(2);
+
+    while let Some(status) = stream.next().await {
+        sent += 1;
+        *statuses.entry(status).or_default() += 1;
+        let width = 30;
+        let done = width * sent / count;
+        eprint!(
+            "\r[{}{}] {sent}/{count} {:.1}/s",
+            "#".repeat(done),
+            " ".repeat(width - done),
+            sent as f64 / started.elapsed().as_secs_f64().max(1e-3)
+        );
+        let _ = std::io::stderr().flush();
+    }
+    eprintln!();
+    let summary: Vec<String> = statuses.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+    eprintln!(
+        "sent {sent} requests to {proxy} ({experiment}) in {:.1} s; {}",
+        started.elapsed().as_secs_f64(),
+        summary.join(", ")
+    );
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,276 @@
+//! The experiment runner, end to end: the client gets the control's answer unchanged, and each
+//! candidate's behaviour shows up in the experiment's report.
+
+use acceptance::{Call, Mode, World, eventually, unique};
+use serde_json::Value;
+
+/// Sends `path` through the proxy with a correlation id of its own; returns it with the reply.
+async fn through_proxy(world: &World, path: &str) -> (String, acceptance::Reply) {
+    let correlation_id = unique("exp");
+    let reply = world
+        .send(Call::get("experiment-proxy", path).header("x-correlation-id", &correlation_id))
+        .await;
+    (correlation_id, reply)
+}
+
+/// The stored comparison of one request, once the comparator has written it.
+async fn comparison(world: &World, experiment: &str, correlation_id: &str) -> Value {
+    eventually(40, || async {
+        let reply = world
+            .send(Call::get(
+                "experiment-report",
+                &format!("/experiments/{experiment}?correlationId={correlation_id}"),
+            ))
+            .await;
+        if reply.status != 200 {
+            return Err(format!("report: {} {}", reply.status, reply.text()));
+        }
+        match reply.json()["comparison"].clone() {
+            Value::Null => Err(format!("no comparison yet for {correlation_id}")),
+            record => Ok(record),
+        }
+    })
+    .await
+}
+
+fn candidate<'a>(record: &'a Value, id: &str) -> &'a Value {
+    record["candidates"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no candidate {id} in {record}"))
+}
+
+fn matched(result: &Value) -> bool {
+    let verdict = &result["verdict"];
+    verdict.is_object()
+        && verdict["status"] != false
+        && verdict["body"] != false
+        && verdict["headersDiffering"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+}
+
+/// The proxy's answer equals the control's own, header for header that matters and byte for byte.
+async fn assert_same_as_control(
+    world: &World,
+    proxied: &acceptance::Reply,
+    control: &str,
+    path: &str,
+) {
+    let direct = world.send(Call::get(control, path)).await;
+    assert_eq!(proxied.status, direct.status, "{}", proxied.text());
+    assert_eq!(proxied.body, direct.body);
+    assert_eq!(
+        proxied.header("content-type"),
+        direct.header("content-type")
+    );
+}
+
+#[tokio::test]
+async fn round_answers_as_the_control_and_the_half_even_bug_is_recorded() {
+    let world = World::new().await;
+    let (id, reply) = through_proxy(&world, "/round?number=62.5").await;
+    assert_same_as_control(&world, &reply, "round-control", "/round?number=62.5").await;
+    assert_eq!(reply.json()["rounded"], 63);
+    let record = comparison(&world, "round", &id).await;
+    assert_eq!(record["request"]["query"], "number=62.5");
+    let half_even = candidate(&record, "half-even");
+    assert!(!matched(half_even), "{half_even}");
+    assert!(
+        half_even["verdict"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("$.rounded"),
+        "{half_even}"
+    );
+    // floor(x + 0.5) agrees on 62.5; it differs on negative ties.
+    assert!(matched(candidate(&record, "floor")), "{record}");
+    let (id, _) = through_proxy(&world, "/round?number=-2.5").await;
+    let record = comparison(&world, "round", &id).await;
+    assert!(!matched(candidate(&record, "floor")), "{record}");
+}
+
+#[tokio::test]
+async fn fizzbuzz_control_bug_shows_against_the_reference() {
+    let world = World::new().await;
+    let (id, reply) = through_proxy(&world, "/fizzbuzz?from=1&to=15").await;
+    assert_same_as_control(&world, &reply, "fizzbuzz-control", "/fizzbuzz?from=1&to=15").await;
+    let record = comparison(&world, "fizzbuzz", &id).await;
+    let reference = candidate(&record, "reference");
+    assert!(!matched(reference), "{record}");
+    assert!(
+        reference["verdict"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("Fizz Buzz"),
+        "{reference}"
+    );
+    // Below 15 the bug does not show: no mismatch.
+    let (id, _) = through_proxy(&world, "/fizzbuzz?from=1&to=14").await;
+    let record = comparison(&world, "fizzbuzz", &id).await;
+    assert!(matched(candidate(&record, "reference")), "{record}");
+}
+
+#[tokio::test]
+async fn sort_exercise_mismatches_and_its_solution_matches() {
+    let world = World::new().await;
+    let correlation_id = unique("exp");
+    let body = b"[10, 9, 1, 100]".to_vec();
+    let reply = world
+        .send(
+            Call::post("experiment-proxy", "/sort")
+                .header("x-correlation-id", &correlation_id)
+                .header("content-type", "application/json")
+                .raw_body(body.clone()),
+        )
+        .await;
+    let direct = world
+        .send(
+            Call::post("sort-control", "/sort")
+                .header("content-type", "application/json")
+                .raw_body(body),
+        )
+        .await;
+    assert_eq!((reply.status, &reply.body), (direct.status, &direct.body));
+    let record = comparison(&world, "sort", &correlation_id).await;
+    assert_eq!(record["request"]["method"], "POST");
+    assert_eq!(record["request"]["body"], "[10, 9, 1, 100]");
+    assert!(!matched(candidate(&record, "exercise")), "{record}");
+    assert!(matched(candidate(&record, "fixed")), "{record}");
+}
+
+#[tokio::test]
+async fn misbehaving_candidates_cannot_change_the_answer_and_are_recorded() {
+    let world = World::new().await;
+    // Started once first: locally a function's first call also starts its process, which can
+    // take longer than the experiment's 1 s timeout on a busy machine.
+    if world.mode == Mode::Http {
+        for function in [
+            "chaos-candidate-panics",
+            "chaos-candidate-500",
+            "chaos-candidate-garbage",
+        ] {
+            world.send(Call::get(function, "/round?number=1")).await;
+        }
+    }
+    let (id, reply) = through_proxy(&world, "/chaos?number=1.5").await;
+    assert_same_as_control(&world, &reply, "round-control", "/round?number=1.5").await;
+    let record = comparison(&world, "chaos", &id).await;
+    assert_eq!(
+        candidate(&record, "panics")["failure"],
+        "function_error",
+        "{record}"
+    );
+    assert_eq!(candidate(&record, "slow")["failure"], "timeout", "{record}");
+    assert_eq!(
+        candidate(&record, "garbage")["failure"],
+        "malformed",
+        "{record}"
+    );
+    let fails = candidate(&record, "fails");
+    assert_eq!(fails["status"], 500, "{record}");
+    assert_eq!(fails["verdict"]["status"], false, "{record}");
+}
+
+#[tokio::test]
+async fn at_zero_percent_sampling_no_candidate_is_invoked() {
+    let world = World::new().await;
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let (id, reply) = through_proxy(&world, &format!("/round-unsampled?number={i}.5")).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        ids.push(id);
+    }
+    // A sampled request sent after them has been compared: the pipeline has caught up.
+    let (marker, _) = through_proxy(&world, "/round?number=0.5").await;
+    comparison(&world, "round", &marker).await;
+    let report = world
+        .send(Call::get(
+            "experiment-report",
+            "/experiments/round-unsampled",
+        ))
+        .await;
+    assert_eq!(report.status, 200, "{}", report.text());
+    assert_eq!(
+        report.json()["report"]["comparisons"],
+        0,
+        "{}",
+        report.text()
+    );
+}
+
+#[tokio::test]
+async fn the_noise_baseline_compares_the_control_with_itself() {
+    let world = World::new().await;
+    let (id, _) = through_proxy(&world, "/round-noise?number=2.5").await;
+    let record = comparison(&world, "round-noise", &id).await;
+    assert_eq!(record["noise"]["body"], true, "{record}");
+    assert!(!matched(candidate(&record, "half-even")), "{record}");
+}
+
+#[tokio::test]
+async fn unknown_paths_and_experiments_are_404_json() {
+    let world = World::new().await;
+    let reply = world
+        .send(Call::get("experiment-proxy", "/no-such-experiment"))
+        .await;
+    assert_eq!(reply.status, 404, "{}", reply.text());
+    assert!(reply.json()["message"].as_str().unwrap().contains("/round"));
+    let reply = world
+        .send(Call::get(
+            "experiment-report",
+            "/experiments/no-such-experiment",
+        ))
+        .await;
+    assert_eq!(reply.status, 404, "{}", reply.text());
+    assert_eq!(reply.error_code(), "not_found");
+}
+
+#[tokio::test]
+async fn the_list_and_the_report_describe_every_experiment() {
+    let world = World::new().await;
+    let reply = world
+        .send(Call::get("experiment-report", "/experiments"))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let names: Vec<String> = reply.json()["experiments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_owned())
+        .collect();
+    for name in ["round", "sort", "fizzbuzz", "pbkdf2", "chaos"] {
+        assert!(
+            names.iter().any(|n| n == name),
+            "{name} missing from {names:?}"
+        );
+    }
+    let (id, _) = through_proxy(&world, "/round?number=4.5").await;
+    comparison(&world, "round", &id).await;
+    let report = world
+        .send(Call::get("experiment-report", "/experiments/round"))
+        .await;
+    let variants = report.json()["report"]["variants"].clone();
+    let half_even = variants
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == "half-even")
+        .unwrap()
+        .clone();
+    assert!(half_even["calls"].as_u64().unwrap() >= 1);
+    assert!(half_even["mismatches"].as_u64().unwrap() >= 1);
+    assert!(half_even["p50Ms"].as_f64().is_some());
+    let dashboard = world
+        .send(Call::get(
+            "experiment-report",
+            "/experiments/round/dashboard",
+        ))
+        .await;
+    assert_eq!(dashboard.status, 200);
+    assert_eq!(
+        dashboard.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(dashboard.text().contains("<svg id=\"outcomes-chart\""));
+}
