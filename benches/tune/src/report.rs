@@ -246,10 +246,13 @@ pub fn markdown(report: &Report) -> String {
         );
     }
     if let Some(&(strategy, i)) = picks.iter().find(|(s, _)| s.name() == o.strategy.name()) {
+        let flags = match strategy {
+            Strategy::Balanced(w) => format!("--strategy balanced --weight {}", w.get()),
+            other => format!("--strategy {}", other.name()),
+        };
         let _ = writeln!(
             md,
-            "With `--strategy {}` the recommendation is **{} MB**.",
-            strategy_label(strategy),
+            "With `{flags}` the recommendation is **{} MB**.",
             points[i].memory_mb
         );
     }

@@ -28,7 +28,7 @@ const WIDTH: f64 = 960.0;
 const HEIGHT: f64 = 660.0;
 const LEFT: f64 = 100.0;
 const RIGHT: f64 = 40.0;
-const DURATION_PANEL: (f64, f64) = (110.0, 330.0);
+const DURATION_PANEL: (f64, f64) = (125.0, 335.0);
 const COST_PANEL: (f64, f64) = (400.0, 600.0);
 const DURATION_COLOUR: &str = "#1f5fa8";
 const COST_COLOUR: &str = "#c2410c";
@@ -160,55 +160,60 @@ pub fn render(chart: &Chart) -> String {
     svg
 }
 
+/// Two rows, so a long cost label never runs off the chart.
 fn legend(svg: &mut String, cost_label: &str) {
-    let y = 74.0;
-    let items = [
-        (
-            DURATION_COLOUR,
-            "mean duration, bar = min–max of kept invocations",
-            "dot",
-        ),
-        (COST_COLOUR, cost_label, "square"),
-        (PICK_COLOUR, "recommended size per strategy", "dash"),
+    let rows: [&[(&str, &str, &str)]; 2] = [
+        &[
+            (
+                DURATION_COLOUR,
+                "mean duration; bar: min–max of kept invocations",
+                "dot",
+            ),
+            (PICK_COLOUR, "recommended size per strategy", "dash"),
+        ],
+        &[(COST_COLOUR, cost_label, "square")],
     ];
-    let mut x = LEFT;
-    for (colour, label, mark) in items {
-        match mark {
-            "dot" => {
-                let _ = writeln!(
-                    svg,
-                    r#"<circle cx="{}" cy="{}" r="5" fill="{colour}"/>"#,
-                    x + 6.0,
-                    y - 4.0
-                );
+    for (row, items) in rows.iter().enumerate() {
+        let y = 72.0 + 20.0 * row as f64;
+        let mut x = LEFT;
+        for &(colour, label, mark) in items.iter() {
+            match mark {
+                "dot" => {
+                    let _ = writeln!(
+                        svg,
+                        r#"<circle cx="{}" cy="{}" r="5" fill="{colour}"/>"#,
+                        x + 6.0,
+                        y - 4.0
+                    );
+                }
+                "square" => {
+                    let _ = writeln!(
+                        svg,
+                        r#"<rect x="{}" y="{}" width="10" height="10" fill="{colour}"/>"#,
+                        x + 1.0,
+                        y - 9.0
+                    );
+                }
+                _ => {
+                    let _ = writeln!(
+                        svg,
+                        r#"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{colour}" stroke-width="2" stroke-dasharray="5,3"/>"#,
+                        x,
+                        y - 4.0,
+                        x + 14.0,
+                        y - 4.0
+                    );
+                }
             }
-            "square" => {
-                let _ = writeln!(
-                    svg,
-                    r#"<rect x="{}" y="{}" width="10" height="10" fill="{colour}"/>"#,
-                    x + 1.0,
-                    y - 9.0
-                );
-            }
-            _ => {
-                let _ = writeln!(
-                    svg,
-                    r#"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{colour}" stroke-width="2" stroke-dasharray="5,3"/>"#,
-                    x,
-                    y - 4.0,
-                    x + 14.0,
-                    y - 4.0
-                );
-            }
+            let _ = writeln!(
+                svg,
+                r#"<text x="{}" y="{}">{}</text>"#,
+                x + 18.0,
+                y,
+                escape(label)
+            );
+            x += 18.0 + 7.0 * label.chars().count() as f64 + 30.0;
         }
-        let _ = writeln!(
-            svg,
-            r#"<text x="{}" y="{}">{}</text>"#,
-            x + 18.0,
-            y,
-            escape(label)
-        );
-        x += 18.0 + 7.0 * label.chars().count() as f64 + 24.0;
     }
 }
 
