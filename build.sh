@@ -7,6 +7,7 @@
 #   ./build.sh acceptance-test <env> [region] [profile]  suite over HTTP (TEST_MODE=http)
 #   ./build.sh bench [cargo bench args]               criterion benches, DynamoDB Local included
 #   ./build.sh new-candidate <family> <name>          scaffold a workshop candidate (answers 501)
+#   ./build.sh tune local|<env> <region> <profile> [options]  memory-size tuning (benches/tune/README.md)
 #   ./build.sh deploy <env> <region> <profile>        deploy to AWS (not implemented yet)
 #
 # Tools it needs and can fetch itself go into .tools/ (git-ignored); runtime state into .local/.
@@ -347,8 +348,29 @@ EOM
   wait "$WATCH_PID"
 }
 
+# Memory-size tuning (benches/tune/README.md). `tune local [options]` runs the function's release
+# binary here under a Lambda-like CPU quota (needs root and cgroup v1); `tune <env> <region>
+# <profile> [options]` invokes the deployed functions with the AWS CLI (`--dry-run` only prints).
+cmd_tune() {
+  [ $# -ge 1 ] || die "usage: ./build.sh tune local|<env> <region> <profile> [options]; see benches/tune/README.md"
+  command -v cargo >/dev/null || die "Rust (cargo) is needed: install with rustup, https://rustup.rs"
+  local fn_name=pbkdf2-control prev="" arg
+  for arg in "$@"; do
+    [ "$prev" = --function ] && fn_name="$arg"
+    case "$arg" in --function=*) fn_name="${arg#--function=}" ;; esac
+    prev="$arg"
+  done
+  log "building the tuning tool (release)"
+  cargo build --quiet --release -p tune
+  if [ "$1" = local ]; then
+    log "building $fn_name (release)"
+    cargo build --quiet --release --bin "$fn_name"
+  fi
+  "${CARGO_TARGET_DIR:-$ROOT/target}/release/tune" "$@"
+}
+
 usage() {
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -359,6 +381,7 @@ main() {
     local) cmd_local ;;
     test) cmd_test ;;
     bench) cmd_bench "$@" ;;
+    tune) cmd_tune "$@" ;;
     int-test|acceptance-test)
       local env="${1:-}"
       [ -n "$env" ] || usage 2

@@ -92,7 +92,7 @@ pub fn run(options: &Options, context: &Context) -> Result<Outcome, AppError> {
     let mut progress = Progress::new(total);
     let (venue, measured) = match &options.target {
         Target::Local => {
-            local::preflight(&context.cgroup_root)?;
+            local::preflight(options, &context.cgroup_root)?;
             create_dir(&out)?;
             let binary = local::binary_path(options, context.cargo_target_dir.as_deref());
             let load_before = read_trimmed("/proc/loadavg", 3);
@@ -216,7 +216,7 @@ fn dry_run(options: &Options, context: &Context, out: &Path) -> Result<Vec<Strin
     match &options.target {
         Target::Local => {
             let binary = local::binary_path(options, context.cargo_target_dir.as_deref());
-            lines.extend(local::plan(options, &binary, &context.cgroup_root));
+            lines.extend(local::plan(options, &binary, &context.cgroup_root)?);
         }
         Target::Aws { .. } => {
             let event_file = out.join("event.json");

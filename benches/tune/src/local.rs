@@ -20,7 +20,6 @@ use crate::runtime_api::{FunctionIdentity, RuntimeApi, RuntimeError};
 use crate::tuning::CpuQuota;
 
 pub const CGROUP_CPU_ROOT: &str = "/sys/fs/cgroup/cpu";
-pub const PERIOD_US: u64 = 100_000;
 /// The memory size at which Lambda gives one full vCPU.
 pub const FULL_CORE_MB: u32 = 1769;
 /// The kernel refuses quotas under 1 ms.
@@ -31,9 +30,27 @@ const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
 const FUNCTION_ENV: [(&str, &str); 2] =
     [("PBKDF2_MAX_ITERATIONS", "1000000"), ("RUST_LOG", "info")];
 
-/// The CPU quota that gives `memory_mb` Lambda's share of a core.
-pub fn quota_us(memory_mb: u32, period_us: u64) -> u64 {
-    (period_us * u64::from(memory_mb) / u64::from(FULL_CORE_MB)).max(MIN_QUOTA_US)
+/// The CPU quota that gives `memory_mb` Lambda's share of a core, or `None` where that share of the
+/// period is under the kernel's 1 ms minimum (a longer period is needed then).
+pub fn quota_us(memory_mb: u32, period_us: u64) -> Option<u64> {
+    Some(period_us * u64::from(memory_mb) / u64::from(FULL_CORE_MB)).filter(|q| *q >= MIN_QUOTA_US)
+}
+
+/// Every size's quota for the run's period, or the first size that cannot have one.
+fn quotas(options: &Options) -> Result<Vec<(u32, u64)>, LocalError> {
+    options
+        .memory
+        .get()
+        .iter()
+        .map(|&mb| {
+            quota_us(mb, options.cpu_period_us)
+                .map(|q| (mb, q))
+                .ok_or(LocalError::QuotaTooSmall {
+                    memory_mb: mb,
+                    period_us: options.cpu_period_us,
+                })
+        })
+        .collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +64,11 @@ pub enum LocalError {
         "creating CPU-quota cgroups needs root (effective uid is {0}); run as root, nothing was measured"
     )]
     NotRoot(u32),
+    #[error(
+        "{memory_mb} MB is {memory_mb}/1769 of a core, under the kernel's 1 ms minimum quota in a \
+         {period_us} us period; use a longer --cpu-period-us"
+    )]
+    QuotaTooSmall { memory_mb: u32, period_us: u64 },
     #[error("cannot create the cgroup {path}: {source}; nothing was measured")]
     CreateCgroup { path: String, source: io::Error },
     #[error("cannot write {value} to {file}: {source}; nothing was measured at this size")]
@@ -92,7 +114,8 @@ pub enum LocalError {
 }
 
 /// Checks that CPU quotas can be set here, before anything runs.
-pub fn preflight(root: &Path) -> Result<(), LocalError> {
+pub fn preflight(options: &Options, root: &Path) -> Result<(), LocalError> {
+    quotas(options)?;
     if !root.join("cpu.cfs_quota_us").is_file() {
         return Err(LocalError::NoCpuController(root.display().to_string()));
     }
@@ -283,27 +306,27 @@ fn cgroup_name(memory_mb: u32) -> String {
 }
 
 /// What a local run would do, step by step, for `--dry-run`.
-pub fn plan(options: &Options, binary: &Path, root: &Path) -> Vec<String> {
+pub fn plan(options: &Options, binary: &Path, root: &Path) -> Result<Vec<String>, LocalError> {
+    let period = options.cpu_period_us;
     let mut lines = vec![format!(
         "check {}/cpu.cfs_quota_us exists and the effective uid is 0",
         root.display()
     )];
-    for &mb in options.memory.get() {
+    for (mb, quota) in quotas(options)? {
         let group = root.join(cgroup_name(mb));
-        let quota = quota_us(mb, PERIOD_US);
         let env: Vec<String> = lambda_env(options, mb, "127.0.0.1:<port>")
             .into_iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         lines.push(format!("mkdir {}", group.display()));
         lines.push(format!(
-            "echo {PERIOD_US} > {}/cpu.cfs_period_us",
+            "echo {period} > {}/cpu.cfs_period_us",
             group.display()
         ));
         lines.push(format!(
             "echo {quota} > {}/cpu.cfs_quota_us   # {mb}/{FULL_CORE_MB} of a core = {:.1}%",
             group.display(),
-            quota as f64 / PERIOD_US as f64 * 100.0
+            quota as f64 / period as f64 * 100.0
         ));
         lines.push(format!(
             "env -i {} sh -c 'echo $$ > \"$0\" && exec \"$1\"' {}/tasks {}",
@@ -317,7 +340,7 @@ pub fn plan(options: &Options, binary: &Path, root: &Path) -> Vec<String> {
         ));
         lines.push(format!("kill the process; rmdir {}", group.display()));
     }
-    lines
+    Ok(lines)
 }
 
 /// Runs the function at one memory size and returns its samples and the quota's evidence.
@@ -332,12 +355,12 @@ pub fn measure(
     if !binary.is_file() {
         return Err(LocalError::NoBinary(binary.display().to_string()));
     }
-    let group = CpuCgroup::create(
-        root,
-        &cgroup_name(memory_mb),
-        quota_us(memory_mb, PERIOD_US),
-        PERIOD_US,
-    )?;
+    let period = options.cpu_period_us;
+    let quota = quota_us(memory_mb, period).ok_or(LocalError::QuotaTooSmall {
+        memory_mb,
+        period_us: period,
+    })?;
+    let group = CpuCgroup::create(root, &cgroup_name(memory_mb), quota, period)?;
     let mut api = RuntimeApi::start().map_err(|source| LocalError::Runtime {
         memory_mb,
         log: String::new(),
@@ -448,13 +471,34 @@ mod tests {
             (3008, 170_039),
         ];
         for (mb, want) in cases {
-            assert_eq!(quota_us(mb, PERIOD_US), want, "case {mb} MB");
+            assert_eq!(quota_us(mb, 100_000), Some(want), "case {mb} MB");
         }
     }
 
     #[test]
-    fn quota_never_goes_under_the_kernel_minimum() {
-        assert_eq!(quota_us(128, 10_000), MIN_QUOTA_US);
+    fn a_quota_under_the_kernel_minimum_is_refused_not_rounded_up() {
+        assert_eq!(quota_us(128, 10_000), None);
+        assert_eq!(quota_us(128, 20_000), Some(1_447));
+        let args: Vec<String> = "local --cpu-period-us 10000 --memory 128,1769"
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        let Ok(crate::options::Command::Run(options)) =
+            crate::options::parse(&args, |_| Err(String::new()))
+        else {
+            panic!("valid options");
+        };
+        let error = preflight(&options, Path::new("/nonexistent")).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                LocalError::QuotaTooSmall {
+                    memory_mb: 128,
+                    period_us: 10_000
+                }
+            ),
+            "{error}"
+        );
     }
 
     #[test]
@@ -471,7 +515,13 @@ mod tests {
 
     #[test]
     fn a_missing_cpu_controller_stops_the_run_with_a_clear_message() {
-        let error = preflight(Path::new("/nonexistent/cgroup/cpu")).unwrap_err();
+        let args = ["local".to_string()];
+        let Ok(crate::options::Command::Run(options)) =
+            crate::options::parse(&args, |_| Err(String::new()))
+        else {
+            panic!("default options");
+        };
+        let error = preflight(&options, Path::new("/nonexistent/cgroup/cpu")).unwrap_err();
         assert!(matches!(error, LocalError::NoCpuController(_)));
         assert!(
             error.to_string().contains("nothing was measured"),
@@ -481,7 +531,7 @@ mod tests {
 
     #[test]
     fn a_cgroup_that_cannot_be_created_is_an_error() {
-        let error = CpuCgroup::create(Path::new("/nonexistent/cgroup/cpu"), "x", 1000, PERIOD_US);
+        let error = CpuCgroup::create(Path::new("/nonexistent/cgroup/cpu"), "x", 1000, 100_000);
         assert!(matches!(error, Err(LocalError::CreateCgroup { .. })));
     }
 

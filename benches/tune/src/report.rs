@@ -116,7 +116,8 @@ pub fn markdown(report: &Report) -> String {
                 "- **Where:** this machine, not AWS: {cpu_model}, {cores} cores, Linux {kernel}; load \
                  average (1/5/15 min) {load_before} before, {load_after} after. The release binary ran \
                  behind a local Lambda Runtime API, in a cgroup v1 with a CPU quota of MB/1769 of one \
-                 core per 100 ms period."
+                 core per {} ms period.",
+                o.cpu_period_us as f64 / 1000.0
             );
         }
         Venue::Aws {
@@ -335,7 +336,7 @@ mod tests {
                     .collect();
                 let mut r = summarise(mb, &samples, &ARM64_US_EAST_1).unwrap();
                 r.cpu_quota = Some(CpuQuota {
-                    quota_us: crate::local::quota_us(mb, 100_000),
+                    quota_us: crate::local::quota_us(mb, 100_000).unwrap(),
                     period_us: 100_000,
                     throttled_periods: 3,
                     throttled_ms: 150.0,

@@ -89,6 +89,8 @@ fn local_dry_run_lists_the_cgroup_steps_and_creates_none() {
     let result = tune(&[
         "local",
         "--dry-run",
+        "--cpu-period-us",
+        "100000",
         "--memory",
         "128,3008",
         "--invocations",
@@ -118,6 +120,10 @@ fn local_dry_run_lists_the_cgroup_steps_and_creates_none() {
         .filter_map(|l| l.strip_prefix("mkdir "))
         .collect();
     assert_eq!(groups.len(), 2, "one cgroup per size in\n{stdout}");
+    let default_period =
+        String::from_utf8(tune(&["local", "--dry-run", "--memory", "128"]).stdout).unwrap();
+    assert!(default_period.contains("echo 20000 > "), "{default_period}");
+    assert!(default_period.contains("echo 1447 > "), "{default_period}");
     for group in groups {
         assert!(
             !std::path::Path::new(group).exists(),
