@@ -262,6 +262,24 @@ pub fn markdown(report: &Report) -> String {
         "\n![Duration and cost against memory size](chart.svg)\n"
     );
     let _ = writeln!(md, "## Reading it\n");
+    if let Venue::Local {
+        cores, load_before, ..
+    } = &report.venue
+    {
+        let load: f64 = load_before
+            .split_whitespace()
+            .next()
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0.0);
+        if load >= *cores as f64 * 0.5 {
+            let _ = writeln!(
+                md,
+                "- **The machine was busy** (1-minute load {load} on {cores} cores when the run began): \
+                 other processes competed for the CPU, which inflates durations and their spread, most \
+                 visibly at the sizes the quota does not limit (1769 MB and up)."
+            );
+        }
+    }
     if local {
         let _ = writeln!(
             md,
@@ -372,6 +390,7 @@ mod tests {
         for text in [
             "AMD EPYC, 2 cores",
             "not AWS",
+            "per 20 ms period",
             "7.2% of a core",
             "170.0% of a core",
             "| 128 | 7.2% of a core | 160.2 |",
@@ -385,6 +404,44 @@ mod tests {
             assert!(md.contains(text), "missing {text:?} in\n{md}");
         }
         assert!(!md.contains("correct horse"));
+        assert!(
+            !md.contains("machine was busy"),
+            "load 0.5 on 2 cores is quiet"
+        );
+    }
+
+    #[test]
+    fn a_busy_machine_is_called_out_in_the_local_report() {
+        let o = options("local");
+        let results = results();
+        let Venue::Local {
+            cpu_model,
+            kernel,
+            load_after,
+            ..
+        } = local_venue()
+        else {
+            unreachable!()
+        };
+        let report = Report {
+            options: &o,
+            venue: Venue::Local {
+                cpu_model,
+                cores: 2,
+                kernel,
+                load_before: "3.10 2.90 3.00".into(),
+                load_after,
+            },
+            started_utc: "t".into(),
+            elapsed_s: 1,
+            results: &results,
+            prices: &ARM64_US_EAST_1,
+        };
+        let md = markdown(&report);
+        assert!(
+            md.contains("**The machine was busy** (1-minute load 3.1 on 2 cores"),
+            "{md}"
+        );
     }
 
     #[test]

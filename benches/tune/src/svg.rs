@@ -127,8 +127,9 @@ pub fn render(chart: &Chart) -> String {
         false,
     );
 
-    // Memory labels under each panel and the shared axis title.
-    for (bottom, title) in [(DURATION_PANEL.1, false), (COST_PANEL.1, true)] {
+    // Memory labels under each panel; the shared axis title once, under the bottom one (the space
+    // between the panels carries the recommendation labels).
+    for bottom in [DURATION_PANEL.1, COST_PANEL.1] {
         for (i, column) in chart.columns.iter().enumerate() {
             let _ = writeln!(
                 svg,
@@ -138,22 +139,13 @@ pub fn render(chart: &Chart) -> String {
                 column.memory_mb
             );
         }
-        if title {
-            let _ = writeln!(
-                svg,
-                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-weight="bold">Memory size (MB)</text>"#,
-                LEFT + plot_width / 2.0,
-                bottom + 42.0
-            );
-        } else {
-            let _ = writeln!(
-                svg,
-                r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#444">Memory size (MB)</text>"##,
-                LEFT + plot_width / 2.0,
-                bottom + 36.0
-            );
-        }
     }
+    let _ = writeln!(
+        svg,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-weight="bold">Memory size (MB)</text>"#,
+        LEFT + plot_width / 2.0,
+        COST_PANEL.1 + 42.0
+    );
 
     picks(&mut svg, chart, &x);
     svg.push_str("</svg>\n");
