@@ -220,7 +220,7 @@ impl CpuCgroup {
     }
 
     /// Whether `/proc/<pid>/cgroup` puts the process in this group on the CPU hierarchy.
-    fn holds(&self, pid: u32) -> Result<(), LocalError> {
+    pub fn holds(&self, pid: u32) -> Result<(), LocalError> {
         let found = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
         let wanted = format!("/{}", self.name());
         let inside = found.lines().any(|line| {
@@ -260,6 +260,32 @@ impl Drop for FunctionProcess {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Starts `binary` with exactly `env`, already inside `group`: `sh` writes its own pid to `tasks`
+/// and then becomes the binary, so none of the binary's code runs outside the quota.
+pub fn spawn_in_cgroup(
+    group: &CpuCgroup,
+    binary: &Path,
+    env: &[(String, String)],
+    stdout: Stdio,
+    stderr: Stdio,
+) -> Result<Child, LocalError> {
+    Command::new("/bin/sh")
+        .arg("-c")
+        .arg(r#"echo $$ > "$0" && exec "$1""#)
+        .arg(group.path.join("tasks"))
+        .arg(binary)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .map_err(|source| LocalError::Spawn {
+            binary: binary.display().to_string(),
+            source,
+        })
 }
 
 /// The binary to run: `--binary`, else `$CARGO_TARGET_DIR` (or `target`)`/release/<function>`.
@@ -374,21 +400,13 @@ pub fn measure(
     let log = fs::File::create(&log_path).map_err(io_error)?;
     let log_err = log.try_clone().map_err(io_error)?;
     let started = Instant::now();
-    let child = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(r#"echo $$ > "$0" && exec "$1""#)
-        .arg(group.path.join("tasks"))
-        .arg(binary)
-        .env_clear()
-        .envs(lambda_env(options, memory_mb, &api.address().to_string()))
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_err)
-        .spawn()
-        .map_err(|source| LocalError::Spawn {
-            binary: binary.display().to_string(),
-            source,
-        })?;
+    let child = spawn_in_cgroup(
+        &group,
+        binary,
+        &lambda_env(options, memory_mb, &api.address().to_string()),
+        Stdio::from(log),
+        Stdio::from(log_err),
+    )?;
     let mut process = FunctionProcess(child);
     let pid = process.0.id();
     let identity = FunctionIdentity {

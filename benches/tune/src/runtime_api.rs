@@ -179,7 +179,9 @@ impl RuntimeApi {
                 request_id,
                 body: String::from_utf8_lossy(&body).into_owned(),
             }),
-            _ => unreachable!("wait_for returns only calls its filter accepted"),
+            other => Err(RuntimeError::Exited(format!(
+                "the runtime broke the protocol: {other:?} instead of an answer"
+            ))),
         }
     }
 
