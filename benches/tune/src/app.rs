@@ -93,6 +93,9 @@ pub fn run(options: &Options, context: &Context) -> Result<Outcome, AppError> {
     let (venue, measured) = match &options.target {
         Target::Local => {
             local::preflight(options, &context.cgroup_root)?;
+            for name in local::remove_stale_cgroups(&context.cgroup_root) {
+                eprintln!("removed the cgroup {name} left by an interrupted run");
+            }
             create_dir(&out)?;
             let binary = local::binary_path(options, context.cargo_target_dir.as_deref());
             let load_before = read_trimmed("/proc/loadavg", 3);

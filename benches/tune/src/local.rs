@@ -127,6 +127,34 @@ pub fn preflight(options: &Options, root: &Path) -> Result<(), LocalError> {
     }
 }
 
+/// Removes `lambda-tune-<pid>-<MB>` cgroups left by a run that was interrupted (Ctrl-C skips the
+/// clean-up): only those whose run is gone, and `rmdir` only succeeds on an empty cgroup anyway.
+/// Returns the names removed.
+pub fn remove_stale_cgroups(root: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = stale_run_pid(&name) else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(pid.to_string()).exists();
+        if !alive && fs::remove_dir(entry.path()).is_ok() {
+            removed.push(name);
+        }
+    }
+    removed
+}
+
+/// The pid of the run that named a cgroup `lambda-tune-<pid>-<MB>`.
+fn stale_run_pid(name: &str) -> Option<u32> {
+    let (pid, memory) = name.strip_prefix("lambda-tune-")?.split_once('-')?;
+    memory.parse::<u32>().ok()?;
+    pid.parse().ok()
+}
+
 fn effective_uid() -> Option<u32> {
     let status = fs::read_to_string("/proc/self/status").ok()?;
     parse_effective_uid(&status)
@@ -517,6 +545,32 @@ mod tests {
             ),
             "{error}"
         );
+    }
+
+    #[test]
+    fn only_cgroups_named_by_a_run_count_as_leftovers() {
+        assert_eq!(stale_run_pid("lambda-tune-4242-128"), Some(4242));
+        assert_eq!(stale_run_pid("lambda-tune-test-4242"), None);
+        assert_eq!(stale_run_pid("lambda-tune-4242"), None);
+        assert_eq!(stale_run_pid("user.slice"), None);
+    }
+
+    #[test]
+    fn leftovers_of_a_run_that_is_gone_are_removed_and_others_kept() {
+        let root = std::env::temp_dir().join(format!("tune-stale-{}", std::process::id()));
+        let gone = "lambda-tune-4194999-128"; // above the largest pid Linux allows (4194304), so never alive
+        let alive = format!("lambda-tune-{}-256", std::process::id());
+        for name in [gone, &alive, "other"] {
+            fs::create_dir_all(root.join(name)).unwrap();
+        }
+        let removed = remove_stale_cgroups(&root);
+        let left: Vec<bool> = [gone, &alive, "other"]
+            .iter()
+            .map(|n| root.join(n).exists())
+            .collect();
+        let _ = fs::remove_dir_all(&root);
+        assert_eq!(removed, [gone]);
+        assert_eq!(left, [false, true, true]);
     }
 
     #[test]
