@@ -134,7 +134,8 @@ pub fn parse_json_report(line: &str) -> Result<Sample, ReportError> {
 mod tests {
     use super::*;
 
-    /// Recorded-shape log tails of the PBKDF2 control on arm64 (see `tests/data/`).
+    /// Log tails of the PBKDF2 control on arm64, written by hand in the format Lambda documents (no
+    /// AWS account is reachable here to capture real ones); see `tests/data/`.
     const WARM_TAIL: &str = include_str!("../tests/data/log-tail-warm-128.txt");
     const COLD_TAIL: &str = include_str!("../tests/data/log-tail-cold-1769.txt");
     const JSON_TAIL: &str = include_str!("../tests/data/log-tail-json-512.txt");
