@@ -10,6 +10,7 @@
 #   ./build.sh new-candidate <family> <name>          scaffold a workshop candidate (answers 501)
 #   ./build.sh experiments upload <env> [region profile] [files]   store experiment definitions
 #   ./build.sh traffic <env> [region profile] <experiment> [--count N]   requests through the proxy
+#   ./build.sh tune local|<env> <region> <profile> [options]  memory-size tuning (benches/tune/README.md)
 #   ./build.sh deploy <env> <region> <profile> [--dry-run]   build arm64, deploy stack <app>-<env>
 #   ./build.sh remove <env> <region> <profile> [--delete-data] [--dry-run]  delete the stack
 #
@@ -737,8 +738,31 @@ EOM
   wait "$WATCH_PID"
 }
 
+# Memory-size tuning (benches/tune/README.md). `tune local [options]` runs the function's release
+# binary here under a Lambda-like CPU quota (needs root and cgroup v1); `tune <env> <region>
+# <profile> [options]` invokes the deployed functions with the AWS CLI (`--dry-run` only prints).
+cmd_tune() {
+  [ $# -ge 1 ] || die "usage: ./build.sh tune local|<env> <region> <profile> [options]; see benches/tune/README.md"
+  command -v cargo >/dev/null || die "Rust (cargo) is needed: install with rustup, https://rustup.rs"
+  local fn_name=pbkdf2-control prev="" arg
+  for arg in "$@"; do
+    [ "$prev" = --function ] && fn_name="$arg"
+    case "$arg" in --function=*) fn_name="${arg#--function=}" ;; esac
+    prev="$arg"
+  done
+  log "building the tuning tool (release)"
+  cargo build --quiet --release -p tune
+  if [ "$1" = local ]; then
+    log "building $fn_name (release)"
+    cargo build --quiet --release --bin "$fn_name"
+  elif [[ " $* " != *" --dry-run "* ]]; then
+    ensure_awscli
+  fi
+  "${CARGO_TARGET_DIR:-$ROOT/target}/release/tune" "$@"
+}
+
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -751,6 +775,7 @@ main() {
     bench) cmd_bench "$@" ;;
     experiments) cmd_experiments "$@" ;;
     traffic) cmd_traffic "$@" ;;
+    tune) cmd_tune "$@" ;;
     int-test|acceptance-test)
       [ $# -ge 1 ] || usage 2
       ensure_tools

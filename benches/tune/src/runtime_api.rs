@@ -1,0 +1,598 @@
+//! A minimal Lambda Runtime API (`2018-06-01`) on 127.0.0.1, so the real function binary can run
+//! here exactly as in a Lambda execution environment: it asks `GET …/invocation/next` for work and
+//! posts its answer to `…/invocation/<id>/response`. The times the event is handed out and the
+//! answer arrives are what Lambda's `Duration` measures; the first `next` ends its `Init Duration`.
+//!
+//! Each connection gets a thread that parses HTTP/1.1 requests (keep-alive, `Content-Length` or
+//! chunked bodies) and hands them to the one caller of [`RuntimeApi::invoke`] over a channel.
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const PREFIX: &str = "/2018-06-01/runtime/";
+/// Larger than Lambda's 6 MB synchronous payload limit; anything bigger is refused.
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// How often a wait checks that the runtime process is still alive.
+const LIVENESS_POLL: Duration = Duration::from_millis(50);
+
+/// What the runtime asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Call {
+    Next,
+    Response { request_id: String, body: Vec<u8> },
+    Error { request_id: String, body: Vec<u8> },
+    InitError { body: Vec<u8> },
+    Unknown { method: String, path: String },
+}
+
+struct Request {
+    call: Call,
+    /// When the request had been read in full.
+    at: Instant,
+    reply: Sender<Reply>,
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn status(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: br#"{"status":"OK"}"#.to_vec(),
+        }
+    }
+}
+
+/// One invocation as this API saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// When the runtime asked for this event (for the first one, the end of init).
+    pub next_requested_at: Instant,
+    pub handed_out_at: Instant,
+    pub answered_at: Instant,
+    pub answer: Vec<u8>,
+}
+
+impl Invocation {
+    pub fn duration(&self) -> Duration {
+        self.answered_at
+            .saturating_duration_since(self.handed_out_at)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("cannot open the local Runtime API: {0}")]
+    Listen(io::Error),
+    #[error("the function failed to initialise: {0}")]
+    InitError(String),
+    #[error("the function answered request {request_id} with an error: {body}")]
+    FunctionError { request_id: String, body: String },
+    #[error("the function did not {what} within {seconds} s")]
+    Timeout { what: &'static str, seconds: u64 },
+    #[error("the function process ended: {0}")]
+    Exited(String),
+}
+
+/// Identity of the emulated function, as Lambda passes it in the invocation headers.
+#[derive(Debug, Clone)]
+pub struct FunctionIdentity {
+    pub arn: String,
+    pub timeout: Duration,
+}
+
+pub struct RuntimeApi {
+    address: SocketAddr,
+    requests: Receiver<Request>,
+    stop: Arc<AtomicBool>,
+}
+
+impl RuntimeApi {
+    pub fn start() -> Result<Self, RuntimeError> {
+        let listener = TcpListener::bind("127.0.0.1:0").map_err(RuntimeError::Listen)?;
+        let address = listener.local_addr().map_err(RuntimeError::Listen)?;
+        let (sender, requests) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    let sender = sender.clone();
+                    thread::spawn(move || serve_connection(stream, sender));
+                }
+            }
+        });
+        Ok(Self {
+            address,
+            requests,
+            stop,
+        })
+    }
+
+    /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Hands `event` to the runtime's next `GET …/next` and waits for its answer. `alive` is asked
+    /// while waiting and ends the wait with its error when the runtime process is gone.
+    pub fn invoke(
+        &mut self,
+        event: &[u8],
+        request_id: &str,
+        function: &FunctionIdentity,
+        mut alive: impl FnMut() -> Result<(), String>,
+    ) -> Result<Invocation, RuntimeError> {
+        let wait = function.timeout;
+        let next = self.wait_for(wait, "ask for an event", &mut alive, |call| {
+            matches!(call, Call::Next)
+        })?;
+        let deadline_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .saturating_add(wait)
+            .as_millis();
+        let reply = Reply {
+            status: 200,
+            headers: vec![
+                ("Lambda-Runtime-Aws-Request-Id", request_id.to_string()),
+                ("Lambda-Runtime-Deadline-Ms", deadline_ms.to_string()),
+                ("Lambda-Runtime-Invoked-Function-Arn", function.arn.clone()),
+                (
+                    "Lambda-Runtime-Trace-Id",
+                    format!("Root=1-00000000-{request_id};Parent=0000000000000000;Sampled=0"),
+                ),
+                ("Content-Type", "application/json".to_string()),
+            ],
+            body: event.to_vec(),
+        };
+        let handed_out_at = Instant::now();
+        // A runtime that hung up after asking is caught by the wait below (liveness or timeout).
+        let _ = next.reply.send(reply);
+        let answer = self.wait_for(wait, "answer", &mut alive, |call| match call {
+            Call::Response { request_id: id, .. } | Call::Error { request_id: id, .. } => {
+                id == request_id
+            }
+            _ => false,
+        })?;
+        match answer.call {
+            Call::Response { body, .. } => Ok(Invocation {
+                next_requested_at: next.at,
+                handed_out_at,
+                answered_at: answer.at,
+                answer: body,
+            }),
+            Call::Error { request_id, body } => Err(RuntimeError::FunctionError {
+                request_id,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            }),
+            other => Err(RuntimeError::Exited(format!(
+                "the runtime broke the protocol: {other:?} instead of an answer"
+            ))),
+        }
+    }
+
+    /// Waits for a call `wanted` accepts and returns it with its reply still owed (for `Next`) or
+    /// already sent (`202` for answers). Init errors end the wait; unknown paths get a 404.
+    fn wait_for(
+        &mut self,
+        limit: Duration,
+        what: &'static str,
+        alive: &mut impl FnMut() -> Result<(), String>,
+        wanted: impl Fn(&Call) -> bool,
+    ) -> Result<Request, RuntimeError> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(RuntimeError::Timeout {
+                    what,
+                    seconds: limit.as_secs(),
+                });
+            }
+            let request = match self.requests.recv_timeout(left.min(LIVENESS_POLL)) {
+                Ok(request) => request,
+                Err(RecvTimeoutError::Timeout) => {
+                    alive().map_err(RuntimeError::Exited)?;
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(RuntimeError::Exited("the Runtime API stopped".into()));
+                }
+            };
+            match &request.call {
+                Call::InitError { body } => {
+                    let _ = request.reply.send(Reply::status(202));
+                    return Err(RuntimeError::InitError(
+                        String::from_utf8_lossy(body).into_owned(),
+                    ));
+                }
+                Call::Unknown { .. } => {
+                    let _ = request.reply.send(Reply::status(404));
+                }
+                call if wanted(call) => {
+                    if !matches!(call, Call::Next) {
+                        let _ = request.reply.send(Reply::status(202));
+                    }
+                    return Ok(request);
+                }
+                // An answer to a request not asked about now, or a `next` while an answer is
+                // awaited: a protocol error on the runtime's side.
+                _ => {
+                    let _ = request.reply.send(Reply::status(400));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so it sees the flag and lets the listener go.
+        let _ = TcpStream::connect(self.address);
+    }
+}
+
+fn serve_connection(stream: TcpStream, requests: Sender<Request>) {
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    while let Ok(Some((method, path, body))) = read_request(&mut reader) {
+        let (reply, replies) = mpsc::channel();
+        let call = classify(&method, &path, body);
+        let sent = requests.send(Request {
+            call,
+            at: Instant::now(),
+            reply,
+        });
+        let Ok(reply) = sent
+            .map_err(drop)
+            .and_then(|()| replies.recv().map_err(drop))
+        else {
+            return;
+        };
+        if write_reply(&mut writer, &reply).is_err() {
+            return;
+        }
+    }
+}
+
+fn classify(method: &str, path: &str, body: Vec<u8>) -> Call {
+    let route = path.strip_prefix(PREFIX).unwrap_or("");
+    let parts: Vec<&str> = route.split('/').collect();
+    match (method, parts.as_slice()) {
+        ("GET", ["invocation", "next"]) => Call::Next,
+        ("POST", ["invocation", id, "response"]) => Call::Response {
+            request_id: (*id).to_string(),
+            body,
+        },
+        ("POST", ["invocation", id, "error"]) => Call::Error {
+            request_id: (*id).to_string(),
+            body,
+        },
+        ("POST", ["init", "error"]) => Call::InitError { body },
+        _ => Call::Unknown {
+            method: method.to_string(),
+            path: path.to_string(),
+        },
+    }
+}
+
+fn invalid(message: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message.to_string())
+}
+
+/// One HTTP/1.1 request: method, path and body; `None` when the peer closed the connection.
+fn read_request(reader: &mut impl BufRead) -> io::Result<Option<(String, String, Vec<u8>)>> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    let mut words = line.split_whitespace();
+    let (Some(method), Some(path)) = (words.next(), words.next()) else {
+        return Err(invalid("not an HTTP request line"));
+    };
+    let (method, path) = (method.to_string(), path.to_string());
+    let mut content_length = 0usize;
+    let mut chunked = false;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header)? == 0 {
+            return Err(invalid("connection closed inside the headers"));
+        }
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                content_length = value.parse().map_err(|_| invalid("bad Content-Length"))?;
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = value.to_ascii_lowercase().contains("chunked");
+            }
+        }
+    }
+    let body = if chunked {
+        read_chunked(reader)?
+    } else {
+        if content_length > MAX_BODY_BYTES {
+            return Err(invalid("body too large"));
+        }
+        let mut body = vec![0; content_length];
+        reader.read_exact(&mut body)?;
+        body
+    };
+    Ok(Some((method, path, body)))
+}
+
+fn read_chunked(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size_line = String::new();
+        reader.read_line(&mut size_line)?;
+        let size_hex = size_line.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_hex, 16).map_err(|_| invalid("bad chunk size"))?;
+        if size == 0 {
+            // Trailers, up to the empty line.
+            loop {
+                let mut trailer = String::new();
+                if reader.read_line(&mut trailer)? == 0 || trailer.trim_end().is_empty() {
+                    return Ok(body);
+                }
+            }
+        }
+        if body.len() + size > MAX_BODY_BYTES {
+            return Err(invalid("body too large"));
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        reader.read_exact(&mut body[start..])?;
+        let mut crlf = String::new();
+        reader.read_line(&mut crlf)?;
+    }
+}
+
+fn write_reply(writer: &mut impl Write, reply: &Reply) -> io::Result<()> {
+    let reason = match reply.status {
+        200 => "OK",
+        202 => "Accepted",
+        400 => "Bad Request",
+        404 => "Not Found",
+        _ => "Status",
+    };
+    let mut head = format!("HTTP/1.1 {} {reason}\r\n", reply.status);
+    for (name, value) in &reply.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", reply.body.len()));
+    writer.write_all(head.as_bytes())?;
+    writer.write_all(&reply.body)?;
+    writer.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity() -> FunctionIdentity {
+        FunctionIdentity {
+            arn: "arn:aws:lambda:us-east-1:123456789012:function:local".into(),
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Reads one HTTP response: its headers (lower-cased names) and body.
+    fn read_response(reader: &mut impl BufRead) -> (String, Vec<(String, String)>, Vec<u8>) {
+        let mut status = String::new();
+        reader.read_line(&mut status).unwrap();
+        let mut headers = Vec::new();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            let (name, value) = line.split_once(':').unwrap();
+            let (name, value) = (name.to_ascii_lowercase(), value.trim().to_string());
+            if name == "content-length" {
+                length = value.parse().unwrap();
+            }
+            headers.push((name, value));
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        (status.trim_end().to_string(), headers, body)
+    }
+
+    fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+        &headers.iter().find(|(n, _)| n == name).unwrap().1
+    }
+
+    /// A runtime that answers each event with its reversed body: the first on a keep-alive
+    /// connection with Content-Length, the second on a new connection with a chunked body.
+    fn fake_runtime(address: SocketAddr) -> thread::JoinHandle<Vec<String>> {
+        thread::spawn(move || {
+            let mut seen = Vec::new();
+            for chunked in [false, true] {
+                let stream = TcpStream::connect(address).unwrap();
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                write!(
+                    writer,
+                    "GET {PREFIX}invocation/next HTTP/1.1\r\nhost: x\r\n\r\n"
+                )
+                .unwrap();
+                let (status, headers, body) = read_response(&mut reader);
+                assert_eq!(status, "HTTP/1.1 200 OK");
+                let id = header(&headers, "lambda-runtime-aws-request-id").to_string();
+                assert!(
+                    header(&headers, "lambda-runtime-deadline-ms")
+                        .parse::<u128>()
+                        .is_ok()
+                );
+                assert!(
+                    header(&headers, "lambda-runtime-invoked-function-arn").starts_with("arn:")
+                );
+                seen.push(id.clone());
+                let mut answer = body.clone();
+                answer.reverse();
+                if chunked {
+                    let (a, b) = answer.split_at(answer.len() / 2);
+                    write!(writer, "POST {PREFIX}invocation/{id}/response HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n", a.len()).unwrap();
+                    writer.write_all(a).unwrap();
+                    write!(writer, "\r\n{:x};ext=1\r\n", b.len()).unwrap();
+                    writer.write_all(b).unwrap();
+                    write!(writer, "\r\n0\r\n\r\n").unwrap();
+                } else {
+                    write!(writer, "POST {PREFIX}invocation/{id}/response HTTP/1.1\r\ncontent-length: {}\r\n\r\n", answer.len()).unwrap();
+                    writer.write_all(&answer).unwrap();
+                }
+                let (status, _, _) = read_response(&mut reader);
+                assert_eq!(status, "HTTP/1.1 202 Accepted");
+            }
+            seen
+        })
+    }
+
+    #[test]
+    fn events_go_out_and_answers_come_back_over_keep_alive_and_chunked_requests() {
+        let mut api = RuntimeApi::start().unwrap();
+        let runtime = fake_runtime(api.address());
+        let first = api.invoke(b"abc", "req-1", &identity(), || Ok(())).unwrap();
+        let second = api
+            .invoke(b"hello", "req-2", &identity(), || Ok(()))
+            .unwrap();
+        assert_eq!(first.answer, b"cba");
+        assert_eq!(second.answer, b"olleh");
+        assert!(first.next_requested_at <= first.handed_out_at);
+        assert!(first.handed_out_at <= first.answered_at);
+        assert!(first.answered_at <= second.handed_out_at);
+        assert_eq!(runtime.join().unwrap(), ["req-1", "req-2"]);
+    }
+
+    #[test]
+    fn an_error_answer_is_an_error_not_a_measurement() {
+        let mut api = RuntimeApi::start().unwrap();
+        let address = api.address();
+        let runtime = thread::spawn(move || {
+            let stream = TcpStream::connect(address).unwrap();
+            let mut writer = stream.try_clone().unwrap();
+            let mut reader = BufReader::new(stream);
+            write!(writer, "GET {PREFIX}invocation/next HTTP/1.1\r\n\r\n").unwrap();
+            let (_, headers, _) = read_response(&mut reader);
+            let id = header(&headers, "lambda-runtime-aws-request-id").to_string();
+            let body = r#"{"errorType":"boom","errorMessage":"no"}"#;
+            write!(
+                writer,
+                "POST {PREFIX}invocation/{id}/error HTTP/1.1\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            read_response(&mut reader).0
+        });
+        let result = api.invoke(b"{}", "req-9", &identity(), || Ok(()));
+        assert!(
+            matches!(&result, Err(RuntimeError::FunctionError { request_id, body }) if request_id == "req-9" && body.contains("boom")),
+            "{result:?}"
+        );
+        assert_eq!(runtime.join().unwrap(), "HTTP/1.1 202 Accepted");
+    }
+
+    #[test]
+    fn a_runtime_that_dies_ends_the_wait_with_its_reason() {
+        let mut api = RuntimeApi::start().unwrap();
+        let mut checks = 0;
+        let result = api.invoke(b"{}", "req-1", &identity(), || {
+            checks += 1;
+            if checks < 3 {
+                Ok(())
+            } else {
+                Err("exit status: 101".into())
+            }
+        });
+        assert!(
+            matches!(&result, Err(RuntimeError::Exited(reason)) if reason == "exit status: 101"),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn requests_are_routed_by_method_and_path() {
+        let cases = [
+            ("GET", "/2018-06-01/runtime/invocation/next", Call::Next),
+            (
+                "POST",
+                "/2018-06-01/runtime/invocation/abc/response",
+                Call::Response {
+                    request_id: "abc".into(),
+                    body: vec![1],
+                },
+            ),
+            (
+                "POST",
+                "/2018-06-01/runtime/invocation/abc/error",
+                Call::Error {
+                    request_id: "abc".into(),
+                    body: vec![1],
+                },
+            ),
+            (
+                "POST",
+                "/2018-06-01/runtime/init/error",
+                Call::InitError { body: vec![1] },
+            ),
+            (
+                "GET",
+                "/2018-06-01/runtime/invocation/abc/response",
+                Call::Unknown {
+                    method: "GET".into(),
+                    path: "/2018-06-01/runtime/invocation/abc/response".into(),
+                },
+            ),
+        ];
+        for (method, path, want) in cases {
+            assert_eq!(
+                classify(method, path, vec![1]),
+                want,
+                "case {method} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_requests_are_errors_not_panics() {
+        let cases: &[&[u8]] = &[
+            b"\r\n",
+            b"GET /x HTTP/1.1\r\ncontent-length: nope\r\n\r\n",
+            b"POST /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+            b"POST /x HTTP/1.1\r\ncontent-length: 10\r\n\r\nshort",
+            b"GET /x HTTP/1.1\r\nhost: cut",
+        ];
+        for case in cases {
+            let result = read_request(&mut BufReader::new(*case));
+            assert!(
+                result.is_err(),
+                "case {:?} gave {result:?}",
+                String::from_utf8_lossy(case)
+            );
+        }
+    }
+}

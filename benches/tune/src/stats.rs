@@ -1,0 +1,147 @@
+//! Statistics over one memory size's samples: which ones to keep and what to report.
+//!
+//! Outliers are dropped with Tukey's fences on duration: a sample outside
+//! `[Q1 − 1.5·IQR, Q3 + 1.5·IQR]` is dropped, but never more than half of them — if the fences
+//! would leave fewer than ⌈n/2⌉, the ⌈n/2⌉ samples nearest the median are kept instead.
+
+/// The `q`-quantile (`0..=1`) of sorted values, by linear interpolation between closest ranks.
+/// `None` for no values.
+pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let position = q.clamp(0.0, 1.0) * last as f64;
+    let below = position.floor() as usize;
+    let above = position.ceil() as usize;
+    let fraction = position - below as f64;
+    Some(sorted[below] + (sorted[above] - sorted[below]) * fraction)
+}
+
+/// The indices of the values to keep (ascending), per the rule in the module docs. With finite values
+/// at least ⌈n/2⌉ always fall inside the fences; the nearest-half rule guards the rest.
+pub fn kept_indices(values: &[f64]) -> Vec<usize> {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let (Some(q1), Some(median), Some(q3)) = (
+        quantile(&sorted, 0.25),
+        quantile(&sorted, 0.5),
+        quantile(&sorted, 0.75),
+    ) else {
+        return Vec::new();
+    };
+    let iqr = q3 - q1;
+    let (low, high) = (q1 - 1.5 * iqr, q3 + 1.5 * iqr);
+    let within: Vec<usize> = (0..values.len())
+        .filter(|&i| (low..=high).contains(&values[i]))
+        .collect();
+    let at_least = values.len().div_ceil(2);
+    if within.len() >= at_least {
+        return within;
+    }
+    let mut nearest: Vec<usize> = (0..values.len()).collect();
+    nearest.sort_by(|&a, &b| {
+        let distance = |i: usize| {
+            let d = (values[i] - median).abs();
+            if d.is_nan() { f64::INFINITY } else { d }
+        };
+        distance(a).total_cmp(&distance(b)).then(a.cmp(&b))
+    });
+    nearest.truncate(at_least);
+    nearest.sort_unstable();
+    nearest
+}
+
+/// Mean, median and range of some values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    pub count: usize,
+    pub mean: f64,
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Summary {
+    pub fn of(values: &[f64]) -> Option<Self> {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let median = quantile(&sorted, 0.5)?;
+        Some(Self {
+            count: sorted.len(),
+            mean: sorted.iter().sum::<f64>() / sorted.len() as f64,
+            median,
+            min: sorted[0],
+            max: sorted[sorted.len() - 1],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn quantiles_interpolate_between_ranks() {
+        let sorted = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile(&sorted, 0.0), Some(1.0));
+        assert_eq!(quantile(&sorted, 0.5), Some(2.5));
+        assert_eq!(quantile(&sorted, 0.25), Some(1.75));
+        assert_eq!(quantile(&sorted, 1.0), Some(4.0));
+        assert_eq!(quantile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn a_single_slow_invocation_is_dropped() {
+        let durations = [40.1, 40.3, 39.9, 40.0, 95.0, 40.2, 40.4, 40.0];
+        assert_eq!(kept_indices(&durations), vec![0, 1, 2, 3, 5, 6, 7]);
+    }
+
+    #[test]
+    fn steady_samples_are_all_kept() {
+        let durations = [160.0, 161.5, 159.8, 162.0, 160.7];
+        assert_eq!(kept_indices(&durations), vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn when_the_fences_would_keep_fewer_than_half_the_nearest_half_to_the_median_is_kept() {
+        // Finite durations always leave at least half inside the fences (the property test below);
+        // non-finite ones are outside any fence, so they exercise the guard.
+        let durations = [5.0, f64::INFINITY, f64::INFINITY, f64::INFINITY];
+        assert_eq!(kept_indices(&durations), vec![0, 1]);
+    }
+
+    #[test]
+    fn summary_reports_mean_median_and_range() {
+        let s = Summary::of(&[3.0, 1.0, 2.0, 10.0]).unwrap();
+        assert_eq!(s.count, 4);
+        assert_eq!(s.mean, 4.0);
+        assert_eq!(s.median, 2.5);
+        assert_eq!((s.min, s.max), (1.0, 10.0));
+        assert_eq!(Summary::of(&[]), None);
+    }
+
+    proptest! {
+        #[test]
+        fn outlier_removal_never_keeps_fewer_than_half(values in prop::collection::vec(0.0f64..1e6, 1..60)) {
+            let kept = kept_indices(&values);
+            prop_assert!(kept.len() >= values.len().div_ceil(2), "kept {} of {}", kept.len(), values.len());
+            prop_assert!(kept.windows(2).all(|w| w[0] < w[1]), "indices ascending and unique");
+            prop_assert!(kept.iter().all(|&i| i < values.len()));
+        }
+
+        #[test]
+        fn the_median_sample_is_always_kept(values in prop::collection::vec(0.0f64..1e6, 1..60)) {
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let median_value = sorted[(sorted.len() - 1) / 2];
+            let kept = kept_indices(&values);
+            prop_assert!(kept.iter().any(|&i| values[i] == median_value));
+        }
+
+        #[test]
+        fn summary_is_ordered(values in prop::collection::vec(-1e6f64..1e6, 1..60)) {
+            let s = Summary::of(&values).unwrap();
+            prop_assert!(s.min <= s.median && s.median <= s.max);
+            prop_assert!(s.min <= s.mean + 1e-6 && s.mean <= s.max + 1e-6);
+        }
+    }
+}
