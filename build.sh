@@ -273,6 +273,13 @@ start_watch() {
     --ignore-changes -A 127.0.0.1 -P "$port" --env-file "$LOCAL_DIR/functions-$port.env"
   WATCH_PID="$BG_PID"
   wait_for_http "http://127.0.0.1:$port/lambda-url/shortener/" 120 "cargo lambda watch" "$WATCH_PID"
+  # watch starts a function's process on its first request; start them all now, so no first
+  # request (an experiment's candidate with a timeout, say) pays for it.
+  log "starting every function once"
+  local fn
+  for fn in $(function_binaries); do
+    curl -s -o /dev/null --max-time 30 "http://127.0.0.1:$port/lambda-url/$fn/" || true
+  done
   write_endpoints "$port" "$endpoints"
 }
 
@@ -448,16 +455,18 @@ cmd_remove() {
   valid_env_name "$env"
   local stack="$APP_NAME-$env" aws_at=(--region "${args[1]}" --profile "${args[2]}")
   [ "$DRY_RUN" = 1 ] || ensure_awscli
-  # What the stack keeps when it goes: the table and the code key (DeletionPolicy: Retain).
-  local output table secret bucket
+  # What the stack keeps when it goes: the tables and the code key (DeletionPolicy: Retain).
+  local output table experiments secret bucket
   output=(aws cloudformation describe-stacks --stack-name "$stack" "${aws_at[@]}" --output text --query)
   if [ "$DRY_RUN" = 1 ]; then
     run_aws "${output[@]}" "Stacks[0].Outputs[?OutputKey=='LinksTableName'].OutputValue | [0]"
+    run_aws "${output[@]}" "Stacks[0].Outputs[?OutputKey=='ExperimentsTableName'].OutputValue | [0]"
     run_aws "${output[@]}" "Stacks[0].Outputs[?OutputKey=='CodeKeySecretArn'].OutputValue | [0]"
-    table="<LinksTableName>" secret="<CodeKeySecretArn>"
+    table="<LinksTableName>" experiments="<ExperimentsTableName>" secret="<CodeKeySecretArn>"
   else
     table="$("${output[@]}" "Stacks[0].Outputs[?OutputKey=='LinksTableName'].OutputValue | [0]")" \
       || die "no stack $stack in $region (profile $profile)"
+    experiments="$("${output[@]}" "Stacks[0].Outputs[?OutputKey=='ExperimentsTableName'].OutputValue | [0]")"
     secret="$("${output[@]}" "Stacks[0].Outputs[?OutputKey=='CodeKeySecretArn'].OutputValue | [0]")"
   fi
   log "removing $stack from $region"
@@ -477,9 +486,10 @@ cmd_remove() {
   fi
   if [ "$delete_data" = 1 ]; then
     run_aws aws dynamodb delete-table --table-name "$table" "${aws_at[@]}"
+    run_aws aws dynamodb delete-table --table-name "$experiments" "${aws_at[@]}"
     run_aws aws secretsmanager delete-secret --secret-id "$secret" --force-delete-without-recovery "${aws_at[@]}"
   else
-    log "kept the links table $table and the code key $secret (--delete-data deletes them)"
+    log "kept the links table $table, the experiments table $experiments and the code key $secret (--delete-data deletes them)"
   fi
   [ "$DRY_RUN" = 1 ] || rm -rf "${DEPLOY_DIR:?}/$env"
 }

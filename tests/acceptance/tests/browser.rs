@@ -1,5 +1,5 @@
-//! The create page in a real browser: headless Chromium, driven over WebDriver by `chromedriver`,
-//! against the shortener of a running local stack.
+//! Pages in a real browser: headless Chromium, driven over WebDriver by `chromedriver`, against a
+//! running local stack: the shortener's create page, and an experiment's dashboard.
 //!
 //! Needs `WEBDRIVER_URL` (a running `chromedriver`) and `ENDPOINTS_FILE` (the stack's endpoints);
 //! `./build.sh test` starts both. `CHROMIUM_BIN` overrides the browser (default
@@ -24,16 +24,21 @@ const LANDING_PAGE: &str = "<!doctype html><html><head><title>Landed</title></he
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn shortener_base() -> String {
+/// The base URL of `function` in the stack's endpoints file.
+fn endpoint(function: &str) -> String {
     let path = std::env::var("ENDPOINTS_FILE")
         .expect("ENDPOINTS_FILE must name the local stack's endpoints (./build.sh test sets it)");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let endpoints: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
-    endpoints["shortener"]
+    endpoints[function]
         .as_str()
-        .unwrap_or_else(|| panic!("no shortener endpoint in {path}"))
+        .unwrap_or_else(|| panic!("no {function} endpoint in {path}"))
         .trim_end_matches('/')
         .to_owned()
+}
+
+fn shortener_base() -> String {
+    endpoint("shortener")
 }
 
 /// Serves [`LANDING_PAGE`] to every request on `localhost`; returns its base URL. (The shortener
@@ -183,20 +188,156 @@ async fn shortens_follows_and_reports_errors(client: &Client) {
     }
 }
 
-#[tokio::test]
-async fn the_page_creates_a_link_that_a_browser_follows() {
+/// Runs `check` with a fresh browser, and closes it whatever the outcome.
+async fn with_browser<F, Fut>(check: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let profile = std::env::temp_dir().join(format!("chromium-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&profile).expect("profile folder");
     let client = browser(&profile).await;
-    // Close the browser whatever the outcome, then report.
-    let outcome = tokio::spawn({
-        let client = client.clone();
-        async move { shortens_follows_and_reports_errors(&client).await }
-    })
-    .await;
+    let outcome = tokio::spawn(check(client.clone())).await;
     let _ = client.close().await;
     let _ = std::fs::remove_dir_all(&profile);
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic.into_panic());
     }
+}
+
+#[tokio::test]
+async fn the_page_creates_a_link_that_a_browser_follows() {
+    with_browser(|client| async move { shortens_follows_and_reports_errors(&client).await }).await;
+}
+
+/// The figures the dashboard shows for one variant: calls, mismatches, errors.
+async fn shown(client: &Client, variant: &str) -> (String, String, String) {
+    let cell = |class: &'static str| {
+        let selector = format!("#figures tr[data-variant='{variant}'] td.{class}");
+        async move {
+            client
+                .find(Locator::Css(&selector))
+                .await
+                .unwrap_or_else(|e| panic!("{selector}: {e}"))
+                .text()
+                .await
+                .expect("cell text")
+        }
+    };
+    (
+        cell("calls").await,
+        cell("mismatches").await,
+        cell("errors").await,
+    )
+}
+
+async fn dashboard_shows_the_reports_figures(client: Client) {
+    let proxy = endpoint("experiment-proxy");
+    let reports = endpoint("experiment-report");
+    let http = reqwest::Client::new();
+    let mut last = String::new();
+    for i in 0..5 {
+        last = format!("browser-{}", uuid::Uuid::new_v4().simple());
+        let reply = http
+            .get(format!("{proxy}/round?number={i}.5"))
+            .header("x-correlation-id", &last)
+            .send()
+            .await
+            .expect("proxy");
+        assert_eq!(reply.status(), 200);
+    }
+    let report_url = format!("{reports}/experiments/round");
+    // Wait for the last request's comparison (the others arrive around the same time).
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let body: Value = http
+            .get(format!("{report_url}?correlationId={last}"))
+            .send()
+            .await
+            .expect("report")
+            .json()
+            .await
+            .expect("report JSON");
+        if !body["comparison"].is_null() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the comparisons never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Page and JSON agree once they cover the same comparisons (a late one may land in between).
+    let mut attempts = 0;
+    let report = loop {
+        client
+            .goto(&format!("{report_url}/dashboard"))
+            .await
+            .expect("open the dashboard");
+        let comparisons = client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Id("comparisons"))
+            .await
+            .expect("the page says how many comparisons it covers")
+            .text()
+            .await
+            .expect("text");
+        let report: Value = http
+            .get(&report_url)
+            .send()
+            .await
+            .expect("report")
+            .json()
+            .await
+            .expect("report JSON");
+        let reported = report["report"]["comparisons"]
+            .as_u64()
+            .map(|n| n.to_string());
+        if reported.as_deref() == Some(comparisons.as_str()) {
+            break report;
+        }
+        attempts += 1;
+        assert!(
+            attempts < 10,
+            "the page shows {comparisons} comparisons, the report {}",
+            report["report"]["comparisons"]
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    for variant in report["report"]["variants"].as_array().expect("variants") {
+        let id = variant["id"].as_str().expect("id");
+        let (calls, mismatches, errors) = shown(&client, id).await;
+        assert_eq!(calls, variant["calls"].to_string(), "{id} calls");
+        assert_eq!(errors, variant["errors"].to_string(), "{id} errors");
+        if id != "control" {
+            assert_eq!(
+                mismatches,
+                variant["mismatches"].to_string(),
+                "{id} mismatches"
+            );
+        }
+    }
+    // 0.5, 2.5 and 4.5 round differently to even: the chart has red in it.
+    client
+        .find(Locator::Css("#outcomes-chart rect.mismatch"))
+        .await
+        .expect("the outcomes chart shows mismatches");
+    client
+        .find(Locator::Css("#duration-chart rect.p99"))
+        .await
+        .expect("the duration chart shows p99 bars");
+    let first_diff = client
+        .find(Locator::Css("#mismatches tbody tr td code"))
+        .await
+        .expect("latest mismatches are listed")
+        .text()
+        .await
+        .expect("text");
+    assert!(first_diff.contains("/round"), "{first_diff}");
+}
+
+#[tokio::test]
+async fn the_experiment_dashboard_shows_the_reports_figures() {
+    with_browser(dashboard_shows_the_reports_figures).await;
 }

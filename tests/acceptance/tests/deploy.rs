@@ -223,6 +223,7 @@ fn remove_keeps_the_data_unless_asked_and_cleans_the_artifacts() {
     let artifacts = format!("aws s3 rm \"s3://<SourceBucket>/{STACK}\" --recursive {AT}");
     let data = [
         format!("aws dynamodb delete-table --table-name \"<LinksTableName>\" {AT}"),
+        format!("aws dynamodb delete-table --table-name \"<ExperimentsTableName>\" {AT}"),
         format!(
             "aws secretsmanager delete-secret --secret-id \"<CodeKeySecretArn>\" --force-delete-without-recovery {AT}"
         ),

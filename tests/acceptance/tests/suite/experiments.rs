@@ -75,6 +75,7 @@ async fn round_answers_as_the_control_and_the_half_even_bug_is_recorded() {
     let record = comparison(&world, "round", &id).await;
     assert_eq!(record["request"]["query"], "number=62.5");
     let half_even = candidate(&record, "half-even");
+    assert!(half_even["failure"].is_null(), "{record}");
     assert!(!matched(half_even), "{half_even}");
     assert!(
         half_even["verdict"]["diff"]
