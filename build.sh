@@ -266,10 +266,13 @@ start_watch() {
   # The experiment proxy and comparator invoke functions through watch's own Invoke API.
   export AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$port"
   function_env >"$LOCAL_DIR/functions-$port.env"
-  log "building function binaries"
-  cargo build --quiet --bins --workspace
+  # WATCH_RELEASE=1 (the benches) serves optimised builds; otherwise debug builds, quicker to make.
+  local release=()
+  [ "${WATCH_RELEASE:-0}" = 1 ] && release=(--release)
+  log "building function binaries ${release[*]:-(debug)}"
+  cargo build --quiet "${release[@]}" --bins --workspace
   log "starting cargo lambda watch on 127.0.0.1:$port"
-  start_bg "$LOCAL_DIR/watch-$port.log" env "${LOCAL_ENV[@]}" cargo lambda watch \
+  start_bg "$LOCAL_DIR/watch-$port.log" env "${LOCAL_ENV[@]}" cargo lambda watch "${release[@]}" \
     --ignore-changes -A 127.0.0.1 -P "$port" --env-file "$LOCAL_DIR/functions-$port.env"
   WATCH_PID="$BG_PID"
   wait_for_http "http://127.0.0.1:$port/lambda-url/shortener/" 120 "cargo lambda watch" "$WATCH_PID"
@@ -673,6 +676,8 @@ cmd_bench() {
   ensure_tools
   start_dynamodb "$(free_port)" in-memory
   create_tables "bench-"
+  # The proxy bench goes through cargo lambda watch (release builds), as a local stack's client does.
+  WATCH_RELEASE=1 start_watch "$(free_port)"
   log "cargo bench $*"
   env "${LOCAL_ENV[@]}" SDK_ATTEMPT_TIMEOUT_MS=5000 SDK_OPERATION_TIMEOUT_MS=12000 \
     cargo bench -p benches "$@"
