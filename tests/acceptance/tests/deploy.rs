@@ -156,7 +156,9 @@ fn a_dry_run_prints_build_deploy_and_outputs_and_runs_nothing() {
         commands,
         vec![
             tag_query(),
-            "sam build --template template.yaml --build-dir .aws-sam/build".to_owned(),
+            "env CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+             sam build --template template.yaml --build-dir .aws-sam/build"
+                .to_owned(),
             sam_deploy(&repo.commit),
             outputs_query(),
         ],
