@@ -102,15 +102,24 @@ async fn browser(profile: &std::path::Path) -> Client {
         .unwrap_or_else(|e| panic!("connecting to chromedriver at {webdriver}: {e}"))
 }
 
+/// The element `locator` finds once it appears (at most [`WAIT`]); panics saying `what` otherwise.
+async fn wait_for(
+    client: &Client,
+    locator: Locator<'_>,
+    what: &str,
+) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(WAIT)
+        .for_element(locator)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
 /// Opens the create page, types `url` into the form and submits it.
 async fn submit(client: &Client, base: &str, url: &str) {
     client.goto(&format!("{base}/")).await.expect("open page");
-    let field = client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id("url"))
-        .await
-        .expect("the page has a URL field");
+    let field = wait_for(client, Locator::Id("url"), "the page has a URL field").await;
     field.send_keys(url).await.expect("type the URL");
     client
         .find(Locator::Id("submit"))
@@ -128,12 +137,12 @@ async fn shortens_follows_and_reports_errors(client: &Client) {
 
     // Create: the short URL appears on the page, on the shortener's base.
     submit(client, &base, &target).await;
-    let link = client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#result a#short-url[href^='http']"))
-        .await
-        .expect("a short URL appears after submitting");
+    let link = wait_for(
+        client,
+        Locator::Css("#result a#short-url[href^='http']"),
+        "a short URL appears after submitting",
+    )
+    .await;
     let short_url = link.text().await.expect("link text");
     assert!(
         short_url.starts_with(&format!("{base}/")),
@@ -152,12 +161,12 @@ async fn shortens_follows_and_reports_errors(client: &Client) {
 
     // Follow: the browser takes the 308 and lands on the target page.
     client.goto(&short_url).await.expect("follow the short URL");
-    client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id("landed"))
-        .await
-        .expect("the browser lands on the target page");
+    wait_for(
+        client,
+        Locator::Id("landed"),
+        "the browser lands on the target page",
+    )
+    .await;
     assert_eq!(
         client.current_url().await.expect("current URL").as_str(),
         target
@@ -169,12 +178,12 @@ async fn shortens_follows_and_reports_errors(client: &Client) {
         ("not a url at all", "URL"),
     ] {
         submit(client, &base, bad).await;
-        let error = client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("#error[style*='block']"))
-            .await
-            .unwrap_or_else(|e| panic!("no error shown for {bad:?}: {e}"));
+        let error = wait_for(
+            client,
+            Locator::Css("#error[style*='block']"),
+            &format!("no error shown for {bad:?}"),
+        )
+        .await;
         let message = error.text().await.expect("error text");
         assert!(
             message.contains(expected),
@@ -274,15 +283,15 @@ async fn dashboard_shows_the_reports_figures(client: Client) {
             .goto(&format!("{report_url}/dashboard"))
             .await
             .expect("open the dashboard");
-        let comparisons = client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Id("comparisons"))
-            .await
-            .expect("the page says how many comparisons it covers")
-            .text()
-            .await
-            .expect("text");
+        let comparisons = wait_for(
+            &client,
+            Locator::Id("comparisons"),
+            "the page says how many comparisons it covers",
+        )
+        .await
+        .text()
+        .await
+        .expect("text");
         let report: Value = http
             .get(&report_url)
             .send()
