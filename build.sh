@@ -6,7 +6,7 @@
 #                                                     --quick skips the arm64 sam build
 #   ./build.sh int-test <env[,env...]> [region] [profile]         suite in-process (TEST_MODE=handler)
 #   ./build.sh acceptance-test <env[,env...]> [region] [profile]  suite over HTTP (TEST_MODE=http)
-#   ./build.sh bench [cargo bench args]               criterion benches, DynamoDB Local included
+#   ./build.sh bench [cargo bench args]               benches (DynamoDB Local, Node.js peer); writes PERFORMANCE.md
 #   ./build.sh new-candidate <family> <name>          scaffold a workshop candidate (answers 501)
 #   ./build.sh experiments upload <env> [region profile] [files]   store experiment definitions
 #   ./build.sh traffic <env> [region profile] <experiment> [--count N]   requests through the proxy
@@ -679,18 +679,31 @@ cmd_test() {
   log "all tests passed in $((SECONDS - started))s"
 }
 
-# Criterion benches (PBKDF2; the shortener against its own DynamoDB Local). `./build.sh bench
-# [cargo bench args]`, e.g. `./build.sh bench --bench shortener`.
+# Benches: PBKDF2; the shortener against its raw DynamoDB calls and against its Node.js peer
+# (benches/node-peer); the workshop functions and the code mapping. With no arguments every bench
+# runs and PERFORMANCE.md is written from their summary lines; with arguments (e.g.
+# `./build.sh bench --bench shortener`) only those run and PERFORMANCE.md is left alone.
 cmd_bench() {
   ensure_tools
+  if [ ! -d benches/node-peer/node_modules ]; then
+    log "installing the Node.js peer's dependencies (npm ci in benches/node-peer)"
+    (cd benches/node-peer && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  log "building the release shortener binary (the peer bench starts it)"
+  cargo build --quiet --release --bin shortener
   start_dynamodb "$(free_port)" in-memory
   create_tables "bench-"
   # The proxy bench goes through cargo lambda watch (release builds), as a local stack's client does.
   WATCH_RELEASE=1 start_watch "$(free_port)"
-  log "cargo bench $*"
+  local out="$LOCAL_DIR/bench.log"
+  log "cargo bench $* (output also in $out)"
   env "${LOCAL_ENV[@]}" SDK_ATTEMPT_TIMEOUT_MS=5000 SDK_OPERATION_TIMEOUT_MS=12000 \
-    cargo bench -p benches "$@"
+    cargo bench -p benches "$@" 2>&1 | tee "$out"
   stop_all
+  if [ $# -eq 0 ]; then
+    python3 scripts/performance_md.py "$out" "$ROOT" PERFORMANCE.md
+    log "wrote PERFORMANCE.md"
+  fi
 }
 
 # local_or_stack_env <env> [region] [profile]: sets ENDPOINTS_FILE and EXPERIMENTS_TABLE (and the
