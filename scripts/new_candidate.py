@@ -63,7 +63,7 @@ tracing.workspace = true
 ''')
     (crate_dir / "src" / "main.rs").write_text(f'''//! `{function}`: wiring only; the handler is [`{ident}::handler`].
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {{
     shared::telemetry::init();
     lambda_http::run(lambda_http::service_fn(|request| async {{

@@ -2,7 +2,7 @@
 //! with the AWS SDK for JavaScript v3), against the same DynamoDB Local and the same table.
 //!
 //! Both are driven in-process, each in its own fresh process: this binary re-runs itself with
-//! `PEER_DRIVER=rust` (`shortener::handler` in a multi-thread tokio runtime, as `main.rs` runs it),
+//! `PEER_DRIVER=rust` (`shortener::handler` on a current-thread tokio runtime, as `main.rs` runs it),
 //! and `node benches/node-peer/driver.mjs` imports the peer's handler. Each driver makes warm-up
 //! create + redirect pairs, then timed pairs, and reports one `PEER_RESULT {json}` line:
 //!
@@ -138,11 +138,15 @@ fn rust_driver() {
     let warmup = env_number("PEER_WARMUP");
     let pairs = env_number("PEER_PAIRS");
     let table = required("LINKS_TABLE");
-    // What `#[tokio::main]` in the function's main.rs builds.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    // What the function's main.rs builds (one thread); PEER_RUST_RUNTIME=multi compares tokio's
+    // default multi-thread runtime.
+    let rt = match std::env::var("PEER_RUST_RUNTIME").as_deref() {
+        Ok("multi") => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
+    }
+    .enable_all()
+    .build()
+    .expect("tokio runtime");
     let (cpu, mut latencies) = rt.block_on(async {
         let config = shortener::config::Config::from_env(&[
             ("LINKS_TABLE", table.as_str()),

@@ -3,7 +3,7 @@
 
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| async {

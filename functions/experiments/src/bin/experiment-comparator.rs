@@ -8,7 +8,7 @@ use experiments::invoke::LambdaInvoker;
 use experiments::proxy::ComparisonJob;
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let config = Config::from_env(&shared::config::ProcessEnv)?;

@@ -6,7 +6,7 @@ use experiments::config::Config;
 use experiments::invoke::LambdaInvoker;
 use experiments::proxy::{ProxyApp, handler};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = Config::from_env(&shared::config::ProcessEnv)?;

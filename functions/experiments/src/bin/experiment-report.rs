@@ -3,7 +3,7 @@
 use experiments::config::Config;
 use experiments::routes::{ReportApp, handler};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = Config::from_env(&shared::config::ProcessEnv)?;

@@ -2,7 +2,7 @@
 
 use pbkdf2_fn::Config;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     // Read once and kept for the life of the process, which is the life of this execution environment.

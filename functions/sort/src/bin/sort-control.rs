@@ -2,7 +2,7 @@
 
 use std::convert::Infallible;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     lambda_http::run(lambda_http::service_fn(|request| async {
