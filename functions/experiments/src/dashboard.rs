@@ -89,7 +89,8 @@ fn outcome_chart(candidates: &[&VariantFigures]) -> String {
 /// Grouped bars: p50, p90 and p99 duration of every variant, control included.
 fn duration_chart(variants: &[VariantFigures]) -> String {
     let height = 30.0 + ROW * 1.5 * variants.len() as f64 + 30.0;
-    let plot = WIDTH - LABEL - 70.0;
+    // Room on the right for the longest label ("p99 1234.5 ms").
+    let plot = WIDTH - LABEL - 120.0;
     let max = variants
         .iter()
         .filter_map(|v| v.p99_ms)
