@@ -25,12 +25,17 @@ pub struct ComparatorApp {
 
 type Answer = Result<Observed, (FailureKind, String)>;
 
-async fn run(app: &ComparatorApp, variant: &Variant, job: &ComparisonJob) -> (Answer, f64) {
+/// Invokes `variant` with `event` (the job's event, serialised once for every variant).
+async fn run(
+    app: &ComparatorApp,
+    variant: &Variant,
+    job: &ComparisonJob,
+    event: &[u8],
+) -> (Answer, f64) {
     let started = Instant::now();
     let invoked = tokio::time::timeout(
         job.experiment.timeout,
-        app.invoker
-            .invoke(&variant.function, job.event.to_string().into_bytes()),
+        app.invoker.invoke(&variant.function, event.to_vec()),
     )
     .await;
     let answer = match invoked {
@@ -77,10 +82,16 @@ pub async fn compare_job(
     job: &ComparisonJob,
 ) -> Result<ComparisonRecord, StoreError> {
     let experiment = &job.experiment;
-    let candidates = join_all(experiment.candidates.iter().map(|c| run(app, c, job)));
+    let event = job.event.to_string().into_bytes();
+    let candidates = join_all(
+        experiment
+            .candidates
+            .iter()
+            .map(|c| run(app, c, job, &event)),
+    );
     let noise = async {
         if experiment.noise_baseline {
-            Some(run(app, &experiment.control, job).await)
+            Some(run(app, &experiment.control, job, &event).await)
         } else {
             None
         }
