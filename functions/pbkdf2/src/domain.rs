@@ -20,6 +20,18 @@ pub enum InputError {
     IterationsTooHigh { given: u64, cap: u32 },
     #[error("keyLength must be a whole number of bytes from 1 to {MAX_KEY_LENGTH}")]
     InvalidKeyLength,
+    #[error(
+        "iterations × blocks is {work} (keyLength {key_length} needs {blocks} blocks of 32 bytes, \
+         each {iterations} iterations); this function allows at most {cap}: lower iterations or \
+         keyLength"
+    )]
+    WorkTooHigh {
+        iterations: u32,
+        key_length: usize,
+        blocks: u64,
+        work: u64,
+        cap: u32,
+    },
 }
 
 impl InputError {
@@ -29,6 +41,7 @@ impl InputError {
             Self::InvalidIterations => "invalid_iterations",
             Self::IterationsTooHigh { .. } => "iterations_too_high",
             Self::InvalidKeyLength => "invalid_key_length",
+            Self::WorkTooHigh { .. } => "work_too_high",
         }
     }
 }
@@ -85,6 +98,29 @@ impl Secret {
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Secret(<{} bytes redacted>)", self.0.len())
+    }
+}
+
+/// Checks that a derivation's work fits under the cap. PBKDF2 runs all its iterations once per
+/// 32-byte block of output, so the cost of a request is iterations × blocks, and that is what must
+/// stay under the cap for a request to end before the function's timeout.
+pub fn check_work(
+    iterations: Iterations,
+    key_length: KeyLength,
+    cap: u32,
+) -> Result<(), InputError> {
+    let blocks = key_length.get().div_ceil(32) as u64;
+    let work = u64::from(iterations.get()) * blocks;
+    if work <= u64::from(cap) {
+        Ok(())
+    } else {
+        Err(InputError::WorkTooHigh {
+            iterations: iterations.get(),
+            key_length: key_length.get(),
+            blocks,
+            work,
+            cap,
+        })
     }
 }
 
@@ -203,6 +239,35 @@ mod tests {
         assert_eq!(
             Iterations::parse(u64::MAX, u32::MAX).map_err(|e| e.code()),
             Err("iterations_too_high")
+        );
+    }
+
+    #[test]
+    fn work_counts_every_32_byte_block_of_output() {
+        let iterations = |n| Iterations::parse(n, u32::MAX).expect("valid");
+        let key = |n| KeyLength::parse(n).expect("valid");
+        assert_eq!(check_work(iterations(100), key(32), 100), Ok(()));
+        assert_eq!(check_work(iterations(50), key(64), 100), Ok(()));
+        assert_eq!(
+            check_work(iterations(50), key(65), 100),
+            Err(InputError::WorkTooHigh {
+                iterations: 50,
+                key_length: 65,
+                blocks: 3,
+                work: 150,
+                cap: 100
+            })
+        );
+        // The largest request the default cap allows in iterations alone fits; 32 blocks of it do not.
+        let cap = 1_000_000;
+        assert_eq!(check_work(iterations(1_000_000), key(32), cap), Ok(()));
+        assert_eq!(
+            check_work(iterations(1_000_000), key(1024), cap).map_err(|e| e.code()),
+            Err("work_too_high")
+        );
+        assert_eq!(
+            check_work(iterations(u32::MAX.into()), key(1024), u32::MAX).map_err(|e| e.code()),
+            Err("work_too_high")
         );
     }
 

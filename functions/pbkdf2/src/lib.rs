@@ -28,8 +28,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Settings read once at cold start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
-    /// The most iterations one request may ask for (`PBKDF2_MAX_ITERATIONS`, default 1 000 000), so
-    /// one request cannot hold the function until its timeout.
+    /// The most iterations one request may ask for, counted once per 32-byte block of output
+    /// (`PBKDF2_MAX_ITERATIONS`, default 1 000 000), so one request cannot hold the function until
+    /// its timeout.
     pub max_iterations: u32,
 }
 
@@ -197,6 +198,7 @@ fn parse(config: &Config, body: &[u8]) -> Result<Derivation, RequestError> {
         None => DEFAULT_KEY_LENGTH,
         Some(value) => KeyLength::parse(value.as_u64().ok_or(InputError::InvalidKeyLength)?)?,
     };
+    domain::check_work(iterations, key_length, config.max_iterations)?;
     Ok(Derivation {
         password: Secret::new(password),
         salt: Secret::new(salt),
@@ -299,6 +301,10 @@ mod tests {
             (
                 r#"{"password": "p", "salt": "s", "iterations": 5001}"#,
                 "iterations_too_high",
+            ),
+            (
+                r#"{"password": "p", "salt": "s", "iterations": 2501, "keyLength": 64}"#,
+                "work_too_high",
             ),
             (
                 r#"{"password": "p", "salt": "s", "iterations": 1, "keyLength": 0}"#,

@@ -115,6 +115,8 @@ async fn round_bad_input_returns_400_json_naming_the_problem() {
             ("/round?number=abc", "invalid_number"),
             ("/round?number=NaN", "invalid_number"),
             ("/round?number=inf", "invalid_number"),
+            ("/round?number=", "missing_number"),
+            ("/round?number=1e400", "invalid_number"),
         ] {
             let reply = world.send(Call::get(function, path)).await;
             assert_bad_request(&reply, code, &format!("{function} {path}"));
@@ -266,6 +268,20 @@ async fn fizzbuzz_output_has_no_trailing_newline() {
 }
 
 #[tokio::test]
+async fn fizzbuzz_from_defaults_to_1_and_to_to_from_plus_99() {
+    let world = World::new().await;
+    for function in FIZZBUZZ {
+        for (query, first, last) in [("", "1", "Buzz"), ("?from=7", "7", "106")] {
+            let body = fizzbuzz(&world, function, query).await;
+            let lines: Vec<&str> = body.split('\n').collect();
+            assert_eq!(lines.len(), 100, "case {function} {query:?}");
+            assert_eq!(lines.first(), Some(&first), "case {function} {query:?}");
+            assert_eq!(lines.last(), Some(&last), "case {function} {query:?}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn fizzbuzz_from_above_to_is_an_empty_200() {
     let world = World::new().await;
     for function in FIZZBUZZ {
@@ -285,6 +301,7 @@ async fn fizzbuzz_invalid_parameters_return_400_json_naming_the_problem() {
             ("?from=-1", "invalid_from"),
             ("?from=abc", "invalid_from"),
             ("?to=abc", "invalid_to"),
+            ("?from=1&to=1000000000000", "range_too_large"),
         ] {
             let reply = world
                 .send(Call::get(function, &format!("/fizzbuzz{query}")))
@@ -347,16 +364,49 @@ async fn pbkdf2_control_and_fast_candidate_agree_on_other_inputs() {
     }
 }
 
-#[tokio::test]
-async fn pbkdf2_iterations_over_the_cap_return_iterations_too_high() {
-    let world = World::new().await;
-    // Beyond u32, so over any configured cap.
+/// The function's configured cap on iterations, read from its refusal of a count beyond any cap.
+async fn pbkdf2_cap(world: &World, function: &str) -> u64 {
     let request = json!({"password": "p", "salt": "s", "iterations": 4_294_967_296_u64});
+    let reply = world
+        .send(Call::post(function, "/pbkdf2").json(&request))
+        .await;
+    assert_bad_request(&reply, "iterations_too_high", function);
+    let message = reply.json()["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    message
+        .rsplit_once("at most ")
+        .and_then(|(_, cap)| cap.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{function}: no cap in {message:?}"))
+}
+
+#[tokio::test]
+async fn pbkdf2_cap_allows_600000_iterations_and_refuses_one_more_than_itself() {
+    let world = World::new().await;
     for function in PBKDF2 {
+        let cap = pbkdf2_cap(&world, function).await;
+        assert!(cap >= 600_000, "{function}: cap {cap} is under 600,000");
+        let request = json!({"password": "p", "salt": "s", "iterations": cap + 1});
         let reply = world
             .send(Call::post(function, "/pbkdf2").json(&request))
             .await;
         assert_bad_request(&reply, "iterations_too_high", function);
+    }
+}
+
+#[tokio::test]
+async fn pbkdf2_cap_counts_the_iterations_of_every_32_byte_block_of_the_key() {
+    let world = World::new().await;
+    for function in PBKDF2 {
+        let cap = pbkdf2_cap(&world, function).await;
+        // Under the cap in iterations, over it once two blocks each run them all.
+        let request =
+            json!({"password": "p", "salt": "s", "iterations": cap / 2 + 1, "keyLength": 33});
+        let reply = world
+            .send(Call::post(function, "/pbkdf2").json(&request))
+            .await;
+        assert_bad_request(&reply, "work_too_high", function);
     }
 }
 
