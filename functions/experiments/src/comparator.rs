@@ -125,7 +125,7 @@ pub async fn compare_job(
             method: text(&event["requestContext"]["http"]["method"]),
             path: text(&event["rawPath"]),
             query: text(&event["rawQueryString"]),
-            body: compare::excerpt(&text(&event["body"])),
+            body: compare::recorded_body(experiment, &text(&event["body"])),
         },
         control: result(
             &experiment.control,

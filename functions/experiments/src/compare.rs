@@ -118,7 +118,16 @@ fn body_difference(experiment: &Experiment, control: &str, candidate: &str) -> O
             path.remove_from(&mut a);
             path.remove_from(&mut b);
         }
-        return first_json_difference("$", &a, &b);
+        return first_json_difference("$", &a, &b).map(|difference| {
+            match experiment.redact.iter().find(|p| p.covers(&difference.at)) {
+                Some(_) => format!("{}: the values differ (redacted)", difference.at),
+                None => difference.text,
+            }
+        });
+    }
+    if !experiment.redact.is_empty() {
+        return (control != candidate)
+            .then(|| "body: the answers differ and are not JSON (redacted)".to_owned());
     }
     (control != candidate).then(|| {
         format!(
@@ -129,7 +138,17 @@ fn body_difference(experiment: &Experiment, control: &str, candidate: &str) -> O
     })
 }
 
-fn first_json_difference(at: &str, a: &serde_json::Value, b: &serde_json::Value) -> Option<String> {
+/// Where two JSON values first differ, and how, for people.
+struct Difference {
+    at: String,
+    text: String,
+}
+
+fn first_json_difference(
+    at: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+) -> Option<Difference> {
     use serde_json::Value;
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
@@ -138,11 +157,10 @@ fn first_json_difference(at: &str, a: &serde_json::Value, b: &serde_json::Value)
                 let path = format!("{at}.{k}");
                 match (x.get(k), y.get(k)) {
                     (Some(p), Some(q)) => first_json_difference(&path, p, q),
-                    (p, q) => Some(format!(
-                        "{path}: control {}, candidate {}",
-                        show(p),
-                        show(q)
-                    )),
+                    (p, q) => Some(Difference {
+                        text: format!("{path}: control {}, candidate {}", show(p), show(q)),
+                        at: path,
+                    }),
                 }
             })
         }
@@ -154,11 +172,32 @@ fn first_json_difference(at: &str, a: &serde_json::Value, b: &serde_json::Value)
         // 63 and 63.0 are the same JSON number to every client that parses it.
         (Value::Number(x), Value::Number(y)) if x.as_f64() == y.as_f64() => None,
         _ if a == b => None,
-        _ => Some(format!(
-            "{at}: control {}, candidate {}",
-            excerpt(&a.to_string()),
-            excerpt(&b.to_string())
-        )),
+        _ => Some(Difference {
+            at: at.to_owned(),
+            text: format!(
+                "{at}: control {}, candidate {}",
+                excerpt(&a.to_string()),
+                excerpt(&b.to_string())
+            ),
+        }),
+    }
+}
+
+/// The request body as it may be stored: at most 200 characters, with the experiment's redacted
+/// paths replaced. A body that is not JSON is not stored at all when something must be redacted.
+pub fn recorded_body(experiment: &Experiment, body: &str) -> String {
+    if experiment.redact.is_empty() || body.is_empty() {
+        return excerpt(body);
+    }
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(mut value) => {
+            let hidden = serde_json::Value::from("<redacted>");
+            for path in &experiment.redact {
+                path.replace_in(&mut value, &hidden);
+            }
+            excerpt(&value.to_string())
+        }
+        Err(_) => "<not stored: not JSON, and this experiment redacts fields>".to_owned(),
     }
 }
 
@@ -268,5 +307,48 @@ mod tests {
         let cut = excerpt(&long);
         assert_eq!(cut.chars().count(), 201);
         assert_eq!(excerpt("short"), "short");
+    }
+
+    #[test]
+    fn a_difference_inside_a_redacted_path_is_reported_without_its_values() {
+        let e = experiment("    redact: [$.key]\n");
+        let v = compare(
+            &e,
+            &answer(200, "application/json", r#"{"key":"aaaa","keyLength":2}"#),
+            &answer(200, "application/json", r#"{"key":"bbbb","keyLength":2}"#),
+        );
+        assert_eq!(v.body, Some(false));
+        let diff = v.diff.unwrap_or_default();
+        assert_eq!(diff, "$.key: the values differ (redacted)");
+        let v = compare(
+            &e,
+            &answer(200, "application/json", r#"{"key":"aaaa","keyLength":2}"#),
+            &answer(200, "application/json", r#"{"key":"aaaa","keyLength":3}"#),
+        );
+        assert_eq!(
+            v.diff.as_deref(),
+            Some("$.keyLength: control 2, candidate 3")
+        );
+        let v = compare(
+            &e,
+            &answer(200, "application/json", "secret-a"),
+            &answer(200, "application/json", "secret-b"),
+        );
+        assert!(!v.diff.unwrap_or_default().contains("secret"));
+    }
+
+    #[test]
+    fn recorded_bodies_hide_redacted_values_and_unparsable_bodies() {
+        let e = experiment("    redact: [$.password, $.salt]\n");
+        assert_eq!(
+            recorded_body(&e, r#"{"password":"hunter2","salt":"NaCl","iterations":5}"#),
+            r#"{"iterations":5,"password":"<redacted>","salt":"<redacted>"}"#
+        );
+        let stored = recorded_body(&e, "password=hunter2");
+        assert!(!stored.contains("hunter2"), "{stored}");
+        assert_eq!(
+            recorded_body(&experiment(""), "password=hunter2"),
+            "password=hunter2"
+        );
     }
 }

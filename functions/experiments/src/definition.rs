@@ -11,6 +11,7 @@
 //!     sample: 100          # percent of requests compared (default 100)
 //!     timeoutMs: 3000      # per candidate invocation (default 3000)
 //!     ignore: [$.requestId] # JSON paths left out of the body comparison
+//!     redact: [$.password]  # JSON paths whose values are never stored (request and answer bodies)
 //!     noiseBaseline: true  # invoke the control twice and report mismatches net of its own noise
 //! ```
 //!
@@ -57,6 +58,8 @@ struct RawExperiment {
     timeout_ms: Option<u64>,
     #[serde(default)]
     ignore: Vec<String>,
+    #[serde(default)]
+    redact: Vec<String>,
     #[serde(default)]
     noise_baseline: bool,
 }
@@ -138,6 +141,28 @@ impl JsonPath {
         })
     }
 
+    /// Whether `at`, a path written the same way (`$.a[0].b`), is this path or inside it.
+    pub fn covers(&self, at: &str) -> bool {
+        at.strip_prefix(self.text.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+    }
+
+    /// Replaces what the path points at in `value` with `replacement`, if it is there.
+    pub fn replace_in(&self, value: &mut serde_json::Value, replacement: &serde_json::Value) {
+        let mut node = value;
+        for segment in &self.segments {
+            let next = match segment {
+                PathSegment::Key(key) => node.get_mut(key),
+                PathSegment::Index(index) => node.get_mut(*index),
+            };
+            match next {
+                Some(next) => node = next,
+                None => return,
+            }
+        }
+        *node = replacement.clone();
+    }
+
     /// Removes what the path points at from `value`, if it is there.
     pub fn remove_from(&self, value: &mut serde_json::Value) {
         let Some((last, parents)) = self.segments.split_last() else {
@@ -181,6 +206,10 @@ pub struct Experiment {
     #[serde(with = "millis")]
     pub timeout: Duration,
     pub ignore: Vec<JsonPath>,
+    /// Values never stored: replaced in the recorded request body, and shown as "redacted" in a
+    /// difference between answers. Comparisons still see the whole bodies.
+    #[serde(default)]
+    pub redact: Vec<JsonPath>,
     pub noise_baseline: bool,
 }
 
@@ -349,18 +378,8 @@ fn validate(name: &str, raw: RawExperiment) -> Result<Experiment, DefinitionErro
     if timeout.is_zero() || timeout > MAX_TIMEOUT {
         return Err(invalid(at("timeoutMs"), "from 1 to 60000 milliseconds"));
     }
-    let ignore = raw
-        .ignore
-        .iter()
-        .map(|p| {
-            JsonPath::parse(p).ok_or_else(|| {
-                invalid(
-                    at("ignore"),
-                    format!("{p:?} is not a JSON path like $.field or $.list[0].field"),
-                )
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let ignore = json_paths(&at("ignore"), &raw.ignore)?;
+    let redact = json_paths(&at("redact"), &raw.redact)?;
     Ok(Experiment {
         name: name.to_owned(),
         path: raw.path,
@@ -370,8 +389,23 @@ fn validate(name: &str, raw: RawExperiment) -> Result<Experiment, DefinitionErro
         sample_percent,
         timeout,
         ignore,
+        redact,
         noise_baseline: raw.noise_baseline,
     })
+}
+
+fn json_paths(field: &str, texts: &[String]) -> Result<Vec<JsonPath>, DefinitionError> {
+    texts
+        .iter()
+        .map(|p| {
+            JsonPath::parse(p).ok_or_else(|| {
+                invalid(
+                    field,
+                    format!("{p:?} is not a JSON path like $.field or $.list[0].field"),
+                )
+            })
+        })
+        .collect()
 }
 
 fn variant(field: &str, id: &str, raw: RawVariant) -> Result<Variant, DefinitionError> {
@@ -443,6 +477,41 @@ experiments:
     }
 
     #[test]
+    fn a_redacted_path_covers_what_is_inside_it_and_nothing_else() {
+        let path = JsonPath::parse("$.key").unwrap();
+        for (at, covered) in [
+            ("$.key", true),
+            ("$.key.inner", true),
+            ("$.key[3]", true),
+            ("$.keyLength", false),
+            ("$.other", false),
+            ("$", false),
+        ] {
+            assert_eq!(path.covers(at), covered, "{at}");
+        }
+    }
+
+    #[test]
+    fn redact_replaces_values_where_they_are_and_ignores_absent_paths() {
+        let mut body = serde_json::json!({"password": "hunter2", "list": [{"salt": "s"}], "n": 1});
+        let hidden = serde_json::json!("<redacted>");
+        for path in [
+            "$.password",
+            "$.list[0].salt",
+            "$.missing.deeper",
+            "$.list[5]",
+        ] {
+            JsonPath::parse(path)
+                .unwrap()
+                .replace_in(&mut body, &hidden);
+        }
+        assert_eq!(
+            body,
+            serde_json::json!({"password": "<redacted>", "list": [{"salt": "<redacted>"}], "n": 1})
+        );
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let cases = [
             ("    sample: 101\n", "experiments.rounding-float.sample"),
@@ -450,6 +519,10 @@ experiments:
             (
                 "    ignore: [\"body.x\"]\n",
                 "experiments.rounding-float.ignore",
+            ),
+            (
+                "    redact: [\"password\"]\n",
+                "experiments.rounding-float.redact",
             ),
             ("    colour: blue\n", "colour"),
         ];

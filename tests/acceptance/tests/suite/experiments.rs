@@ -141,6 +141,38 @@ async fn sort_exercise_mismatches_and_its_solution_matches() {
 }
 
 #[tokio::test]
+async fn pbkdf2_through_the_proxy_keeps_password_salt_and_key_out_of_the_record() {
+    let world = World::new().await;
+    let correlation_id = unique("exp");
+    let password = unique("hunter");
+    let salt = unique("pepper");
+    let body = serde_json::json!({"password": password, "salt": salt, "iterations": 3});
+    let reply = world
+        .send(
+            Call::post("experiment-proxy", "/pbkdf2")
+                .header("x-correlation-id", &correlation_id)
+                .json(&body),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let key = reply.json()["key"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(key.len(), 64, "{}", reply.text());
+    let record = comparison(&world, "pbkdf2", &correlation_id).await;
+    assert!(matched(candidate(&record, "fast")), "{record}");
+    assert_eq!(
+        record["request"]["body"]
+            .as_str()
+            .map(|b| b.contains("\"iterations\":3")),
+        Some(true),
+        "{record}"
+    );
+    let stored = record.to_string();
+    for secret in [&password, &salt, &key] {
+        assert!(!stored.contains(secret.as_str()), "{secret} is in {stored}");
+    }
+}
+
+#[tokio::test]
 async fn misbehaving_candidates_cannot_change_the_answer_and_are_recorded() {
     let world = World::new().await;
     // Started once first: locally a function's first call also starts its process, which can
