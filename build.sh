@@ -658,8 +658,8 @@ cmd_test() {
   cfn-lint template.yaml
   log "sam validate --lint"
   AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template template.yaml
-  log "template against the workspace, deploy and remove dry runs"
-  cargo test --quiet -p acceptance --test template --test deploy
+  log "template against the workspace, deploy and remove dry runs, new-candidate on a copy"
+  cargo test --quiet -p acceptance --test template --test deploy --test new_candidate
   start_dynamodb "$(free_port)" in-memory
   create_tables "test-"
   SHORT_URL_BASE="" run_suite handler
