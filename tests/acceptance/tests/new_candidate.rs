@@ -185,6 +185,15 @@ fn untag(value: &Value) -> &Value {
     }
 }
 
+/// A candidate name nobody has taken: the workshop's own `my-name` may already be scaffolded in
+/// the tree these tests copy.
+fn unused_name() -> String {
+    format!(
+        "t{}",
+        (0..10).map(|_| fastrand::lowercase()).collect::<String>()
+    )
+}
+
 fn package<'a>(metadata: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     metadata["packages"]
         .as_array()
@@ -197,6 +206,7 @@ fn package<'a>(metadata: &'a serde_json::Value, name: &str) -> &'a serde_json::V
 #[test]
 fn a_new_candidate_of_each_family_is_registered_in_the_workspace_template_suite_and_experiment() {
     let workspace = Workspace::new();
+    let name = &unused_name();
     let template_before = yaml(&workspace.read("template.yaml"));
     let definitions = "functions/experiments/definitions/workshop.yaml";
     let experiments_before =
@@ -204,10 +214,10 @@ fn a_new_candidate_of_each_family_is_registered_in_the_workspace_template_suite_
     let resilience_before = workspace.read("functions/experiments/definitions/resilience.yaml");
 
     for family in FAMILIES {
-        let output = workspace.new_candidate(&[family, "my-name"]);
+        let output = workspace.new_candidate(&[family, name]);
         assert!(
             output.status.success(),
-            "{family} my-name: {}",
+            "{family} {name}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
     }
@@ -226,8 +236,8 @@ fn a_new_candidate_of_each_family_is_registered_in_the_workspace_template_suite_
     let mut new_resources = BTreeSet::new();
     let mut new_outputs = BTreeSet::new();
     for family in FAMILIES {
-        let function = format!("{family}-candidate-my-name");
-        let crate_dir = format!("functions/{family}-my-name");
+        let function = format!("{family}-candidate-{name}");
+        let crate_dir = format!("functions/{family}-{name}");
         let package = package(&metadata, &function);
         let manifest = package["manifest_path"].as_str().expect("manifest path");
         assert!(
@@ -322,9 +332,9 @@ fn a_new_candidate_of_each_family_is_registered_in_the_workspace_template_suite_
             .get_mut(family)
             .unwrap_or_else(|| panic!("experiment {family} is gone"));
         let expected = Variant {
-            id: "my-name".to_owned(),
-            name: format!("{family}-candidate-my-name (new)"),
-            function: format!("{family}-candidate-my-name"),
+            id: name.to_owned(),
+            name: format!("{family}-candidate-{name} (new)"),
+            function: format!("{family}-candidate-{name}"),
         };
         let before = experiment.candidates.len();
         experiment.candidates.retain(|c| *c != expected);
@@ -340,14 +350,15 @@ fn a_new_candidate_of_each_family_is_registered_in_the_workspace_template_suite_
 #[test]
 fn the_scaffolded_handler_answers_501_and_has_nothing_that_panics() {
     let workspace = Workspace::new();
-    let output = workspace.new_candidate(&["fizzbuzz", "my-name"]);
+    let name = &unused_name();
+    let output = workspace.new_candidate(&["fizzbuzz", name]);
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let lib = workspace.read("functions/fizzbuzz-my-name/src/lib.rs");
-    let main = workspace.read("functions/fizzbuzz-my-name/src/main.rs");
+    let lib = workspace.read(&format!("functions/fizzbuzz-{name}/src/lib.rs"));
+    let main = workspace.read(&format!("functions/fizzbuzz-{name}/src/main.rs"));
     assert!(
         lib.contains("pub async fn handler(request: Request)"),
         "{lib}"
@@ -355,11 +366,15 @@ fn the_scaffolded_handler_answers_501_and_has_nothing_that_panics() {
     assert!(lib.contains("StatusCode::NOT_IMPLEMENTED,"), "{lib}");
     assert!(lib.contains("\"not_implemented\","), "{lib}");
     assert!(
-        lib.contains("implement respond() in functions/fizzbuzz-my-name/src/lib.rs"),
+        lib.contains(&format!(
+            "implement respond() in functions/fizzbuzz-{name}/src/lib.rs"
+        )),
         "the 501's message says where to write the candidate: {lib}"
     );
     assert!(
-        main.contains("fizzbuzz_candidate_my_name::handler(request).await"),
+        main.contains(&format!(
+            "fizzbuzz_candidate_{name}::handler(request).await"
+        )),
         "{main}"
     );
     for (file, source) in [("lib.rs", &lib), ("main.rs", &main)] {
@@ -391,15 +406,18 @@ fn a_name_that_is_already_a_candidate_is_refused_with_status_2_and_no_file_chang
 #[test]
 fn the_same_new_name_twice_is_refused_the_second_time_with_no_file_changed() {
     let workspace = Workspace::new();
-    let first = workspace.new_candidate(&["fizzbuzz", "my-name"]);
+    let name = &unused_name();
+    let first = workspace.new_candidate(&["fizzbuzz", name]);
     assert!(
         first.status.success(),
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    let message = workspace.refused(&["fizzbuzz", "my-name"]);
+    let message = workspace.refused(&["fizzbuzz", name]);
     assert!(
-        message.contains("fizzbuzz-candidate-my-name already exists in functions/fizzbuzz-my-name"),
+        message.contains(&format!(
+            "fizzbuzz-candidate-{name} already exists in functions/fizzbuzz-{name}"
+        )),
         "{message}"
     );
 }
