@@ -149,18 +149,9 @@ impl JsonPath {
 
     /// Replaces what the path points at in `value` with `replacement`, if it is there.
     pub fn replace_in(&self, value: &mut serde_json::Value, replacement: &serde_json::Value) {
-        let mut node = value;
-        for segment in &self.segments {
-            let next = match segment {
-                PathSegment::Key(key) => node.get_mut(key),
-                PathSegment::Index(index) => node.get_mut(*index),
-            };
-            match next {
-                Some(next) => node = next,
-                None => return,
-            }
+        if let Some(node) = descend(value, &self.segments) {
+            *node = replacement.clone();
         }
-        *node = replacement.clone();
     }
 
     /// Removes what the path points at from `value`, if it is there.
@@ -168,17 +159,9 @@ impl JsonPath {
         let Some((last, parents)) = self.segments.split_last() else {
             return;
         };
-        let mut node = value;
-        for segment in parents {
-            let next = match segment {
-                PathSegment::Key(key) => node.get_mut(key),
-                PathSegment::Index(index) => node.get_mut(*index),
-            };
-            match next {
-                Some(next) => node = next,
-                None => return,
-            }
-        }
+        let Some(node) = descend(value, parents) else {
+            return;
+        };
         match (last, node) {
             (PathSegment::Key(key), serde_json::Value::Object(map)) => {
                 map.remove(key);
@@ -191,6 +174,19 @@ impl JsonPath {
             _ => {}
         }
     }
+}
+
+/// The node `segments` lead to from `value`, if every step exists.
+fn descend<'a>(
+    value: &'a mut serde_json::Value,
+    segments: &[PathSegment],
+) -> Option<&'a mut serde_json::Value> {
+    segments
+        .iter()
+        .try_fold(value, |node, segment| match segment {
+            PathSegment::Key(key) => node.get_mut(key),
+            PathSegment::Index(index) => node.get_mut(*index),
+        })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
