@@ -164,9 +164,7 @@ fn iterate_body(prf: &KeyedHmac, first: [u32; 8], rounds: u32) -> [u32; 8] {
         write_words(&u, &mut block);
         let mut inner = prf.inner;
         compress256(&mut inner, std::slice::from_ref(&block));
-        write_words(&inner, &mut block);
-        u = prf.outer;
-        compress256(&mut u, std::slice::from_ref(&block));
+        u = prf.outer_hash(&inner, &mut block);
         for (t, u) in t.iter_mut().zip(u) {
             *t ^= u;
         }

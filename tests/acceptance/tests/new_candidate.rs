@@ -112,6 +112,16 @@ impl Workspace {
             .expect("python3 scripts/new_candidate.py")
     }
 
+    /// Runs the script and expects it to scaffold `family`/`name`.
+    fn created(&self, family: &str, name: &str) {
+        let output = self.new_candidate(&[family, name]);
+        assert!(
+            output.status.success(),
+            "{family} {name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     /// Runs the script and expects a one-line refusal with status 2 and no file changed; returns
     /// the message.
     fn refused(&self, args: &[&str]) -> String {
@@ -214,12 +224,7 @@ fn a_new_candidate_of_each_family_is_registered_in_the_workspace_template_suite_
     let resilience_before = workspace.read("functions/experiments/definitions/resilience.yaml");
 
     for family in FAMILIES {
-        let output = workspace.new_candidate(&[family, name]);
-        assert!(
-            output.status.success(),
-            "{family} {name}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        workspace.created(family, name);
     }
 
     // The workspace: `./build.sh` lists function binaries with `cargo metadata` (endpoints.json,
@@ -351,12 +356,7 @@ fn a_new_candidate_of_each_family_is_registered_in_the_workspace_template_suite_
 fn the_scaffolded_handler_answers_501_and_has_nothing_that_panics() {
     let workspace = Workspace::new();
     let name = &unused_name();
-    let output = workspace.new_candidate(&["fizzbuzz", name]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    workspace.created("fizzbuzz", name);
     let lib = workspace.read(&format!("functions/fizzbuzz-{name}/src/lib.rs"));
     let main = workspace.read(&format!("functions/fizzbuzz-{name}/src/main.rs"));
     assert!(
@@ -407,12 +407,7 @@ fn a_name_that_is_already_a_candidate_is_refused_with_status_2_and_no_file_chang
 fn the_same_new_name_twice_is_refused_the_second_time_with_no_file_changed() {
     let workspace = Workspace::new();
     let name = &unused_name();
-    let first = workspace.new_candidate(&["fizzbuzz", name]);
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    workspace.created("fizzbuzz", name);
     let message = workspace.refused(&["fizzbuzz", name]);
     assert!(
         message.contains(&format!(

@@ -382,7 +382,7 @@ async fn pbkdf2_cap(world: &World, function: &str) -> u64 {
 }
 
 #[tokio::test]
-async fn pbkdf2_cap_allows_600000_iterations_and_refuses_one_more_than_itself() {
+async fn pbkdf2_cap_is_at_least_600000_and_one_more_than_it_is_refused() {
     let world = World::new().await;
     for function in PBKDF2 {
         let cap = pbkdf2_cap(&world, function).await;
