@@ -23,6 +23,7 @@ pub mod proxy;
 pub mod record;
 pub mod report;
 pub mod routes;
+pub mod stats;
 pub mod store;
 
 use std::time::Duration;
