@@ -25,6 +25,7 @@ pub mod report;
 pub mod routes;
 pub mod stats;
 pub mod store;
+pub mod verdict;
 
 use std::time::Duration;
 

@@ -1,0 +1,634 @@
+//! The verdict on a candidate: may it replace the control? Correctness (how often it differs from
+//! the control, with a bound that stays valid however often it is looked at), performance (its
+//! duration against the control's) and cost, each with a state and the numbers behind it, and one
+//! sentence a person reads in two seconds.
+//!
+//! Pure: it sees counts and durations ([`Observations`]), never records, requests or SDKs.
+//!
+//! ## Correctness
+//! Every comparison of the candidate counts: `n` comparisons, of which `k` failed, a failure being
+//! a mismatch (net of the noise baseline when the experiment has one: the comparator already
+//! discounts what the control disagrees with itself on, see [`crate::compare::Verdict::net_of`]),
+//! a timeout, a function error, a failed invocation or a malformed answer.
+//!
+//! The decision is checked after every comparison, so it uses an always-valid bound: Robbins'
+//! beta-binomial mixture confidence sequence with Ville's inequality
+//! ([`stats::always_valid_upper`]). With the true rate `p`, the chance that `p` ever leaves the
+//! sequence, at any `n`, is at most 5 %. Hence:
+//! - `equivalent`: the always-valid upper bound is at or under `maxMismatchRate` and
+//!   `n >= minComparisons`. A false `equivalent` (true rate above the threshold) happens in at
+//!   most 5 % of experiments, however often the verdict is read.
+//! - `differs`: the always-valid lower bound is above `maxMismatchRate`: the candidate's rate is
+//!   above the threshold, wrongly so in at most 5 % of experiments. This is the rule rather than
+//!   "any mismatch", so a threshold above 0 means what it says; in practice a few mismatches
+//!   early suffice (one mismatch in one comparison already puts the lower bound at 2.5 %).
+//! - `collecting` otherwise, with the number of further clean comparisons that would bring the
+//!   upper bound under the threshold ([`more_clean_needed`]).
+//!
+//! The single-look Clopper-Pearson figures (the one-sided upper bound, the two-sided interval)
+//! are shown for reading, not used for the decision: checked after every comparison, a fixed-level
+//! interval misses far more often than its level says.
+//!
+//! The guarantee covers one growing sequence of comparisons. The report sees the latest
+//! [`WINDOW`] comparisons; once an experiment has more, the window slides and old comparisons
+//! (failures among them) leave it, which the confidence sequence does not account for.
+//!
+//! ## Performance
+//! The ratio candidate / control of the median (p50) and p99 durations over comparisons where
+//! both were timed, with a 95 % bootstrap percentile interval ([`stats::bootstrap_quantile_ratio`],
+//! fixed seed, so a page reload shows the same numbers). The state is decided on the p50 interval
+//! `[low, high]`, with `r = maxDurationRatio`:
+//! - `slower`: `low > r`, slower than the tolerance allows, with 95 % confidence;
+//! - `faster`: `high < 1`, faster than the control, with 95 % confidence;
+//! - `same`: neither; within the tolerance, or not enough evidence either way.
+//!
+//! A timed-out answer counts at the timeout, a lower bound of its real duration, so timeouts can
+//! only hide how much slower a candidate is, never make it look faster. Crashed and uninvokable
+//! calls have no meaningful duration and are left out. The p99 ratio is shown, not decided on:
+//! the bootstrap is unreliable that far in the tail of a few hundred samples.
+
+use serde::{Deserialize, Serialize};
+
+use crate::stats::{self, Estimate};
+
+/// One minus the confidence level of every bound and interval here (95 %).
+pub const ALPHA: f64 = 0.05;
+
+/// The most comparisons a verdict sees: the report covers the latest this many.
+pub const WINDOW: u64 = 1_000;
+
+/// Fewer timed pairs than this and no performance state is given.
+pub const MIN_PAIRS: usize = 20;
+/// The latest this many timed pairs are resampled; bounds the work per report.
+pub const MAX_PAIRS: usize = 500;
+pub const RESAMPLES: usize = 1_000;
+const SEED: u64 = 13;
+
+/// How many of the latest differing inputs a verdict lists.
+pub const LATEST_DIFFERING: usize = 5;
+
+/// Lambda's arm64 price per GB-second, us-east-1, first pricing tier, as given in issue 13 on
+/// 2026-11-30 (<https://aws.amazon.com/lambda/pricing/>; not re-checked against the live page).
+pub const USD_PER_GB_SECOND: f64 = 0.000_013_333_4;
+/// Lambda's price per million requests, us-east-1, same source and date.
+pub const USD_PER_MILLION_REQUESTS: f64 = 0.20;
+
+/// What a candidate must show to be promoted; the `promotion` block of a definition.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Promotion {
+    /// The highest share of failed comparisons tolerated. Default 0.02: with no failures the
+    /// always-valid bound gets under 2 % after 451 comparisons, well inside the report's window;
+    /// 1 % would take 984, nearly all of it, and a single failure would then rule it out.
+    pub max_mismatch_rate: f64,
+    /// Comparisons seen before `equivalent`, whatever the bound says. Default 300: enough inputs
+    /// for the rarer paths of a function to have been exercised.
+    pub min_comparisons: u64,
+    /// The slowest candidate / control p50 ratio tolerated. Default 1.2: 20 %, more than the
+    /// run-to-run noise of a warm Lambda function, less than a regression anyone would accept.
+    pub max_duration_ratio: f64,
+}
+
+impl Default for Promotion {
+    fn default() -> Self {
+        Self {
+            max_mismatch_rate: 0.02,
+            min_comparisons: 300,
+            max_duration_ratio: 1.2,
+        }
+    }
+}
+
+/// The lowest `maxMismatchRate` a definition may ask for: what the always-valid bound reaches
+/// after a whole window of clean comparisons. Anything lower could never be shown.
+pub fn lowest_reachable_rate() -> f64 {
+    stats::always_valid_upper(0, WINDOW, ALPHA)
+}
+
+/// A comparison the candidate failed, for people.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Differing {
+    pub at: String,
+    /// The request, e.g. `GET /round?number=62.5`.
+    pub input: String,
+    /// The difference, or the failure.
+    pub why: String,
+}
+
+/// What the verdict is computed from, for one candidate over the report's window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observations {
+    pub candidate: String,
+    pub comparisons: u64,
+    pub mismatches: u64,
+    /// Timeouts, function errors, failed invocations, malformed answers.
+    pub errors: u64,
+    /// Newest first, at most [`LATEST_DIFFERING`].
+    pub latest_differing: Vec<Differing>,
+    /// `(control ms, candidate ms)` of comparisons where both were timed, newest first.
+    pub durations: Vec<(f64, f64)>,
+    pub control_memory_mb: Option<u32>,
+    pub candidate_memory_mb: Option<u32>,
+}
+
+impl Observations {
+    pub fn failures(&self) -> u64 {
+        self.mismatches + self.errors
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectnessState {
+    Collecting,
+    Differs,
+    Equivalent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Interval {
+    pub low: f64,
+    pub high: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Correctness {
+    pub state: CorrectnessState,
+    pub comparisons: u64,
+    /// Mismatches and errors.
+    pub failures: u64,
+    pub mismatches: u64,
+    pub errors: u64,
+    /// `failures / comparisons`; `None` before the first comparison.
+    pub rate: Option<f64>,
+    /// Single look: the one-sided 95 % Clopper-Pearson upper bound of the rate.
+    pub upper_bound: f64,
+    /// Single look: the two-sided 95 % Clopper-Pearson interval of the rate.
+    pub interval: Interval,
+    /// The 95 % always-valid confidence sequence at this `n`; the state is decided on it.
+    pub always_valid: Interval,
+    /// While `collecting`: clean comparisons still needed for `equivalent`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub more_needed: Option<u64>,
+    pub max_mismatch_rate: f64,
+    pub min_comparisons: u64,
+    pub latest_differing: Vec<Differing>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PerformanceState {
+    Faster,
+    Slower,
+    Same,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Performance {
+    pub state: PerformanceState,
+    /// Timed comparisons used (the latest, at most [`MAX_PAIRS`]).
+    pub pairs: usize,
+    /// Candidate p50 / control p50, with its 95 % bootstrap interval.
+    pub p50_ratio: Estimate,
+    pub p99_ratio: Estimate,
+    pub max_duration_ratio: f64,
+}
+
+/// Cost per million invocations at the mean billed duration; `None` where the memory size is
+/// unknown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cost {
+    pub control_memory_mb: Option<u32>,
+    pub candidate_memory_mb: Option<u32>,
+    pub control_usd_per_million: Option<f64>,
+    pub candidate_usd_per_million: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CandidateVerdict {
+    pub candidate: String,
+    /// One sentence: the state and the numbers that matter.
+    pub sentence: String,
+    /// `equivalent` and not `slower`.
+    pub promotable: bool,
+    pub correctness: Correctness,
+    /// `None` with fewer than [`MIN_PAIRS`] timed comparisons.
+    pub performance: Option<Performance>,
+    pub cost: Cost,
+}
+
+/// The smallest number of further clean comparisons after which `k` failures in `n` would be
+/// `equivalent` under `promotion`.
+pub fn more_clean_needed(k: u64, n: u64, promotion: &Promotion) -> u64 {
+    let enough = |m: u64| {
+        n + m >= promotion.min_comparisons
+            && stats::always_valid_upper(k, n + m, ALPHA) <= promotion.max_mismatch_rate
+    };
+    if enough(0) {
+        return 0;
+    }
+    // The bound falls as clean comparisons accumulate: double, then bisect.
+    let mut high = 1;
+    while !enough(high) {
+        high *= 2;
+    }
+    let mut low = high / 2;
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        if enough(middle) {
+            high = middle;
+        } else {
+            low = middle;
+        }
+    }
+    high
+}
+
+pub fn correctness(observed: &Observations, promotion: &Promotion) -> Correctness {
+    let (k, n) = (observed.failures(), observed.comparisons);
+    let always_valid = Interval {
+        low: stats::always_valid_lower(k, n, ALPHA),
+        high: stats::always_valid_upper(k, n, ALPHA),
+    };
+    let threshold = promotion.max_mismatch_rate;
+    let state = if always_valid.low > threshold {
+        CorrectnessState::Differs
+    } else if always_valid.high <= threshold && n >= promotion.min_comparisons {
+        CorrectnessState::Equivalent
+    } else {
+        CorrectnessState::Collecting
+    };
+    let (low, high) = stats::clopper_pearson_interval(k, n, ALPHA);
+    Correctness {
+        state,
+        comparisons: n,
+        failures: k,
+        mismatches: observed.mismatches,
+        errors: observed.errors,
+        rate: (n > 0).then(|| k as f64 / n as f64),
+        upper_bound: stats::clopper_pearson_upper(k, n, ALPHA),
+        interval: Interval { low, high },
+        always_valid,
+        more_needed: (state == CorrectnessState::Collecting)
+            .then(|| more_clean_needed(k, n, promotion)),
+        max_mismatch_rate: threshold,
+        min_comparisons: promotion.min_comparisons,
+        latest_differing: observed.latest_differing.clone(),
+    }
+}
+
+pub fn performance(durations: &[(f64, f64)], promotion: &Promotion) -> Option<Performance> {
+    let pairs = &durations[..durations.len().min(MAX_PAIRS)];
+    if pairs.len() < MIN_PAIRS {
+        return None;
+    }
+    let ratio = |q| stats::bootstrap_quantile_ratio(pairs, q, RESAMPLES, SEED, ALPHA);
+    let (p50_ratio, p99_ratio) = (ratio(0.50)?, ratio(0.99)?);
+    let state = if p50_ratio.low > promotion.max_duration_ratio {
+        PerformanceState::Slower
+    } else if p50_ratio.high < 1.0 {
+        PerformanceState::Faster
+    } else {
+        PerformanceState::Same
+    };
+    Some(Performance {
+        state,
+        pairs: pairs.len(),
+        p50_ratio,
+        p99_ratio,
+        max_duration_ratio: promotion.max_duration_ratio,
+    })
+}
+
+/// USD per million invocations of a function of `memory_mb` whose invocations are billed
+/// `mean_billed_ms` on average, at the arm64 price ([`USD_PER_GB_SECOND`]).
+pub fn usd_per_million_invocations(memory_mb: u32, mean_billed_ms: f64) -> f64 {
+    let gb_seconds = f64::from(memory_mb) / 1024.0 * mean_billed_ms / 1000.0;
+    1e6 * gb_seconds * USD_PER_GB_SECOND + USD_PER_MILLION_REQUESTS
+}
+
+/// Lambda bills each invocation rounded up to the millisecond. The durations here are measured
+/// by the caller around the invocation, so they overstate the billed time a little.
+fn mean_billed_ms(durations: impl ExactSizeIterator<Item = f64>) -> Option<f64> {
+    let count = durations.len();
+    (count > 0).then(|| durations.map(f64::ceil).sum::<f64>() / count as f64)
+}
+
+fn cost(observed: &Observations) -> Cost {
+    let pairs = &observed.durations[..observed.durations.len().min(MAX_PAIRS)];
+    let at =
+        |memory: Option<u32>, mean: Option<f64>| Some(usd_per_million_invocations(memory?, mean?));
+    Cost {
+        control_memory_mb: observed.control_memory_mb,
+        candidate_memory_mb: observed.candidate_memory_mb,
+        control_usd_per_million: at(
+            observed.control_memory_mb,
+            mean_billed_ms(pairs.iter().map(|p| p.0)),
+        ),
+        candidate_usd_per_million: at(
+            observed.candidate_memory_mb,
+            mean_billed_ms(pairs.iter().map(|p| p.1)),
+        ),
+    }
+}
+
+/// The verdict on one candidate.
+pub fn verdict(observed: &Observations, promotion: &Promotion) -> CandidateVerdict {
+    let correctness = correctness(observed, promotion);
+    let performance = performance(&observed.durations, promotion);
+    let promotable = correctness.state == CorrectnessState::Equivalent
+        && performance
+            .as_ref()
+            .is_none_or(|p| p.state != PerformanceState::Slower);
+    CandidateVerdict {
+        candidate: observed.candidate.clone(),
+        sentence: sentence(&observed.candidate, &correctness, performance.as_ref()),
+        promotable,
+        correctness,
+        performance,
+        cost: cost(observed),
+    }
+}
+
+/// A share as people read it: `31 %`, `4.2 %`, `0.38 %`.
+pub fn percent(share: f64) -> String {
+    format!("{} %", percent_number(share))
+}
+
+fn percent_number(share: f64) -> String {
+    let value = share * 100.0;
+    if value == 0.0 || value >= 10.0 {
+        format!("{value:.0}")
+    } else if value >= 1.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+fn sentence(id: &str, c: &Correctness, performance: Option<&Performance>) -> String {
+    let (k, n) = (c.failures, c.comparisons);
+    let what = if c.errors > 0 {
+        format!("differ or fail ({} failed)", c.errors)
+    } else {
+        "differ".to_owned()
+    };
+    let mut sentence = match c.state {
+        CorrectnessState::Differs => format!(
+            "{id} differs from the control: {k} of {n} comparisons {what} ({}, 95 % interval {}-{} %).",
+            percent(k as f64 / n as f64),
+            percent_number(c.interval.low),
+            percent_number(c.interval.high),
+        ),
+        CorrectnessState::Equivalent => format!(
+            "{id} is equivalent: {k} of {n} comparisons {what}; at most {} differ (95 %, always-valid).",
+            percent(c.always_valid.high),
+        ),
+        CorrectnessState::Collecting => format!(
+            "{id}: collecting, {} more clean comparisons needed ({k} of {n} {what} so far).",
+            c.more_needed.unwrap_or_default(),
+        ),
+    };
+    if let Some(p) = performance {
+        let r = &p.p50_ratio;
+        let state = match p.state {
+            PerformanceState::Faster => "faster".to_owned(),
+            PerformanceState::Slower => {
+                format!("slower than the {}× allowed", p.max_duration_ratio)
+            }
+            PerformanceState::Same => "about as fast".to_owned(),
+        };
+        sentence.push_str(&format!(
+            " Median duration {:.2}× the control's (95 % interval {:.2}-{:.2}): {state}.",
+            r.value, r.low, r.high
+        ));
+    }
+    sentence
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn observed(mismatches: u64, errors: u64, comparisons: u64) -> Observations {
+        Observations {
+            candidate: "fixed".into(),
+            comparisons,
+            mismatches,
+            errors,
+            ..Observations::default()
+        }
+    }
+
+    #[test]
+    fn defaults_can_be_reached_inside_the_report_window() {
+        let defaults = Promotion::default();
+        assert!(defaults.max_mismatch_rate >= lowest_reachable_rate());
+        assert!(defaults.min_comparisons <= WINDOW);
+        // Independently: the smallest n with 1 - (0.05 / (n + 1))^(1/n) <= 0.02 (Python).
+        assert_eq!(more_clean_needed(0, 0, &defaults), 451);
+        let lowest = lowest_reachable_rate();
+        assert!((0.0098..0.0099).contains(&lowest), "{lowest}");
+    }
+
+    #[test]
+    fn more_needed_is_the_smallest_count_that_suffices() {
+        let promotion = Promotion::default();
+        for (k, n) in [(0, 0), (0, 100), (0, 452), (1, 100), (3, 250), (5, 2_000)] {
+            let m = more_clean_needed(k, n, &promotion);
+            let bound = |total| stats::always_valid_upper(k, total, ALPHA);
+            assert!(
+                bound(n + m) <= promotion.max_mismatch_rate,
+                "{k} of {n}: {m}"
+            );
+            assert!(n + m >= promotion.min_comparisons, "{k} of {n}: {m}");
+            assert!(
+                m == 0 || bound(n + m - 1) > promotion.max_mismatch_rate,
+                "{k} of {n}: {m}"
+            );
+        }
+        // The minimum count binds when the bound is already low enough.
+        let lenient = Promotion {
+            max_mismatch_rate: 0.5,
+            ..promotion
+        };
+        assert_eq!(more_clean_needed(0, 10, &lenient), 290);
+    }
+
+    #[test]
+    fn clean_comparisons_take_a_candidate_from_collecting_to_equivalent() {
+        let promotion = Promotion::default();
+        let needed = more_clean_needed(0, 0, &promotion);
+        for (n, state, more) in [
+            (0, CorrectnessState::Collecting, Some(needed)),
+            (100, CorrectnessState::Collecting, Some(needed - 100)),
+            (needed - 1, CorrectnessState::Collecting, Some(1)),
+            (needed, CorrectnessState::Equivalent, None),
+            (WINDOW, CorrectnessState::Equivalent, None),
+        ] {
+            let c = correctness(&observed(0, 0, n), &promotion);
+            assert_eq!((c.state, c.more_needed), (state, more), "after {n}");
+        }
+    }
+
+    #[test]
+    fn a_candidate_with_10_percent_mismatches_differs() {
+        let c = correctness(&observed(12, 0, 120), &Promotion::default());
+        assert_eq!(c.state, CorrectnessState::Differs);
+        assert!(c.always_valid.low > 0.02, "{:?}", c.always_valid);
+        assert!(c.interval.low < 0.1 && 0.1 < c.interval.high);
+        // One mismatch in the first comparison is already enough.
+        let first = correctness(&observed(1, 0, 1), &Promotion::default());
+        assert_eq!(first.state, CorrectnessState::Differs);
+    }
+
+    #[test]
+    fn errors_count_against_the_candidate() {
+        let c = correctness(&observed(0, 60, 60), &Promotion::default());
+        assert_eq!((c.state, c.failures), (CorrectnessState::Differs, 60));
+        let v = verdict(&observed(0, 60, 60), &Promotion::default());
+        assert!(
+            v.sentence.contains("differ or fail (60 failed)"),
+            "{}",
+            v.sentence
+        );
+        assert!(!v.promotable);
+    }
+
+    #[test]
+    fn one_failure_early_keeps_a_candidate_collecting_for_longer() {
+        let promotion = Promotion::default();
+        let clean = more_clean_needed(0, 50, &promotion);
+        let one = more_clean_needed(1, 50, &promotion);
+        assert_eq!(
+            correctness(&observed(1, 0, 50), &promotion).state,
+            CorrectnessState::Collecting
+        );
+        assert!(one > clean, "{one} vs {clean}");
+    }
+
+    #[test]
+    fn sentences_read_as_the_dashboard_shows_them() {
+        let promotion = Promotion::default();
+        let differs = verdict(
+            &Observations {
+                candidate: "half-even".into(),
+                comparisons: 120,
+                mismatches: 37,
+                ..Observations::default()
+            },
+            &promotion,
+        );
+        assert_eq!(
+            differs.sentence,
+            "half-even differs from the control: 37 of 120 comparisons differ (31 %, 95 % interval 23-40 %)."
+        );
+        let equivalent = verdict(&observed(0, 0, 1_000), &promotion);
+        assert_eq!(
+            equivalent.sentence,
+            "fixed is equivalent: 0 of 1000 comparisons differ; at most 0.99 % differ (95 %, always-valid)."
+        );
+        assert!(equivalent.promotable);
+        let collecting = verdict(&observed(0, 0, 271), &promotion);
+        assert_eq!(
+            collecting.sentence,
+            "fixed: collecting, 180 more clean comparisons needed (0 of 271 differ so far)."
+        );
+    }
+
+    /// `(control, candidate)` pairs: the control takes about 10 ms, the candidate `factor` times.
+    fn timed(factor: f64, count: usize) -> Vec<(f64, f64)> {
+        let mut rng = fastrand::Rng::with_seed(3);
+        (0..count)
+            .map(|_| (10.0 + rng.f64(), factor * (10.0 + rng.f64())))
+            .collect()
+    }
+
+    #[test]
+    fn performance_states_follow_the_median_ratio_interval() {
+        let promotion = Promotion::default();
+        for (factor, state) in [
+            (0.8, PerformanceState::Faster),
+            (1.0, PerformanceState::Same),
+            (1.1, PerformanceState::Same),
+            (2.0, PerformanceState::Slower),
+        ] {
+            let p = performance(&timed(factor, 300), &promotion).unwrap();
+            assert_eq!(p.state, state, "×{factor}: {:?}", p.p50_ratio);
+            assert!(p.p50_ratio.low <= factor * 1.01 && factor * 0.99 <= p.p50_ratio.high);
+        }
+        assert!(performance(&timed(1.0, MIN_PAIRS - 1), &promotion).is_none());
+        assert_eq!(
+            performance(&timed(1.0, 900), &promotion).unwrap().pairs,
+            MAX_PAIRS
+        );
+    }
+
+    #[test]
+    fn a_slower_candidate_is_not_promotable_even_when_equivalent() {
+        let slow = Observations {
+            durations: timed(2.0, 400),
+            ..observed(0, 0, 1_000)
+        };
+        let v = verdict(&slow, &Promotion::default());
+        assert_eq!(v.correctness.state, CorrectnessState::Equivalent);
+        assert!(!v.promotable);
+        assert!(
+            v.sentence.ends_with("slower than the 1.2× allowed."),
+            "{}",
+            v.sentence
+        );
+    }
+
+    #[test]
+    fn cost_per_million_at_the_arm64_price() {
+        // 128 MB for 100 ms: 0.0125 GB-s, 0.1666675 USD per million, plus the requests.
+        let usd = usd_per_million_invocations(128, 100.0);
+        assert!((usd - 0.366_667_5).abs() < 1e-9, "{usd}");
+        assert!((usd_per_million_invocations(1024, 0.0) - 0.20).abs() < 1e-12);
+        let known = Observations {
+            durations: vec![(99.2, 10.5); 30],
+            control_memory_mb: Some(128),
+            candidate_memory_mb: None,
+            ..observed(0, 0, 30)
+        };
+        let cost = verdict(&known, &Promotion::default()).cost;
+        // 99.2 ms is billed as 100 ms.
+        assert!((cost.control_usd_per_million.unwrap() - 0.366_667_5).abs() < 1e-9);
+        assert_eq!(cost.candidate_usd_per_million, None);
+    }
+
+    #[test]
+    fn percentages_keep_two_significant_figures_or_so() {
+        for (share, text) in [
+            (0.0, "0 %"),
+            (0.0038, "0.38 %"),
+            (0.042, "4.2 %"),
+            (0.308, "31 %"),
+            (1.0, "100 %"),
+        ] {
+            assert_eq!(percent(share), text);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_state_agrees_with_the_bounds(n in 0u64..1_200, share in 0.0f64..0.2) {
+            let k = ((n as f64) * share).round() as u64;
+            let promotion = Promotion::default();
+            let c = correctness(&observed(k, 0, n), &promotion);
+            match c.state {
+                CorrectnessState::Differs => prop_assert!(c.always_valid.low > promotion.max_mismatch_rate),
+                CorrectnessState::Equivalent => prop_assert!(c.always_valid.high <= promotion.max_mismatch_rate && n >= promotion.min_comparisons),
+                CorrectnessState::Collecting => prop_assert!(c.more_needed.is_some_and(|m| m > 0)),
+            }
+            prop_assert!(c.interval.low <= c.upper_bound + 1e-12);
+        }
+    }
+}
