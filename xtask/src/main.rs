@@ -1,1 +1,47 @@
-fn main() {}
+//! The workspace's tooling, behind `./build.sh` (the `cargo xtask` pattern): pinned tools, the
+//! local stack, the tests in both modes, deploy and remove plans, benches, tuning, traffic,
+//! experiment uploads and new workshop candidates. `main` is wiring: parse the command line,
+//! stop every background process on the way out, map errors to exit codes.
+
+mod aws;
+mod check;
+mod cli;
+mod cmd;
+mod local;
+mod new_candidate;
+mod performance_md;
+mod procs;
+mod suite;
+mod template;
+mod tools;
+mod verbs;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// `==> message` in bold on stderr: what the tool is doing now.
+#[macro_export]
+macro_rules! log {
+    ($($arg:tt)*) => {
+        eprintln!("\x1b[1m==> {}\x1b[0m", format!($($arg)*))
+    };
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let _guard = match procs::install_signal_handler() {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -284,27 +284,20 @@ fn lower_case_headers(headers: &lambda_http::http::HeaderMap) -> HashMap<String,
         .collect()
 }
 
-/// Workshop functions in-process, by function name (the binary's name, as deployed).
+/// Workshop functions in-process, by function name (the binary's name, as deployed): the
+/// registry's handlers.
 pub async fn workshop(
     function: &str,
     request: lambda_http::Request,
 ) -> lambda_http::Response<lambda_http::Body> {
-    static PBKDF2: std::sync::LazyLock<pbkdf2_fn::Config> =
-        std::sync::LazyLock::new(|| pbkdf2_fn::Config::from_env().expect("PBKDF2 configuration"));
-    match function {
-        "round-control" => round::round_control(request).await,
-        "round-candidate-half-even" => round::round_candidate_half_even(request).await,
-        "round-candidate-floor" => round::round_candidate_floor(request).await,
-        "sort-control" => sort::sort_control(request).await,
-        "sort-candidate" => sort::sort_candidate(request).await,
-        "sort-candidate-fixed" => sort::sort_candidate_fixed(request).await,
-        "fizzbuzz-control" => fizzbuzz::fizzbuzz_control(request).await,
-        "fizzbuzz-candidate-reference" => fizzbuzz::fizzbuzz_candidate_reference(request).await,
-        "pbkdf2-control" => pbkdf2_fn::pbkdf2_control(&PBKDF2, request).await,
-        "pbkdf2-candidate-fast" => pbkdf2_fn::pbkdf2_candidate_fast(&PBKDF2, request).await,
-        // new-candidate: in-process handlers
-        other => panic!("no in-process handler registered for function {other:?}"),
+    match dispatch::registered(function, request).await {
+        Some(response) => response,
+        None => panic!("no in-process handler in functions.toml for function {function:?}"),
     }
+}
+
+mod dispatch {
+    include!(concat!(env!("OUT_DIR"), "/dispatch.rs"));
 }
 
 async fn shortener_app(adjust: impl FnOnce(&mut shortener::config::Config)) -> shortener::App {

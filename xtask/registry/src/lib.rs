@@ -198,9 +198,12 @@ pub fn check_name(name: &str) -> Result<(), String> {
     let valid = !name.is_empty()
         && name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .split('-')
-            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        && name.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        });
     if valid {
         Ok(())
     } else {
@@ -281,7 +284,10 @@ impl Registry {
 
     /// Every deployed function, variants included, in the registry's order.
     pub fn deployments(&self) -> Vec<Deployment<'_>> {
-        self.functions.iter().flat_map(Function::deployments).collect()
+        self.functions
+            .iter()
+            .flat_map(Function::deployments)
+            .collect()
     }
 
     /// The families that have a control: the ones a workshop candidate can join.
@@ -365,7 +371,11 @@ handler = "round::round_control"
             vec![
                 ("shortener".into(), 128, "ShortenerFunction".into()),
                 ("round-control".into(), 128, "RoundControlFunction".into()),
-                ("round-control-256".into(), 256, "RoundControl256Function".into()),
+                (
+                    "round-control-256".into(),
+                    256,
+                    "RoundControl256Function".into()
+                ),
             ]
         );
     }
@@ -373,7 +383,11 @@ handler = "round::round_control"
     #[test]
     fn router_puts_literal_routes_before_parameters() {
         let registry = Registry::parse(SAMPLE).unwrap();
-        let order: Vec<String> = registry.router().iter().map(|(r, _)| r.to_string()).collect();
+        let order: Vec<String> = registry
+            .router()
+            .iter()
+            .map(|(r, _)| r.to_string())
+            .collect();
         assert_eq!(order, ["GET /", "GET /round", "GET /{code}"]);
     }
 
@@ -381,7 +395,10 @@ handler = "round::round_control"
     fn a_route_served_twice_is_refused() {
         let text = SAMPLE.replace("GET /round", "GET /");
         let error = Registry::parse(&text).unwrap_err().to_string();
-        assert!(error.contains("GET / is served by two functions"), "{error}");
+        assert!(
+            error.contains("GET / is served by two functions"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -390,12 +407,17 @@ handler = "round::round_control"
             "{SAMPLE}\n[[function]]\nname = \"round-control-256\"\ncrate = \"round\"\nfamily = \"round\"\nrole = \"candidate\"\n"
         );
         let error = Registry::parse(&text).unwrap_err().to_string();
-        assert!(error.contains("round-control-256 is listed twice"), "{error}");
+        assert!(
+            error.contains("round-control-256 is listed twice"),
+            "{error}"
+        );
     }
 
     #[test]
     fn unknown_fields_and_bad_routes_are_refused() {
-        assert!(Registry::parse(&SAMPLE.replace("family = \"round\"", "famly = \"round\"")).is_err());
+        assert!(
+            Registry::parse(&SAMPLE.replace("family = \"round\"", "famly = \"round\"")).is_err()
+        );
         assert!(Registry::parse(&SAMPLE.replace("GET /round", "FETCH /round")).is_err());
         assert!(Registry::parse(&SAMPLE.replace("GET /round", "GET round")).is_err());
     }
@@ -413,10 +435,16 @@ handler = "round::round_control"
     #[test]
     fn append_entry_keeps_the_text_and_adds_a_parsable_entry() {
         let function = Function::workshop_candidate("round-candidate-mine", "round");
-        assert_eq!(function.handler.as_deref(), Some("round_candidate_mine::handler"));
+        assert_eq!(
+            function.handler.as_deref(),
+            Some("round_candidate_mine::handler")
+        );
         let text = format!("# a comment\n{SAMPLE}");
         let out = Registry::append_entry(&text, &function).unwrap();
         assert!(out.starts_with("# a comment\n"));
-        assert_eq!(Registry::parse(&out).unwrap().get("round-candidate-mine"), Some(&function));
+        assert_eq!(
+            Registry::parse(&out).unwrap().get("round-candidate-mine"),
+            Some(&function)
+        );
     }
 }

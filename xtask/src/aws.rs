@@ -1,0 +1,683 @@
+//! Deploying to and removing from AWS, as plans: lists of steps that a dry run prints and a real
+//! run executes one by one. The plans are pure functions of what was asked and what the stack
+//! said, so the unit tests below check them without AWS, stubs or a shell.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use registry::Registry;
+
+use crate::cmd::Cmd;
+use crate::log;
+use crate::template::Template;
+use crate::tools::{ARM64_TARGET, Paths};
+
+/// Stacks are `<APP>-<env>`.
+pub const APP: &str = "rust-serverless";
+
+/// Where the stack is: environment, region and profile, as the README's verbs take them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub env: String,
+    pub region: String,
+    pub profile: String,
+}
+
+impl Target {
+    pub fn new(env: &str, region: &str, profile: &str) -> Result<Self> {
+        check_env_name(env)?;
+        Ok(Self {
+            env: env.to_owned(),
+            region: region.to_owned(),
+            profile: profile.to_owned(),
+        })
+    }
+
+    pub fn stack(&self) -> String {
+        format!("{APP}-{}", self.env)
+    }
+
+    fn at(&self) -> [String; 4] {
+        [
+            "--region".to_owned(),
+            self.region.clone(),
+            "--profile".to_owned(),
+            self.profile.clone(),
+        ]
+    }
+
+    fn aws(&self, args: &[&str]) -> Cmd {
+        Cmd::new("aws").args(args.iter().copied()).args(self.at())
+    }
+
+    /// `describe-stacks` of this stack, narrowed by a JMESPath `query`, as text.
+    fn describe(&self, stack: &str, query: &str) -> Cmd {
+        self.aws(&["cloudformation", "describe-stacks", "--stack-name", stack])
+            .args(["--query", query, "--output", "text"])
+    }
+}
+
+/// Environment names: 1-20 of a-z, 0-9 and '-'; `local...` means the local stack.
+pub fn check_env_name(env: &str) -> Result<()> {
+    let valid = (1..=20).contains(&env.len())
+        && env
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid {
+        bail!("environment names are 1-20 characters of a-z, 0-9 and '-' (got '{env}')");
+    }
+    if env.starts_with("local") {
+        bail!("environment names starting with 'local' mean the local stack");
+    }
+    Ok(())
+}
+
+/// The commit a deploy tags the stack with: HEAD, marked `-dirty` with uncommitted changes.
+pub fn source_commit(root: &Path) -> Result<String> {
+    let head = Cmd::new("git")
+        .args(["rev-parse", "HEAD"])
+        .dir(root)
+        .read()?
+        .trim()
+        .to_owned();
+    let dirty = !Cmd::new("git")
+        .args(["status", "--porcelain"])
+        .dir(root)
+        .read()?
+        .trim()
+        .is_empty();
+    Ok(if dirty { format!("{head}-dirty") } else { head })
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// A command that talks to AWS (or builds what goes there).
+    Run(Cmd),
+    /// Builds every function's arm64 zip in one cargo invocation (this command) and checks each
+    /// bootstrap.
+    BuildArtifacts(Cmd),
+    /// Writes the template `sam deploy` uploads, each function pointing at its zip.
+    Package { out: PathBuf },
+    /// Reads the stack's outputs into `.deploy/<env>/endpoints.json`.
+    FetchEndpoints,
+    /// Deletes `.deploy/<env>/`.
+    ForgetEndpoints,
+    /// A sentence for the operator.
+    Say(String),
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Run(cmd) => write!(f, "{cmd}"),
+            Step::BuildArtifacts(cmd) => write!(f, "{cmd}"),
+            Step::Package { out } => write!(
+                f,
+                "# write {} (CodeUri: each function's zip)",
+                out.display()
+            ),
+            Step::FetchEndpoints => write!(
+                f,
+                "# write .deploy/<env>/endpoints.json from the stack's outputs"
+            ),
+            Step::ForgetEndpoints => write!(f, "# delete .deploy/<env>/"),
+            Step::Say(text) => write!(f, "# {text}"),
+        }
+    }
+}
+
+/// What the stack says about itself before a deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deployed {
+    /// No such stack.
+    None,
+    /// The stack's `git-commit` tag.
+    At(String),
+    /// Not asked (a dry run without `--stack-commit`).
+    Unknown,
+}
+
+/// Extra template parameters from the environment, as `sam deploy --parameter-overrides` items.
+pub fn parameter_overrides(env: &str, vars: &BTreeMap<String, String>) -> Vec<String> {
+    let mut overrides = vec![format!("Stage={env}")];
+    for (var, parameter) in [
+        ("SHORT_URL_BASE", "ShortUrlBase"),
+        ("BLOCKED_DOMAINS", "BlockedDomains"),
+        ("ALARM_EMAIL", "AlarmEmail"),
+        ("APPLE_APP_SITE_ASSOCIATION", "AppleAppSiteAssociation"),
+    ] {
+        if let Some(value) = vars.get(var).filter(|v| !v.is_empty()) {
+            overrides.push(format!("{parameter}={value}"));
+        }
+    }
+    overrides
+}
+
+/// The packaged template's path.
+pub fn packaged_template(paths: &Paths) -> PathBuf {
+    paths.root.join(".aws-sam/build/template.yaml")
+}
+
+/// The query for the stack's `git-commit` tag.
+pub fn deployed_commit_query(target: &Target) -> Cmd {
+    target.describe(
+        &target.stack(),
+        "Stacks[0].Tags[?Key=='git-commit'].Value | [0]",
+    )
+}
+
+/// `./build.sh deploy`: skip when the stack is at this clean commit; otherwise build, package,
+/// `sam deploy` tagged with the commit; then read the outputs.
+pub fn deploy_plan(
+    target: &Target,
+    build: Cmd,
+    commit: &str,
+    deployed: &Deployed,
+    overrides: &[String],
+    packaged: &Path,
+) -> Vec<Step> {
+    let stack = target.stack();
+    let mut plan = Vec::new();
+    if *deployed == Deployed::At(commit.to_owned()) {
+        plan.push(Step::Say(format!(
+            "skipping deploy: stack {stack} is already tagged git-commit={commit} and the tree is clean"
+        )));
+    } else {
+        let at = match deployed {
+            Deployed::None => "no stack yet".to_owned(),
+            Deployed::At(c) => format!("stack at {c}"),
+            Deployed::Unknown => "stack commit unknown".to_owned(),
+        };
+        if commit.ends_with("-dirty") {
+            plan.push(Step::Say(format!(
+                "deploying: the tree has uncommitted changes ({at})"
+            )));
+        } else {
+            plan.push(Step::Say(format!("deploying {commit} ({at})")));
+        }
+        plan.push(Step::BuildArtifacts(build));
+        plan.push(Step::Package {
+            out: packaged.to_owned(),
+        });
+        let mut deploy = Cmd::new("sam")
+            .args(["deploy", "--template-file"])
+            .arg(packaged.display().to_string())
+            .args(["--stack-name", &stack])
+            .args(["--region", &target.region, "--profile", &target.profile])
+            .args(["--resolve-s3", "--s3-prefix", &stack])
+            .args(["--capabilities", "CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
+            .args(["--no-confirm-changeset", "--no-fail-on-empty-changeset"])
+            .arg("--parameter-overrides")
+            .args(overrides.iter().cloned())
+            .arg("--tags")
+            .arg(format!("app={APP}"))
+            .arg(format!("env={}", target.env))
+            .arg(format!("git-commit={commit}"));
+        deploy = deploy.env("SAM_CLI_TELEMETRY", "0");
+        plan.push(Step::Run(deploy));
+    }
+    plan.push(Step::Run(outputs_query(target)));
+    plan.push(Step::FetchEndpoints);
+    plan
+}
+
+/// The stack's outputs as JSON.
+pub fn outputs_query(target: &Target) -> Cmd {
+    target
+        .aws(&[
+            "cloudformation",
+            "describe-stacks",
+            "--stack-name",
+            &target.stack(),
+        ])
+        .args(["--query", "Stacks[0].Outputs", "--output", "json"])
+}
+
+/// What a stack keeps when it goes (`DeletionPolicy: Retain`), read from its outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retained {
+    pub links_table: String,
+    pub experiments_table: String,
+    pub code_key_secret: String,
+}
+
+impl Retained {
+    /// Placeholders for a dry run, which asks AWS nothing.
+    pub fn placeholders() -> Self {
+        Self {
+            links_table: "<LinksTableName>".to_owned(),
+            experiments_table: "<ExperimentsTableName>".to_owned(),
+            code_key_secret: "<CodeKeySecretArn>".to_owned(),
+        }
+    }
+
+    pub fn from_outputs(outputs: &BTreeMap<String, String>) -> Result<Self> {
+        let get = |key: &str| {
+            outputs
+                .get(key)
+                .cloned()
+                .with_context(|| format!("the stack has no output {key}"))
+        };
+        Ok(Self {
+            links_table: get("LinksTableName")?,
+            experiments_table: get("ExperimentsTableName")?,
+            code_key_secret: get("CodeKeySecretArn")?,
+        })
+    }
+}
+
+/// The query for SAM's managed artifact bucket.
+pub fn artifact_bucket_query(target: &Target) -> Cmd {
+    target.describe(
+        "aws-sam-cli-managed-default",
+        "Stacks[0].Outputs[?OutputKey=='SourceBucket'].OutputValue | [0]",
+    )
+}
+
+/// `./build.sh remove`: delete the stack and wait, delete its uploaded artifacts, and the
+/// retained data only when asked.
+pub fn remove_plan(
+    target: &Target,
+    retained: &Retained,
+    bucket: Option<&str>,
+    delete_data: bool,
+) -> Vec<Step> {
+    let stack = target.stack();
+    let mut plan = vec![
+        Step::Say(format!("removing {stack} from {}", target.region)),
+        Step::Run(target.aws(&["cloudformation", "delete-stack", "--stack-name", &stack])),
+        Step::Run(target.aws(&[
+            "cloudformation",
+            "wait",
+            "stack-delete-complete",
+            "--stack-name",
+            &stack,
+        ])),
+    ];
+    // sam deploy --resolve-s3 uploaded the artifacts under the stack's prefix.
+    if let Some(bucket) = bucket.filter(|b| !b.is_empty() && *b != "None") {
+        plan.push(Step::Run(target.aws(&[
+            "s3",
+            "rm",
+            &format!("s3://{bucket}/{stack}"),
+            "--recursive",
+        ])));
+    }
+    if delete_data {
+        for table in [&retained.links_table, &retained.experiments_table] {
+            plan.push(Step::Run(target.aws(&[
+                "dynamodb",
+                "delete-table",
+                "--table-name",
+                table,
+            ])));
+        }
+        plan.push(Step::Run(target.aws(&[
+            "secretsmanager",
+            "delete-secret",
+            "--secret-id",
+            &retained.code_key_secret,
+            "--force-delete-without-recovery",
+        ])));
+    } else {
+        plan.push(Step::Say(format!(
+            "kept the links table {}, the experiments table {} and the code key {} (--delete-data deletes them)",
+            retained.links_table, retained.experiments_table, retained.code_key_secret
+        )));
+    }
+    plan.push(Step::ForgetEndpoints);
+    plan
+}
+
+/// The one cargo invocation that builds every function's arm64 zip. Release builds without LTO
+/// and with 16 codegen units: thin LTO with one unit made each binary's last step a minute here.
+pub fn build_artifacts_cmd(registry: &Registry) -> Cmd {
+    let mut cmd = Cmd::new("cargo")
+        .args([
+            "lambda",
+            "build",
+            "--release",
+            "--arm64",
+            "--output-format",
+            "zip",
+        ])
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
+    let binaries: std::collections::BTreeSet<&str> =
+        registry.functions.iter().map(|f| f.binary()).collect();
+    for binary in binaries {
+        cmd = cmd.args(["--bin", binary]);
+    }
+    cmd
+}
+
+/// The zip `cargo lambda build` writes for `binary`.
+pub fn zip_path(paths: &Paths, binary: &str) -> PathBuf {
+    paths
+        .target
+        .join("lambda")
+        .join(binary)
+        .join("bootstrap.zip")
+}
+
+/// ELF `e_machine` of AArch64.
+const EM_AARCH64: u16 = 183;
+
+/// The ELF machine of the file starting with `header`, if it is an ELF file.
+pub fn elf_machine(header: &[u8]) -> Option<u16> {
+    if header.len() < 20 || &header[..4] != b"\x7fELF" {
+        return None;
+    }
+    let bytes = [header[18], header[19]];
+    Some(if header[5] == 1 {
+        u16::from_le_bytes(bytes)
+    } else {
+        u16::from_be_bytes(bytes)
+    })
+}
+
+/// Builds the arm64 zips and proves each function has one, around an AArch64 `bootstrap`.
+pub fn build_artifacts(paths: &Paths) -> Result<()> {
+    let registry = Registry::load(&paths.root)?;
+    crate::tools::ensure_arm64_target()?;
+    log!("arm64 artifacts of every function (one cargo lambda build)");
+    build_artifacts_cmd(&registry)
+        .env("PATH", paths.path_var())
+        .dir(&paths.root)
+        .run()?;
+    let mut failures = Vec::new();
+    for function in &registry.functions {
+        let binary = paths
+            .target
+            .join(ARM64_TARGET)
+            .join("release")
+            .join(function.binary());
+        let zip = zip_path(paths, function.binary());
+        let header = std::fs::read(&binary)
+            .map(|bytes| bytes[..bytes.len().min(64)].to_vec())
+            .unwrap_or_default();
+        match (elf_machine(&header), std::fs::metadata(&zip)) {
+            (Some(EM_AARCH64), Ok(meta)) if meta.len() > 0 => println!(
+                "{:32} bootstrap.zip {:6.2} MB (aarch64)",
+                function.name,
+                meta.len() as f64 / 1e6
+            ),
+            (Some(EM_AARCH64), _) => {
+                failures.push(format!("{}: no {}", function.name, zip.display()))
+            }
+            _ => failures.push(format!(
+                "{}: {} is not an AArch64 ELF executable",
+                function.name,
+                binary.display()
+            )),
+        }
+    }
+    if !failures.is_empty() {
+        bail!("{}", failures.join("\n"));
+    }
+    Ok(())
+}
+
+/// Writes the packaged template for `sam deploy`.
+pub fn package(paths: &Paths, out: &Path) -> Result<()> {
+    let template = Template::load(&paths.root)?;
+    let text = template.packaged(|binary| zip_path(paths, binary).display().to_string())?;
+    std::fs::create_dir_all(out.parent().expect("a folder"))?;
+    std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))
+}
+
+/// The endpoints file of a deployed stack, in the local file's shape: the shortener (and the
+/// report, on the same HTTP API) at the API's URL, every function with a Function URL at it, the
+/// tables.
+pub fn endpoints_from_outputs(
+    template: &Template,
+    outputs: &BTreeMap<String, String>,
+) -> Result<serde_json::Value> {
+    let mut map = serde_json::Map::new();
+    let api = outputs
+        .get("ApiUrl")
+        .context("the stack has no output ApiUrl: deployed from another template?")?
+        .trim_end_matches('/')
+        .to_owned();
+    map.insert("shortener".to_owned(), api.clone().into());
+    map.insert("experiment-report".to_owned(), api.into());
+    let names: BTreeMap<String, String> = template
+        .functions()?
+        .into_iter()
+        .map(|f| (f.logical_id, f.name))
+        .collect();
+    for (key, function) in template.function_url_outputs() {
+        let url = outputs.get(&key).with_context(|| {
+            format!("the stack has no output {key}: deployed from another template?")
+        })?;
+        let name = names
+            .get(&function)
+            .with_context(|| format!("output {key} names no function ({function})"))?;
+        map.insert(name.clone(), url.trim_end_matches('/').into());
+    }
+    let table = |key: &str| outputs.get(key).cloned().unwrap_or_default();
+    map.insert(
+        "tables".to_owned(),
+        serde_json::json!({
+            "LinksTable": table("LinksTableName"),
+            "ExperimentsTable": table("ExperimentsTableName"),
+        }),
+    );
+    Ok(serde_json::Value::Object(map))
+}
+
+/// `[{"OutputKey": k, "OutputValue": v}, ...]` as a map.
+pub fn parse_outputs(json: &str) -> Result<BTreeMap<String, String>> {
+    let value: serde_json::Value = serde_json::from_str(json).context("stack outputs")?;
+    Ok(value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| {
+            Some((
+                o["OutputKey"].as_str()?.to_owned(),
+                o["OutputValue"].as_str()?.to_owned(),
+            ))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> Target {
+        Target::new("dev", "eu-west-1", "default").unwrap()
+    }
+
+    fn lines(plan: &[Step]) -> Vec<String> {
+        plan.iter().map(ToString::to_string).collect()
+    }
+
+    const AT: &str = "--region eu-west-1 --profile default";
+
+    #[test]
+    fn a_deploy_builds_packages_deploys_tagged_and_reads_the_outputs() {
+        let overrides = parameter_overrides("dev", &BTreeMap::new());
+        let plan = deploy_plan(
+            &target(),
+            Cmd::new("build"),
+            "abc123",
+            &Deployed::At("old".into()),
+            &overrides,
+            Path::new("/repo/.aws-sam/build/template.yaml"),
+        );
+        assert_eq!(plan[1], Step::BuildArtifacts(Cmd::new("build")));
+        assert!(matches!(plan[2], Step::Package { .. }));
+        let lines = lines(&plan);
+        assert_eq!(
+            lines[3],
+            "env SAM_CLI_TELEMETRY=0 sam deploy --template-file /repo/.aws-sam/build/template.yaml \
+             --stack-name rust-serverless-dev --region eu-west-1 --profile default --resolve-s3 \
+             --s3-prefix rust-serverless-dev --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+             --no-confirm-changeset --no-fail-on-empty-changeset --parameter-overrides Stage=dev \
+             --tags app=rust-serverless env=dev git-commit=abc123"
+        );
+        assert_eq!(
+            lines[4],
+            format!(
+                "aws cloudformation describe-stacks --stack-name rust-serverless-dev {AT} --query \"Stacks[0].Outputs\" --output json"
+            )
+        );
+        assert_eq!(plan[5], Step::FetchEndpoints);
+    }
+
+    #[test]
+    fn a_stack_already_at_this_clean_commit_is_not_redeployed() {
+        let plan = deploy_plan(
+            &target(),
+            Cmd::new("build"),
+            "abc123",
+            &Deployed::At("abc123".into()),
+            &[],
+            Path::new("t.yaml"),
+        );
+        assert!(matches!(&plan[0], Step::Say(s) if s.contains("skipping deploy")));
+        assert!(!plan.iter().any(|s| matches!(s, Step::BuildArtifacts(_))));
+        assert!(!lines(&plan).iter().any(|l| l.contains("sam deploy")));
+        assert_eq!(plan.last(), Some(&Step::FetchEndpoints));
+    }
+
+    #[test]
+    fn a_dirty_tree_is_deployed_and_tagged_dirty() {
+        let plan = deploy_plan(
+            &target(),
+            Cmd::new("build"),
+            "abc123-dirty",
+            &Deployed::At("abc123".into()),
+            &[],
+            Path::new("t.yaml"),
+        );
+        let lines = lines(&plan);
+        assert!(lines[0].contains("uncommitted changes"), "{lines:?}");
+        assert!(lines.iter().any(|l| l.ends_with("git-commit=abc123-dirty")));
+    }
+
+    #[test]
+    fn parameter_overrides_come_from_the_environment_when_set() {
+        let vars = BTreeMap::from([
+            ("SHORT_URL_BASE".to_owned(), "https://sho.rt".to_owned()),
+            ("ALARM_EMAIL".to_owned(), String::new()),
+        ]);
+        assert_eq!(
+            parameter_overrides("dev", &vars),
+            ["Stage=dev", "ShortUrlBase=https://sho.rt"]
+        );
+    }
+
+    #[test]
+    fn remove_keeps_the_data_unless_asked_and_cleans_the_artifacts() {
+        let retained = Retained {
+            links_table: "links".into(),
+            experiments_table: "exp".into(),
+            code_key_secret: "arn:secret".into(),
+        };
+        let kept = lines(&remove_plan(&target(), &retained, Some("bucket"), false));
+        for command in [
+            format!("aws cloudformation delete-stack --stack-name rust-serverless-dev {AT}"),
+            format!(
+                "aws cloudformation wait stack-delete-complete --stack-name rust-serverless-dev {AT}"
+            ),
+            format!("aws s3 rm s3://bucket/rust-serverless-dev --recursive {AT}"),
+        ] {
+            assert!(kept.contains(&command), "missing {command}: {kept:?}");
+        }
+        assert!(
+            !kept
+                .iter()
+                .any(|l| l.contains("delete-table") || l.contains("delete-secret"))
+        );
+        assert!(
+            kept.iter()
+                .any(|l| l.contains("kept the links table links"))
+        );
+
+        let deleted = lines(&remove_plan(&target(), &retained, None, true));
+        for command in [
+            format!("aws dynamodb delete-table --table-name links {AT}"),
+            format!("aws dynamodb delete-table --table-name exp {AT}"),
+            format!(
+                "aws secretsmanager delete-secret --secret-id arn:secret --force-delete-without-recovery {AT}"
+            ),
+        ] {
+            assert!(deleted.contains(&command), "missing {command}: {deleted:?}");
+        }
+        assert!(
+            !deleted.iter().any(|l| l.contains("s3 rm")),
+            "no bucket, no rm"
+        );
+    }
+
+    #[test]
+    fn bad_environment_names_are_refused() {
+        for env in ["", "Dev", "a_b", "local", "local2", "x".repeat(21).as_str()] {
+            assert!(check_env_name(env).is_err(), "{env:?} was accepted");
+        }
+        assert!(check_env_name("dev-2").is_ok());
+    }
+
+    #[test]
+    fn the_artifacts_build_is_one_invocation_naming_every_binary_once() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let registry = Registry::load(&root).unwrap();
+        let cmd = build_artifacts_cmd(&registry).to_string();
+        assert!(cmd.starts_with(
+            "env CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo lambda build --release --arm64 --output-format zip"
+        ));
+        for function in &registry.functions {
+            assert_eq!(
+                cmd.matches(&format!("--bin {} ", function.binary()))
+                    .count()
+                    + usize::from(cmd.ends_with(&format!("--bin {}", function.binary()))),
+                1,
+                "{}",
+                function.name
+            );
+        }
+    }
+
+    #[test]
+    fn elf_machines_are_read_from_the_header() {
+        let mut header = vec![0x7f, b'E', b'L', b'F', 2, 1];
+        header.resize(20, 0);
+        header[18..20].copy_from_slice(&183u16.to_le_bytes());
+        assert_eq!(elf_machine(&header), Some(EM_AARCH64));
+        header[18..20].copy_from_slice(&62u16.to_le_bytes());
+        assert_eq!(elf_machine(&header), Some(62), "x86-64");
+        assert_eq!(elf_machine(b"#!/bin/sh\n"), None);
+    }
+
+    #[test]
+    fn endpoints_come_from_the_outputs_named_by_the_template() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let template = Template::load(&root).unwrap();
+        let mut outputs = BTreeMap::from([
+            ("ApiUrl".to_owned(), "https://api.example/".to_owned()),
+            ("LinksTableName".to_owned(), "links".to_owned()),
+            ("ExperimentsTableName".to_owned(), "exp".to_owned()),
+        ]);
+        for key in template.function_url_outputs().keys() {
+            outputs.insert(key.clone(), format!("https://{key}.lambda-url.example/"));
+        }
+        let endpoints = endpoints_from_outputs(&template, &outputs).unwrap();
+        assert_eq!(endpoints["shortener"], "https://api.example");
+        assert_eq!(
+            endpoints["round-control"],
+            "https://RoundControlUrl.lambda-url.example"
+        );
+        assert_eq!(
+            endpoints["pbkdf2-control-3008"],
+            "https://Pbkdf2Control3008Url.lambda-url.example"
+        );
+        assert_eq!(endpoints["tables"]["ExperimentsTable"], "exp");
+        outputs.remove("RoundControlUrl");
+        assert!(endpoints_from_outputs(&template, &outputs).is_err());
+    }
+}

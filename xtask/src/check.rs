@@ -1,0 +1,385 @@
+//! `cargo xtask check`: everything that lists functions agrees with the registry.
+//!
+//! The registry (`functions.toml`) is the one list. Checked against it here: `template.yaml` (one
+//! function per deployment, its binary, name, memory size and HTTP API routes, a Function URL in
+//! Outputs, a log group with a retention), the workspace's binaries, the `cargo lambda watch`
+//! router in `Cargo.toml`, the acceptance suite's dependencies (its in-process dispatch is
+//! generated from the registry) and the experiment definitions.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use registry::{Registry, Role};
+
+use crate::template::Template;
+
+/// Problems found, one sentence each; empty when everything agrees.
+pub fn problems(root: &Path) -> Result<Vec<String>> {
+    let registry = Registry::load(root)?;
+    let template = Template::load(root)?;
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .manifest_path(root.join("Cargo.toml"))
+        .no_deps()
+        .exec()
+        .context("cargo metadata")?;
+    let mut found = Vec::new();
+    found.extend(template_problems(&registry, &template)?);
+    found.extend(binary_problems(&registry, &metadata));
+    found.extend(router_problems(&registry, &metadata.workspace_metadata));
+    found.extend(dispatch_problems(&registry, &metadata));
+    found.extend(definition_problems(&registry, root)?);
+    Ok(found)
+}
+
+/// template.yaml has exactly one function per deployment, as the registry describes it.
+pub fn template_problems(registry: &Registry, template: &Template) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    let resources = template.functions()?;
+    let by_name: BTreeMap<&str, _> = resources.iter().map(|r| (r.name.as_str(), r)).collect();
+    let url_outputs: BTreeSet<String> = template.function_url_outputs().into_values().collect();
+    for deployment in registry.deployments() {
+        let Some(resource) = by_name.get(deployment.name.as_str()) else {
+            found.push(format!(
+                "{} is in functions.toml but not in template.yaml (expected {})",
+                deployment.name,
+                deployment.logical_id()
+            ));
+            continue;
+        };
+        let id = &resource.logical_id;
+        if *id != deployment.logical_id() {
+            found.push(format!(
+                "template.yaml: {id} should be named {} (after {})",
+                deployment.logical_id(),
+                deployment.name
+            ));
+        }
+        if resource.binary != deployment.function.binary() {
+            found.push(format!(
+                "template.yaml: {id} runs binary {}, functions.toml says {}",
+                resource.binary,
+                deployment.function.binary()
+            ));
+        }
+        if resource.memory_mb != deployment.memory_mb {
+            found.push(format!(
+                "template.yaml: {id} has {} MB, functions.toml says {} MB",
+                resource.memory_mb, deployment.memory_mb
+            ));
+        }
+        let want: BTreeSet<String> = if deployment.variant {
+            BTreeSet::new()
+        } else {
+            deployment
+                .function
+                .routes()
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        let have: BTreeSet<String> = resource.routes.iter().cloned().collect();
+        if want != have {
+            found.push(format!(
+                "template.yaml: {id}'s HTTP API routes {have:?} are not functions.toml's {want:?}"
+            ));
+        }
+        if !(resource.has_public_url || resource.invoked_async || !have.is_empty()) {
+            found.push(format!(
+                "template.yaml: {id} can be reached by no route, no Function URL and no asynchronous invocation"
+            ));
+        }
+        if resource.has_public_url && !url_outputs.contains(id) {
+            found.push(format!(
+                "template.yaml: {id}'s Function URL is not in Outputs"
+            ));
+        }
+        match template.log_group_of(id) {
+            None => found.push(format!("template.yaml: {id} has no log group")),
+            Some(group) if group["Properties"]["RetentionInDays"].is_null() => found.push(format!(
+                "template.yaml: {id}'s log group keeps logs forever"
+            )),
+            Some(_) => {}
+        }
+    }
+    let deployed: BTreeSet<String> = registry.deployments().into_iter().map(|d| d.name).collect();
+    for resource in &resources {
+        if !deployed.contains(&resource.name) {
+            found.push(format!(
+                "template.yaml: {} ({}) is not in functions.toml",
+                resource.logical_id, resource.name
+            ));
+        }
+    }
+    let globals = &template.value["Globals"]["Function"];
+    for (key, want) in [("Runtime", "provided.al2023"), ("Tracing", "Active")] {
+        if globals[key].as_str() != Some(want) {
+            found.push(format!(
+                "template.yaml: Globals.Function.{key} must be {want}"
+            ));
+        }
+    }
+    if globals["Architectures"][0].as_str() != Some("arm64") {
+        found.push("template.yaml: Globals.Function.Architectures must be [arm64]".to_owned());
+    }
+    Ok(found)
+}
+
+/// Every binary of a crate under `functions/` is a registered function, and every function's
+/// binary exists in its crate.
+fn binary_problems(registry: &Registry, metadata: &cargo_metadata::Metadata) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut binaries: BTreeMap<String, String> = BTreeMap::new();
+    for package in metadata.workspace_packages() {
+        if !package.manifest_path.as_str().contains("/functions/") {
+            continue;
+        }
+        for target in package.targets.iter().filter(|t| t.is_bin()) {
+            binaries.insert(target.name.clone(), package.name.to_string());
+        }
+    }
+    for function in &registry.functions {
+        match binaries.get(function.binary()) {
+            None => found.push(format!(
+                "functions.toml: {} has no binary in the workspace",
+                function.name
+            )),
+            Some(package) if *package != function.crate_name => found.push(format!(
+                "functions.toml: {}'s binary is in crate {package}, not {}",
+                function.name, function.crate_name
+            )),
+            Some(_) => {}
+        }
+    }
+    for binary in binaries.keys() {
+        if registry.get(binary).is_none() {
+            found.push(format!(
+                "binary {binary} (under functions/) is not in functions.toml"
+            ));
+        }
+    }
+    found
+}
+
+/// The local router (`[[workspace.metadata.lambda.watch.router]]`) serves exactly the registry's
+/// routes, literal paths first.
+pub fn router_problems(registry: &Registry, workspace_metadata: &serde_json::Value) -> Vec<String> {
+    let Some(router) = workspace_metadata["lambda"]["watch"]["router"].as_array() else {
+        return vec!["Cargo.toml has no [[workspace.metadata.lambda.watch.router]]".to_owned()];
+    };
+    let mut local = Vec::new();
+    for entry in router {
+        let function = entry["function"].as_str().unwrap_or_default();
+        let path = entry["path"].as_str().unwrap_or_default();
+        for method in entry["methods"].as_array().into_iter().flatten() {
+            let method = method.as_str().unwrap_or_default().to_ascii_uppercase();
+            local.push((format!("{method} {path}"), function.to_owned()));
+        }
+    }
+    let want: Vec<(String, String)> = registry
+        .router()
+        .iter()
+        .map(|(route, f)| (route.to_string(), f.name.clone()))
+        .collect();
+    let mut found = Vec::new();
+    let want_set: BTreeSet<_> = want.iter().cloned().collect();
+    let local_set: BTreeSet<_> = local.iter().cloned().collect();
+    for (route, function) in want_set.difference(&local_set) {
+        found.push(format!(
+            "Cargo.toml's router lacks {route} -> {function} (functions.toml)"
+        ));
+    }
+    for (route, function) in local_set.difference(&want_set) {
+        found.push(format!(
+            "Cargo.toml's router has {route} -> {function}, which functions.toml does not"
+        ));
+    }
+    for (i, (route, _)) in local.iter().enumerate() {
+        if let Some((earlier, _)) = local[..i].iter().find(|(p, _)| shadows(p, route)) {
+            found.push(format!(
+                "Cargo.toml's router lists {route} after {earlier}, which would shadow it"
+            ));
+        }
+    }
+    found
+}
+
+/// Whether the route `earlier` (`METHOD /a/{b}`) matches every request of `later`: same method,
+/// same number of segments, each one equal or a parameter.
+fn shadows(earlier: &str, later: &str) -> bool {
+    let (Some((m1, p1)), Some((m2, p2))) = (earlier.split_once(' '), later.split_once(' ')) else {
+        return false;
+    };
+    let (s1, s2): (Vec<&str>, Vec<&str>) = (p1.split('/').collect(), p2.split('/').collect());
+    m1 == m2
+        && earlier != later
+        && s1.len() == s2.len()
+        && s1
+            .iter()
+            .zip(&s2)
+            .all(|(a, b)| a == b || a.starts_with('{'))
+}
+
+/// The acceptance suite depends on every crate whose handler it dispatches to.
+fn dispatch_problems(registry: &Registry, metadata: &cargo_metadata::Metadata) -> Vec<String> {
+    let Some(acceptance) = metadata
+        .workspace_packages()
+        .into_iter()
+        .find(|p| p.name.as_str() == "acceptance")
+    else {
+        return vec!["the workspace has no acceptance crate".to_owned()];
+    };
+    let deps: BTreeSet<String> = acceptance
+        .dependencies
+        .iter()
+        .map(|d| d.name.replace('-', "_"))
+        .collect();
+    registry
+        .functions
+        .iter()
+        .filter_map(|f| Some((f, f.handler.as_deref()?)))
+        .filter_map(|(f, handler)| {
+            let krate = handler.split("::").next().unwrap_or_default();
+            (!deps.contains(krate)).then(|| {
+                format!(
+                    "tests/acceptance/Cargo.toml does not depend on {krate}, the crate of {}'s handler",
+                    f.name
+                )
+            })
+        })
+        .collect()
+}
+
+/// Every function an experiment names is registered, with the role it plays there; every
+/// workshop candidate is in its family's experiment.
+pub fn definition_problems(registry: &Registry, root: &Path) -> Result<Vec<String>> {
+    let dir = root.join("functions/experiments/definitions");
+    let mut found = Vec::new();
+    let mut compared = BTreeSet::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    for path in files {
+        let text = std::fs::read_to_string(&path)?;
+        let value: serde_norway::Value = serde_norway::from_str(&text)
+            .with_context(|| format!("{} is not valid YAML", path.display()))?;
+        let file = path.file_name().unwrap_or_default().to_string_lossy();
+        for (name, experiment) in value["experiments"].as_mapping().into_iter().flatten() {
+            let name = name.as_str().unwrap_or_default();
+            let mut functions = vec![experiment["control"]["function"].as_str()];
+            for candidate in experiment["candidates"].as_mapping().into_iter().flatten() {
+                functions.push(candidate.1["function"].as_str());
+            }
+            for function in functions.into_iter().flatten() {
+                compared.insert(function.to_owned());
+                if registry.get(function).is_none()
+                    && !registry.deployments().iter().any(|d| d.name == function)
+                {
+                    found.push(format!(
+                        "{file}: experiment {name} names {function}, which is not in functions.toml"
+                    ));
+                }
+            }
+        }
+    }
+    for function in &registry.functions {
+        let workshop = registry.control_of(&function.family).is_some();
+        if function.role == Role::Candidate && workshop && !compared.contains(&function.name) {
+            found.push(format!(
+                "{} is a {} candidate but no experiment compares it",
+                function.name, function.family
+            ));
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    #[test]
+    fn the_workspace_agrees_with_its_registry() {
+        let found = problems(&root()).unwrap();
+        assert!(found.is_empty(), "{}", found.join("\n"));
+    }
+
+    #[test]
+    fn a_function_missing_from_the_template_is_caught() {
+        let registry = Registry::load(&root()).unwrap();
+        let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+        let without = text.replace("Binary: round-candidate-floor", "Binary: round-control");
+        let template = Template::parse(&without).unwrap();
+        let found = template_problems(&registry, &template).unwrap();
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("RoundCandidateFloorFunction runs binary round-control")),
+            "{found:?}"
+        );
+        let extra = format!(
+            "{}\n[[function]]\nname = \"round-candidate-new\"\ncrate = \"round\"\nfamily = \"round\"\nrole = \"candidate\"\n",
+            std::fs::read_to_string(root().join("functions.toml")).unwrap()
+        );
+        let registry = Registry::parse(&extra).unwrap();
+        let found = template_problems(&registry, &Template::load(&root()).unwrap()).unwrap();
+        assert!(
+            found
+                .iter()
+                .any(|p| p
+                    .contains("round-candidate-new is in functions.toml but not in template.yaml")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_route_missing_from_the_router_or_out_of_order_is_caught() {
+        let registry = Registry::load(&root()).unwrap();
+        let router = |entries: &[(&str, &str, &str)]| {
+            serde_json::json!({"lambda": {"watch": {"router": entries.iter().map(|(m, p, f)| {
+                serde_json::json!({"path": p, "methods": [m], "function": f})
+            }).collect::<Vec<_>>()}}})
+        };
+        let complete: Vec<(String, String, String)> = registry
+            .router()
+            .iter()
+            .map(|(r, f)| (r.method.clone(), r.path.clone(), f.name.clone()))
+            .collect();
+        let entries: Vec<(&str, &str, &str)> = complete
+            .iter()
+            .map(|(m, p, f)| (m.as_str(), p.as_str(), f.as_str()))
+            .collect();
+        assert!(router_problems(&registry, &router(&entries)).is_empty());
+
+        let missing: Vec<_> = entries
+            .iter()
+            .copied()
+            .filter(|(_, p, _)| *p != "/round")
+            .collect();
+        let found = router_problems(&registry, &router(&missing));
+        assert!(
+            found.iter().any(|p| p.contains("lacks GET /round")),
+            "{found:?}"
+        );
+
+        let mut reversed = entries.clone();
+        reversed.reverse();
+        let found = router_problems(&registry, &router(&reversed));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("lists GET /round after GET /{code}")),
+            "{found:?}"
+        );
+        assert!(shadows("GET /{code}", "GET /experiments"));
+        assert!(!shadows("GET /experiments/{name}", "GET /round"));
+        assert!(!shadows("POST /{code}", "GET /round"));
+    }
+}

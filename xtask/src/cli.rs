@@ -1,0 +1,299 @@
+//! The command line: every verb and flag `./build.sh` has, and the dispatch to their code.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::{Parser, Subcommand};
+
+use crate::aws::Target;
+use crate::suite::Mode;
+use crate::tools::Paths;
+use crate::{check, new_candidate, suite, verbs};
+
+/// The project's one entry point: set-up, local stack, tests, benches and deployment to AWS.
+///
+/// Tools it can fetch go into .tools/ (git-ignored), runtime state into .local/. Every process it
+/// starts runs in its own process group and is stopped on exit, error or Ctrl-C.
+#[derive(Debug, Parser)]
+#[command(name = "./build.sh", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    verb: Verb,
+}
+
+#[derive(Debug, Subcommand)]
+enum Verb {
+    /// Run the whole app on this machine until Ctrl-C.
+    Local {
+        /// DynamoDB Local's port.
+        #[arg(long, env = "DDB_PORT", default_value_t = 8000)]
+        dynamodb_port: u16,
+        /// cargo lambda watch's port (the shortener's page is at its root).
+        #[arg(long, env = "WATCH_PORT", default_value_t = 9000)]
+        watch_port: u16,
+    },
+    /// Everything that runs offline (what CI runs).
+    Test {
+        /// Skip the arm64 artifacts build (a local loop; CI never passes it).
+        #[arg(long)]
+        quick: bool,
+    },
+    /// The suite in-process (TEST_MODE=handler) on local stacks or deployed environments.
+    IntTest(SuiteArgs),
+    /// The suite over HTTP (TEST_MODE=http) on local stacks or deployed environments.
+    AcceptanceTest(SuiteArgs),
+    /// Benches (DynamoDB Local, Node.js peer); with no arguments also writes PERFORMANCE.md.
+    Bench {
+        /// Passed to `cargo bench -p benches` (e.g. `--bench shortener`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Scaffold a workshop candidate (it answers 501 until written).
+    NewCandidate {
+        /// The control's family: round, sort, fizzbuzz or pbkdf2.
+        family: String,
+        /// Your candidate's name, e.g. my-name.
+        name: String,
+    },
+    /// Experiment definitions.
+    Experiments {
+        #[command(subcommand)]
+        action: ExperimentsAction,
+    },
+    /// Requests through the experiment proxy: `traffic <env> [region profile] <experiment> [--count N]`.
+    Traffic {
+        /// `local`, or an environment followed by its region and profile, then the experiment and
+        /// the traffic tool's options.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        args: Vec<String>,
+    },
+    /// Memory-size tuning: `tune local|<env> <region> <profile> [options]` (benches/tune/README.md).
+    Tune {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        args: Vec<String>,
+    },
+    /// Build arm64 artifacts and deploy stack rust-serverless-<env>.
+    Deploy {
+        env: String,
+        region: String,
+        profile: String,
+        /// Print every step and AWS command; run none.
+        #[arg(long)]
+        dry_run: bool,
+        /// In a dry run, the commit the stack is tagged with (AWS is not asked).
+        #[arg(long, requires = "dry_run")]
+        stack_commit: Option<String>,
+    },
+    /// Delete stack rust-serverless-<env> (its tables and code key are kept unless asked).
+    Remove {
+        env: String,
+        region: String,
+        profile: String,
+        /// Also delete the tables and the code key.
+        #[arg(long)]
+        delete_data: bool,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Check that template.yaml, the local router, the suite and the definitions agree with
+    /// functions.toml.
+    Check,
+}
+
+#[derive(Debug, clap::Args)]
+struct SuiteArgs {
+    /// `local` (or local,local2,... to split the suite), or deployed environments (dev,dev2).
+    envs: String,
+    region: Option<String>,
+    #[arg(default_value = "default")]
+    profile: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum ExperimentsAction {
+    /// Validate and store definitions: `upload <env> [region profile] [files...]`.
+    Upload {
+        env: String,
+        #[arg(trailing_var_arg = true)]
+        rest: Vec<String>,
+    },
+}
+
+/// `<env> [region profile] rest...`: a deployed environment takes two more words.
+fn split_env(env: &str, rest: &[String]) -> Result<(Option<String>, String, Vec<String>)> {
+    if env == "local" {
+        return Ok((None, "default".to_owned(), rest.to_vec()));
+    }
+    if rest.len() < 2 {
+        bail!("environment {env} needs a region and a profile");
+    }
+    Ok((Some(rest[0].clone()), rest[1].clone(), rest[2..].to_vec()))
+}
+
+fn root() -> Result<PathBuf> {
+    // xtask lives one folder below the workspace root.
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    Ok(manifest
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(manifest)
+        .canonicalize()?)
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let paths = Paths::new(root()?);
+    std::env::set_current_dir(&paths.root)?;
+    match cli.verb {
+        Verb::Local {
+            dynamodb_port,
+            watch_port,
+        } => verbs::local(&paths, dynamodb_port, watch_port),
+        Verb::Test { quick } => suite::test(&paths, quick),
+        Verb::IntTest(args) => suite::suite_on(
+            &paths,
+            Mode::Handler,
+            &args.envs,
+            args.region.as_deref(),
+            &args.profile,
+        ),
+        Verb::AcceptanceTest(args) => suite::suite_on(
+            &paths,
+            Mode::Http,
+            &args.envs,
+            args.region.as_deref(),
+            &args.profile,
+        ),
+        Verb::Bench { args } => verbs::bench(&paths, &args),
+        Verb::NewCandidate { family, name } => {
+            let writes = new_candidate::plan(&paths.root, &family, &name)?;
+            new_candidate::apply(&paths.root, &writes)?;
+            let function = format!("{family}-candidate-{name}");
+            println!(
+                "created functions/{family}-{name} (function {function}); it answers 501 until written."
+            );
+            println!(
+                "registered in functions.toml; compared in experiment {family} (functions/experiments/definitions/workshop.yaml)"
+            );
+            println!("upload the definitions with ./build.sh experiments upload <env>");
+            println!("locally: http://127.0.0.1:9000/lambda-url/{function}/");
+            Ok(())
+        }
+        Verb::Experiments {
+            action: ExperimentsAction::Upload { env, rest },
+        } => {
+            let (region, profile, files) = split_env(&env, &rest)?;
+            verbs::upload(
+                &paths,
+                &env,
+                region.as_deref(),
+                &profile,
+                files.into_iter().map(PathBuf::from).collect(),
+            )
+        }
+        Verb::Traffic { args } => {
+            let (env, rest) = args.split_first().expect("clap requires one");
+            let (region, profile, rest) = split_env(env, rest)?;
+            if rest.is_empty() {
+                bail!("usage: ./build.sh traffic <env> [region profile] <experiment> [--count N]");
+            }
+            verbs::traffic(&paths, env, region.as_deref(), &profile, &rest)
+        }
+        Verb::Tune { args } => verbs::tune(&paths, &args),
+        Verb::Deploy {
+            env,
+            region,
+            profile,
+            dry_run,
+            stack_commit,
+        } => verbs::deploy(
+            &paths,
+            &Target::new(&env, &region, &profile)?,
+            dry_run,
+            stack_commit,
+        ),
+        Verb::Remove {
+            env,
+            region,
+            profile,
+            delete_data,
+            dry_run,
+        } => verbs::remove(
+            &paths,
+            &Target::new(&env, &region, &profile)?,
+            delete_data,
+            dry_run,
+        ),
+        Verb::Check => {
+            let problems = check::problems(&paths.root)?;
+            if problems.is_empty() {
+                println!(
+                    "template.yaml, Cargo.toml's router, the suite and the definitions agree with functions.toml"
+                );
+                Ok(())
+            } else {
+                bail!("{}", problems.join("\n"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_readme_verb_parses() {
+        let lines = [
+            "local",
+            "test",
+            "test --quick",
+            "int-test local",
+            "int-test local,local2",
+            "acceptance-test dev eu-west-1 my-profile",
+            "bench --bench shortener",
+            "new-candidate round my-name",
+            "experiments upload local",
+            "experiments upload dev eu-west-1 p functions/experiments/definitions/workshop.yaml",
+            "traffic local round --count 200",
+            "tune local --memory 128,256",
+            "tune dev eu-west-1 p --dry-run",
+            "deploy dev eu-west-1 p --dry-run --stack-commit abc",
+            "remove dev eu-west-1 p --delete-data --dry-run",
+            "check",
+        ];
+        for line in lines {
+            let args = std::iter::once("build.sh").chain(line.split(' '));
+            if let Err(error) = Cli::try_parse_from(args) {
+                panic!("{line}: {error}");
+            }
+        }
+        assert!(
+            Cli::try_parse_from(["build.sh", "deploy", "dev", "r", "p", "--stack-commit", "x"])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn an_environment_other_than_local_takes_a_region_and_a_profile() {
+        let rest = |words: &[&str]| words.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            split_env("local", &rest(&["round", "--count", "5"])).unwrap(),
+            (None, "default".to_owned(), rest(&["round", "--count", "5"]))
+        );
+        assert_eq!(
+            split_env("dev", &rest(&["eu-west-1", "p", "round"])).unwrap(),
+            (
+                Some("eu-west-1".to_owned()),
+                "p".to_owned(),
+                rest(&["round"])
+            )
+        );
+        assert!(split_env("dev", &rest(&["eu-west-1"])).is_err());
+    }
+}

@@ -1,0 +1,357 @@
+//! The test verbs: `test` (everything offline, what CI runs), and `int-test` / `acceptance-test`
+//! (the suite in one mode against local stacks or deployed environments, split across several).
+
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::aws::{self, Target};
+use crate::cmd::Cmd;
+use crate::local::{self, DataStack};
+use crate::log;
+use crate::tools::{self, Paths};
+
+/// How the suite reaches the functions (`TEST_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Handler,
+    Http,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Handler => "handler",
+            Mode::Http => "http",
+        }
+    }
+}
+
+fn suite(env: &[(String, String)], mode: Mode) -> Cmd {
+    Cmd::new("cargo")
+        .args([
+            "test",
+            "--quiet",
+            "-p",
+            "acceptance",
+            "--test",
+            "suite",
+            "--",
+        ])
+        .args(["--test-threads", "8"])
+        .envs(env.iter().cloned())
+        .env("TEST_MODE", mode.name())
+}
+
+/// DynamoDB Local stopped and restarted under load; the test runs its own instance.
+fn fault_test(paths: &Paths) -> Result<()> {
+    log!("fault test: DynamoDB Local stopped and restarted mid-run");
+    Cmd::new("cargo")
+        .args([
+            "test",
+            "--quiet",
+            "-p",
+            "acceptance",
+            "--test",
+            "faults",
+            "--",
+            "--nocapture",
+        ])
+        .envs(local::local_env())
+        .env(
+            "DYNAMODB_LOCAL_DIR",
+            paths.dynamodb_local().display().to_string(),
+        )
+        .run()
+}
+
+/// The create page and the dashboard in headless Chromium against a running stack.
+fn browser_test(paths: &Paths, endpoints_file: &Path) -> Result<()> {
+    let driver = local::start_chromedriver(paths)?;
+    log!("browser test: the pages in headless Chromium");
+    Cmd::new("cargo")
+        .args(["test", "--quiet", "-p", "acceptance", "--test", "browser"])
+        .envs(local::local_env())
+        .env("WEBDRIVER_URL", &driver.url)
+        .env("ENDPOINTS_FILE", endpoints_file.display().to_string())
+        .run()
+}
+
+/// A command run on a thread with its output captured, reported when joined.
+struct Side {
+    what: String,
+    handle: thread::JoinHandle<Result<std::process::Output>>,
+}
+
+impl Side {
+    fn start(what: &str, cmd: Cmd) -> Self {
+        Self {
+            what: what.to_owned(),
+            handle: thread::spawn(move || Ok(cmd.command().output()?)),
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        let output = self
+            .handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("{} panicked", self.what))??;
+        if !output.status.success() {
+            eprintln!("{}", String::from_utf8_lossy(&output.stdout));
+            eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+            bail!("{} failed ({})", self.what, output.status);
+        }
+        log!("{}: passed", self.what);
+        Ok(())
+    }
+}
+
+/// `./build.sh test [--quick]`: everything that runs offline. `--quick` skips the arm64 build.
+pub fn test(paths: &Paths, quick: bool) -> Result<()> {
+    let started = Instant::now();
+    tools::require_prerequisites()?;
+    // The tools download while the compiler works.
+    let fetch = {
+        let paths = paths.clone();
+        thread::spawn(move || -> Result<()> {
+            tools::ensure_local_tools(&paths)?;
+            tools::ensure_chromium()
+        })
+    };
+    log!("cargo fmt --check");
+    Cmd::new("cargo")
+        .args(["fmt", "--all", "--check"])
+        .run()
+        .context("formatting differs: run `cargo fmt --all`")?;
+    log!("cargo clippy");
+    Cmd::new("cargo")
+        .args([
+            "clippy",
+            "--quiet",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])
+        .run()?;
+    log!("unit and property tests (the registry checks among them)");
+    Cmd::new("cargo")
+        .args(["test", "--quiet", "--workspace", "--exclude", "acceptance"])
+        .run()?;
+    fetch
+        .join()
+        .map_err(|_| anyhow::anyhow!("fetching the tools panicked"))??;
+
+    let template = paths.root.join("template.yaml").display().to_string();
+    let linters = [
+        Side::start(
+            "cfn-lint template.yaml",
+            Cmd::new(paths.venv_bin().join("cfn-lint").display().to_string()).arg(&template),
+        ),
+        Side::start(
+            "sam validate --lint",
+            Cmd::new(paths.venv_bin().join("sam").display().to_string())
+                .args(["validate", "--lint", "--template", &template])
+                .env("AWS_DEFAULT_REGION", "us-east-1")
+                .env("SAM_CLI_TELEMETRY", "0"),
+        ),
+    ];
+
+    let data = DataStack::start(paths, local::free_port()?, false, "test-")?;
+    log!("acceptance suite, TEST_MODE=handler");
+    suite(&data.env(), Mode::Handler).run()?;
+    fault_test(paths)?;
+    let endpoints = paths.local.join("endpoints-test.json");
+    let watch = local::start_watch(paths, &data, local::free_port()?, &endpoints, false)?;
+    log!("acceptance suite, TEST_MODE=http");
+    suite(&data.env(), Mode::Http)
+        .env("ENDPOINTS_FILE", endpoints.display().to_string())
+        .run()?;
+    browser_test(paths, &watch.endpoints_file)?;
+    drop(watch);
+    drop(data);
+    crate::procs::stop_all();
+    for linter in linters {
+        linter.finish()?;
+    }
+
+    if quick {
+        log!("skipped the arm64 build (--quick)");
+    } else {
+        aws::build_artifacts(paths)?;
+        aws::package(paths, &aws::packaged_template(paths))?;
+    }
+    log!("all tests passed in {}s", started.elapsed().as_secs());
+    Ok(())
+}
+
+/// One place the suite runs against: the variables that reach it.
+struct Stack {
+    env: Vec<(String, String)>,
+    endpoints_file: Option<PathBuf>,
+}
+
+/// `int-test` / `acceptance-test`: the suite in `mode` on local stacks (`local`, `local2`, ...)
+/// or deployed environments, the tests split round-robin across them when there are several.
+pub fn suite_on(
+    paths: &Paths,
+    mode: Mode,
+    envs: &str,
+    region: Option<&str>,
+    profile: &str,
+) -> Result<()> {
+    let names: Vec<&str> = envs.split(',').filter(|e| !e.is_empty()).collect();
+    if names.is_empty() {
+        bail!("name at least one environment (local, or a deployed one)");
+    }
+    let any_local = names.iter().any(|n| n.starts_with("local"));
+    if any_local {
+        tools::ensure_local_tools(paths)?;
+    }
+    let mut stacks = Vec::new();
+    let mut keep = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        if name.starts_with("local") {
+            let data = DataStack::start(paths, local::free_port()?, false, "test-")?;
+            let mut env = data.env();
+            let mut endpoints_file = None;
+            if mode == Mode::Http {
+                let file = paths.local.join(format!("endpoints-{i}.json"));
+                let watch = local::start_watch(paths, &data, local::free_port()?, &file, false)?;
+                env.push(("ENDPOINTS_FILE".into(), file.display().to_string()));
+                endpoints_file = Some(file);
+                keep.push(Box::new(watch) as Box<dyn std::any::Any>);
+            }
+            keep.push(Box::new(data));
+            stacks.push(Stack {
+                env,
+                endpoints_file,
+            });
+        } else {
+            let region = region
+                .with_context(|| format!("tests against '{name}' need a region (and a profile)"))?;
+            let target = Target::new(name, region, profile)?;
+            tools::ensure_awscli(paths)?;
+            stacks.push(Stack {
+                env: crate::verbs::deployed_env(paths, &target, true)?,
+                endpoints_file: None,
+            });
+        }
+    }
+    run_split(paths, mode, &stacks)?;
+    if names[0].starts_with("local") {
+        match mode {
+            Mode::Handler => fault_test(paths)?,
+            Mode::Http => {
+                tools::ensure_chromium()?;
+                let file = stacks[0]
+                    .endpoints_file
+                    .as_deref()
+                    .expect("a local http stack");
+                browser_test(paths, file)?;
+            }
+        }
+    }
+    drop(keep);
+    Ok(())
+}
+
+/// The suite's test names.
+fn suite_tests() -> Result<Vec<String>> {
+    let listing = Cmd::new("cargo")
+        .args([
+            "test",
+            "--quiet",
+            "-p",
+            "acceptance",
+            "--test",
+            "suite",
+            "--",
+        ])
+        .args(["--list", "--format", "terse"])
+        .read()?;
+    Ok(listing
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Test `i` of `n` stacks runs every `n`-th test, from the `i`-th.
+fn part(tests: &[String], i: usize, n: usize) -> Vec<String> {
+    tests.iter().skip(i).step_by(n).cloned().collect()
+}
+
+fn run_split(paths: &Paths, mode: Mode, stacks: &[Stack]) -> Result<()> {
+    if stacks.len() == 1 {
+        log!("acceptance suite, TEST_MODE={}", mode.name());
+        return suite(&stacks[0].env, mode).run();
+    }
+    let tests = suite_tests()?;
+    if tests.is_empty() {
+        bail!("found no tests in the suite");
+    }
+    let mut running = Vec::new();
+    for (i, stack) in stacks.iter().enumerate() {
+        let part = part(&tests, i, stacks.len());
+        let log = paths.local.join(format!("suite-{i}.log"));
+        log!(
+            "stack {i}: {} of {} tests, TEST_MODE={} (log: {})",
+            part.len(),
+            tests.len(),
+            mode.name(),
+            log.display()
+        );
+        let file = std::fs::File::create(&log)?;
+        let child = suite(&stack.env, mode)
+            .arg("--exact")
+            .args(part)
+            .command()
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .spawn()?;
+        running.push((i, child, log));
+    }
+    let mut failed = false;
+    for (i, mut child, log) in running {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if child.wait()?.success() {
+            let text = std::fs::read_to_string(&log).unwrap_or(text);
+            for line in text.lines().filter(|l| l.starts_with("test result")) {
+                eprintln!("stack {i}: {line}");
+            }
+        } else {
+            failed = true;
+            let text = std::fs::read_to_string(&log).unwrap_or(text);
+            let lines: Vec<&str> = text.lines().collect();
+            eprintln!(
+                "stack {i} failed:\n{}",
+                lines[lines.len().saturating_sub(40)..].join("\n")
+            );
+        }
+    }
+    if failed {
+        bail!("the suite failed on at least one stack");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_suite_is_split_round_robin_without_losing_a_test() {
+        let tests: Vec<String> = (0..7).map(|i| format!("t{i}")).collect();
+        let parts: Vec<Vec<String>> = (0..3).map(|i| part(&tests, i, 3)).collect();
+        assert_eq!(parts[0], ["t0", "t3", "t6"]);
+        assert_eq!(parts[1], ["t1", "t4"]);
+        assert_eq!(parts[2], ["t2", "t5"]);
+        let mut all: Vec<String> = parts.concat();
+        all.sort();
+        assert_eq!(all, tests);
+    }
+}

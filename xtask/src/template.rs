@@ -1,0 +1,294 @@
+//! `template.yaml`, read by one parser: its functions, tables and outputs, and the packaged copy
+//! `sam deploy` uploads (every function's code is the zip `cargo lambda build` made).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde_norway::{Mapping, Value};
+
+pub const FILE: &str = "template.yaml";
+
+/// The template, parsed. CloudFormation's short-form tags (`!Ref X`) are kept as tagged values.
+pub struct Template {
+    pub value: Value,
+}
+
+/// An `AWS::Serverless::Function` resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionResource {
+    pub logical_id: String,
+    pub binary: String,
+    /// `FunctionName` without its `${AWS::StackName}-` prefix.
+    pub name: String,
+    pub memory_mb: u32,
+    /// `METHOD /path` of its HttpApi events.
+    pub routes: Vec<String>,
+    pub has_public_url: bool,
+    pub invoked_async: bool,
+}
+
+/// An `AWS::DynamoDB::Table` resource: what DynamoDB Local needs to create it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableResource {
+    pub logical_id: String,
+    pub attributes: Vec<(String, String)>,
+    /// `(attribute, HASH|RANGE)`.
+    pub key_schema: Vec<(String, String)>,
+    pub ttl_attribute: Option<String>,
+}
+
+/// A value without its short-form tag (`!Ref X` -> `X`).
+pub fn untag(value: &Value) -> &Value {
+    match value {
+        Value::Tagged(tagged) => &tagged.value,
+        other => other,
+    }
+}
+
+fn text(value: &Value) -> Option<&str> {
+    untag(value).as_str()
+}
+
+impl Template {
+    pub fn load(root: &Path) -> Result<Self> {
+        let path = root.join(FILE);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        let value: Value =
+            serde_norway::from_str(text).with_context(|| format!("{FILE} is not valid YAML"))?;
+        if !value["Resources"].is_mapping() {
+            bail!("{FILE} has no Resources");
+        }
+        Ok(Self { value })
+    }
+
+    pub fn resources(&self) -> &Mapping {
+        self.value["Resources"]
+            .as_mapping()
+            .expect("checked in parse")
+    }
+
+    fn of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+        self.resources()
+            .iter()
+            .filter(move |(_, r)| r["Type"].as_str() == Some(kind))
+            .filter_map(|(id, r)| Some((id.as_str()?, r)))
+    }
+
+    pub fn functions(&self) -> Result<Vec<FunctionResource>> {
+        let default_memory = self.value["Globals"]["Function"]["MemorySize"]
+            .as_u64()
+            .unwrap_or(128);
+        self.of_type("AWS::Serverless::Function")
+            .map(|(id, resource)| {
+                let properties = &resource["Properties"];
+                let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                    .as_str()
+                    .ok_or_else(|| anyhow!("{id} has no Metadata.BuildProperties.Binary"))?;
+                let full_name = text(&properties["FunctionName"])
+                    .ok_or_else(|| anyhow!("{id} has no FunctionName"))?;
+                let name = full_name
+                    .strip_prefix("${AWS::StackName}-")
+                    .ok_or_else(|| {
+                        anyhow!("{id}: FunctionName {full_name:?} must start with ${{AWS::StackName}}-")
+                    })?;
+                let routes = properties["Events"]
+                    .as_mapping()
+                    .map(|events| {
+                        events
+                            .values()
+                            .filter(|e| e["Type"].as_str() == Some("HttpApi"))
+                            .filter_map(|e| {
+                                let method = text(&e["Properties"]["Method"])?;
+                                let path = text(&e["Properties"]["Path"])?;
+                                Some(format!("{} {path}", method.to_ascii_uppercase()))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Ok(FunctionResource {
+                    logical_id: id.to_owned(),
+                    binary: binary.to_owned(),
+                    name: name.to_owned(),
+                    memory_mb: properties["MemorySize"].as_u64().unwrap_or(default_memory) as u32,
+                    routes,
+                    has_public_url: text(&properties["FunctionUrlConfig"]["AuthType"])
+                        .is_some_and(|t| t == "NONE"),
+                    invoked_async: !properties["EventInvokeConfig"]["DestinationConfig"]
+                        ["OnFailure"]
+                        .is_null(),
+                })
+            })
+            .collect()
+    }
+
+    pub fn tables(&self) -> Result<Vec<TableResource>> {
+        self.of_type("AWS::DynamoDB::Table")
+            .map(|(id, resource)| {
+                let properties = &resource["Properties"];
+                let pairs = |key: &str, a: &str, b: &str| -> Result<Vec<(String, String)>> {
+                    properties[key]
+                        .as_sequence()
+                        .ok_or_else(|| anyhow!("table {id} has no {key}"))?
+                        .iter()
+                        .map(|item| {
+                            Ok((
+                                text(&item[a])
+                                    .ok_or_else(|| anyhow!("{id}.{key}: no {a}"))?
+                                    .to_owned(),
+                                text(&item[b])
+                                    .ok_or_else(|| anyhow!("{id}.{key}: no {b}"))?
+                                    .to_owned(),
+                            ))
+                        })
+                        .collect()
+                };
+                if !properties["GlobalSecondaryIndexes"].is_null()
+                    || !properties["LocalSecondaryIndexes"].is_null()
+                {
+                    bail!("table {id} has indexes, which the local stack does not create yet");
+                }
+                let ttl = &properties["TimeToLiveSpecification"];
+                Ok(TableResource {
+                    logical_id: id.to_owned(),
+                    attributes: pairs("AttributeDefinitions", "AttributeName", "AttributeType")?,
+                    key_schema: pairs("KeySchema", "AttributeName", "KeyType")?,
+                    ttl_attribute: (ttl["Enabled"].as_bool() == Some(true))
+                        .then(|| text(&ttl["AttributeName"]).map(str::to_owned))
+                        .flatten(),
+                })
+            })
+            .collect()
+    }
+
+    /// Outputs whose value is `!GetAtt <Function>Url.FunctionUrl`: output key -> function
+    /// resource's logical id.
+    pub fn function_url_outputs(&self) -> BTreeMap<String, String> {
+        let Some(outputs) = self.value["Outputs"].as_mapping() else {
+            return BTreeMap::new();
+        };
+        outputs
+            .iter()
+            .filter_map(|(key, output)| {
+                let Value::Tagged(tagged) = &output["Value"] else {
+                    return None;
+                };
+                if tagged.tag != "GetAtt" {
+                    return None;
+                }
+                let target = tagged.value.as_str()?;
+                let function = target.strip_suffix("Url.FunctionUrl")?;
+                Some((key.as_str()?.to_owned(), function.to_owned()))
+            })
+            .collect()
+    }
+
+    /// The log group whose name is `/aws/lambda/${<logical id>}`, if any, with its retention.
+    pub fn log_group_of(&self, logical_id: &str) -> Option<&Value> {
+        let name = format!("/aws/lambda/${{{logical_id}}}");
+        self.of_type("AWS::Logs::LogGroup")
+            .find(|(_, r)| text(&r["Properties"]["LogGroupName"]) == Some(name.as_str()))
+            .map(|(_, r)| r)
+    }
+
+    /// The template `sam deploy` uploads: each function's `CodeUri` is the zip of its binary,
+    /// `zip_of(binary)`; everything else as written.
+    pub fn packaged(&self, zip_of: impl Fn(&str) -> String) -> Result<String> {
+        let mut value = self.value.clone();
+        let resources = value["Resources"]
+            .as_mapping_mut()
+            .expect("checked in parse");
+        for (id, resource) in resources.iter_mut() {
+            if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+                continue;
+            }
+            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .ok_or_else(|| anyhow!("{id:?} has no Metadata.BuildProperties.Binary"))?
+                .to_owned();
+            resource["Properties"]["CodeUri"] = Value::String(zip_of(&binary));
+            // Built already: nothing for `sam build` to do with it.
+            if let Some(metadata) = resource.as_mapping_mut() {
+                metadata.remove("Metadata");
+            }
+        }
+        Ok(serde_norway::to_string(&value)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace() -> Template {
+        Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("..")).expect("template.yaml")
+    }
+
+    #[test]
+    fn functions_are_read_with_binary_name_memory_and_routes() {
+        let functions = workspace().functions().unwrap();
+        let shortener = functions
+            .iter()
+            .find(|f| f.logical_id == "ShortenerFunction")
+            .expect("shortener");
+        assert_eq!(shortener.binary, "shortener");
+        assert_eq!(shortener.name, "shortener");
+        assert_eq!(shortener.memory_mb, 128);
+        assert!(shortener.routes.contains(&"GET /{code}".to_owned()));
+        let variant = functions
+            .iter()
+            .find(|f| f.name == "pbkdf2-control-3008")
+            .expect("a memory variant");
+        assert_eq!(
+            (variant.binary.as_str(), variant.memory_mb),
+            ("pbkdf2-control", 3008)
+        );
+    }
+
+    #[test]
+    fn tables_are_read_with_keys_and_ttl() {
+        let tables = workspace().tables().unwrap();
+        let experiments = tables
+            .iter()
+            .find(|t| t.logical_id == "ExperimentsTable")
+            .unwrap();
+        assert_eq!(
+            experiments.key_schema,
+            [("pk".into(), "HASH".into()), ("sk".into(), "RANGE".into())]
+        );
+        assert_eq!(experiments.ttl_attribute.as_deref(), Some("ttl"));
+    }
+
+    #[test]
+    fn the_packaged_template_points_every_function_at_its_zip_and_keeps_the_tags() {
+        let template = workspace();
+        let packaged = template
+            .packaged(|binary| format!("/zips/{binary}/bootstrap.zip"))
+            .unwrap();
+        let again = Template::parse(&packaged).unwrap();
+        for (id, resource) in again.of_type("AWS::Serverless::Function") {
+            let binary = template.resources()[id]["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap();
+            assert_eq!(
+                resource["Properties"]["CodeUri"].as_str(),
+                Some(format!("/zips/{binary}/bootstrap.zip").as_str()),
+                "{id}"
+            );
+            assert!(
+                resource["Metadata"].is_null(),
+                "{id} still asks sam build for a build"
+            );
+        }
+        assert!(packaged.contains("!Sub"), "short-form tags must survive");
+        assert_eq!(
+            again.function_url_outputs(),
+            template.function_url_outputs()
+        );
+    }
+}

@@ -1,0 +1,391 @@
+//! The verbs that run the app or talk to a stack: `local`, `bench`, `experiments upload`,
+//! `traffic`, `tune`, `deploy`, `remove`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+
+use crate::aws::{self, Deployed, Retained, Step, Target};
+use crate::cmd::Cmd;
+use crate::local::{self, DataStack};
+use crate::log;
+use crate::template::Template;
+use crate::tools::{self, Paths};
+
+/// `./build.sh local`: the whole app on this machine until Ctrl-C, data kept in `.local/dynamodb`.
+pub fn local(paths: &Paths, dynamodb_port: u16, watch_port: u16) -> Result<()> {
+    tools::ensure_local_tools(paths)?;
+    let data = DataStack::start(paths, dynamodb_port, true, "local-")?;
+    let endpoints = paths.local.join("endpoints.json");
+    let watch = local::start_watch(paths, &data, watch_port, &endpoints, false)?;
+    println!(
+        "\nThe app is running (Ctrl-C stops everything):\n  \
+         shortener page   http://127.0.0.1:{}/\n  \
+         endpoints        {}\n  \
+         DynamoDB Local   {} (data in {})\n  \
+         logs             {}/*.log\n\
+         Creating links is open locally (no API key); the deployed stack requires an API key on POST /.",
+        watch.port,
+        endpoints.display(),
+        data.dynamodb.endpoint,
+        paths.local.join("dynamodb").display(),
+        paths.local.display(),
+    );
+    print!("{}", std::fs::read_to_string(&endpoints)?);
+    loop {
+        std::thread::park();
+    }
+}
+
+/// The variables a tool needs to reach a running stack: `local` is `./build.sh local`'s.
+pub fn stack_env(
+    paths: &Paths,
+    env: &str,
+    region: Option<&str>,
+    profile: &str,
+) -> Result<Vec<(String, String)>> {
+    if env == "local" {
+        let file = paths.local.join("endpoints.json");
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| "no local stack: start ./build.sh local first")?;
+        let endpoints: serde_json::Value = serde_json::from_str(&text)?;
+        let dynamodb_port = std::env::var("DDB_PORT").unwrap_or_else(|_| "8000".to_owned());
+        let mut vars = local::local_env();
+        vars.extend([
+            ("ENDPOINTS_FILE".to_owned(), file.display().to_string()),
+            (
+                "AWS_ENDPOINT_URL_DYNAMODB".to_owned(),
+                format!("http://127.0.0.1:{dynamodb_port}"),
+            ),
+            (
+                "EXPERIMENTS_TABLE".to_owned(),
+                endpoints["tables"]["ExperimentsTable"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+        ]);
+        return Ok(vars);
+    }
+    let region =
+        region.with_context(|| format!("environment {env} needs a region (and a profile)"))?;
+    let target = Target::new(env, region, profile)?;
+    tools::ensure_awscli(paths)?;
+    deployed_env(paths, &target, false)
+}
+
+/// Reads a deployed stack's outputs, writes its endpoints file and returns what the suite and
+/// the tools need to reach it. `for_suite` adds the in-process shortener's own code key and the
+/// stack's API key (POST / needs it).
+pub fn deployed_env(
+    paths: &Paths,
+    target: &Target,
+    for_suite: bool,
+) -> Result<Vec<(String, String)>> {
+    let outputs = fetch_endpoints(paths, target)?;
+    let output = |key: &str| -> Result<String> {
+        outputs
+            .get(key)
+            .cloned()
+            .with_context(|| format!("{} has no output {key}", target.stack()))
+    };
+    let mut vars = vec![
+        ("PATH".to_owned(), paths.path_var()),
+        ("AWS_PROFILE".to_owned(), target.profile.clone()),
+        ("AWS_REGION".to_owned(), target.region.clone()),
+        ("LINKS_TABLE".to_owned(), output("LinksTableName")?),
+        (
+            "EXPERIMENTS_TABLE".to_owned(),
+            output("ExperimentsTableName")?,
+        ),
+        (
+            "ENDPOINTS_FILE".to_owned(),
+            endpoints_file(paths, target).display().to_string(),
+        ),
+    ];
+    if for_suite {
+        let key = Cmd::new("aws")
+            .args(["secretsmanager", "get-secret-value", "--secret-id"])
+            .arg(output("CreateApiKeySecretArn")?)
+            .args(["--query", "SecretString", "--output", "text"])
+            .args(["--region", &target.region, "--profile", &target.profile])
+            .env("PATH", paths.path_var())
+            .read()?;
+        let code_key = format!("int-test-{}", uuid_like()?);
+        let aasa = std::env::var("APPLE_APP_SITE_ASSOCIATION")
+            .unwrap_or_else(|_| r#"{"applinks":{"apps":[],"details":[]}}"#.to_owned());
+        vars.extend([
+            ("SHORTENER_API_KEY".to_owned(), key.trim().to_owned()),
+            ("CODE_KEY".to_owned(), code_key),
+            ("APPLE_APP_SITE_ASSOCIATION".to_owned(), aasa),
+        ]);
+    }
+    Ok(vars)
+}
+
+/// 32 hex digits from the OS's randomness.
+fn uuid_like() -> Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn endpoints_file(paths: &Paths, target: &Target) -> PathBuf {
+    paths.deploy.join(&target.env).join("endpoints.json")
+}
+
+/// The stack's outputs, and `.deploy/<env>/endpoints.json` written from them.
+fn fetch_endpoints(paths: &Paths, target: &Target) -> Result<BTreeMap<String, String>> {
+    let json = aws::outputs_query(target)
+        .env("PATH", paths.path_var())
+        .read()
+        .with_context(|| {
+            format!(
+                "could not read the outputs of {} in {} (profile {})",
+                target.stack(),
+                target.region,
+                target.profile
+            )
+        })?;
+    let outputs = aws::parse_outputs(&json)?;
+    let endpoints = aws::endpoints_from_outputs(&Template::load(&paths.root)?, &outputs)?;
+    let file = endpoints_file(paths, target);
+    std::fs::create_dir_all(file.parent().expect("a folder"))?;
+    std::fs::write(&file, serde_json::to_string_pretty(&endpoints)? + "\n")?;
+    log!("endpoints of {}: {}", target.stack(), file.display());
+    Ok(outputs)
+}
+
+/// `./build.sh experiments upload <env> [region profile] [files...]`.
+pub fn upload(
+    paths: &Paths,
+    env: &str,
+    region: Option<&str>,
+    profile: &str,
+    files: Vec<PathBuf>,
+) -> Result<()> {
+    let vars = stack_env(paths, env, region, profile)?;
+    let files = if files.is_empty() {
+        local::definition_files(&paths.root)?
+    } else {
+        files
+    };
+    local::upload_experiments(&vars, &files)
+}
+
+/// `./build.sh traffic <env> [region profile] <experiment> [--count N]`.
+pub fn traffic(
+    paths: &Paths,
+    env: &str,
+    region: Option<&str>,
+    profile: &str,
+    args: &[String],
+) -> Result<()> {
+    let vars = stack_env(paths, env, region, profile)?;
+    Cmd::new("cargo")
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "acceptance",
+            "--bin",
+            "traffic",
+            "--",
+        ])
+        .args(args.iter().cloned())
+        .envs(vars)
+        .run()
+}
+
+/// `./build.sh tune local|<env> <region> <profile> [options]` (benches/tune/README.md).
+pub fn tune(paths: &Paths, args: &[String]) -> Result<()> {
+    let function = args
+        .iter()
+        .position(|a| a == "--function")
+        .and_then(|i| args.get(i + 1).cloned())
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.strip_prefix("--function=").map(str::to_owned))
+        })
+        .unwrap_or_else(|| "pbkdf2-control".to_owned());
+    log!("building the tuning tool (release)");
+    Cmd::new("cargo")
+        .args(["build", "--quiet", "--release", "-p", "tune"])
+        .run()?;
+    if args.first().map(String::as_str) == Some("local") {
+        log!("building {function} (release)");
+        Cmd::new("cargo")
+            .args(["build", "--quiet", "--release", "--bin", &function])
+            .run()?;
+    } else if !args.iter().any(|a| a == "--dry-run") {
+        tools::ensure_awscli(paths)?;
+    }
+    Cmd::new(paths.target.join("release/tune").display().to_string())
+        .args(args.iter().cloned())
+        .env("PATH", paths.path_var())
+        .run()
+}
+
+/// `./build.sh bench [cargo bench args]`: with no arguments every bench runs and PERFORMANCE.md
+/// is written from their summary lines; with arguments only those run.
+pub fn bench(paths: &Paths, args: &[String]) -> Result<()> {
+    tools::ensure_local_tools(paths)?;
+    let peer = paths.root.join("benches/node-peer");
+    if !peer.join("node_modules").is_dir() {
+        log!("installing the Node.js peer's dependencies (npm ci in benches/node-peer)");
+        Cmd::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .dir(&peer)
+            .run()?;
+    }
+    log!("building the release shortener binary (the peer bench starts it)");
+    Cmd::new("cargo")
+        .args(["build", "--quiet", "--release", "--bin", "shortener"])
+        .run()?;
+    let data = DataStack::start(paths, local::free_port()?, false, "bench-")?;
+    // The proxy bench goes through cargo lambda watch (release builds), as a local client does;
+    // the others need no watch, so a single one of them does not build every binary.
+    let _watch = if args.is_empty() || args.iter().any(|a| a == "proxy") {
+        let file = paths.local.join("endpoints-bench.json");
+        Some(local::start_watch(
+            paths,
+            &data,
+            local::free_port()?,
+            &file,
+            true,
+        )?)
+    } else {
+        None
+    };
+    let out = paths.local.join("bench.log");
+    log!(
+        "cargo bench {} (output also in {})",
+        args.join(" "),
+        out.display()
+    );
+    let output = Cmd::new("cargo")
+        .args(["bench", "-p", "benches"])
+        .args(args.iter().cloned())
+        .envs(data.env())
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    tee(output, &out)?;
+    crate::procs::stop_all();
+    if args.is_empty() {
+        crate::performance_md::write(&out, &paths.target, &paths.root.join("PERFORMANCE.md"))?;
+        log!("wrote PERFORMANCE.md");
+    }
+    Ok(())
+}
+
+/// Copies a child's stdout to ours and to `file`; fails when the child fails.
+fn tee(mut child: std::process::Child, file: &std::path::Path) -> Result<()> {
+    use std::io::{BufRead, Write};
+    let mut log = std::fs::File::create(file)?;
+    let stdout = child.stdout.take().expect("piped");
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        writeln!(log, "{line}")?;
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("cargo bench failed ({status})");
+    }
+    Ok(())
+}
+
+/// Prints a plan's steps (dry run) or runs them.
+fn execute(paths: &Paths, target: &Target, plan: &[Step], dry_run: bool) -> Result<()> {
+    for step in plan {
+        match step {
+            Step::Say(text) => log!("{text}"),
+            _ if dry_run => println!("[dry-run] {step}"),
+            Step::Run(cmd) => cmd
+                .clone()
+                .env("PATH", paths.path_var())
+                .dir(&paths.root)
+                .run()?,
+            Step::BuildArtifacts(_) => aws::build_artifacts(paths)?,
+            Step::Package { out } => aws::package(paths, out)?,
+            Step::FetchEndpoints => {
+                fetch_endpoints(paths, target)?;
+            }
+            Step::ForgetEndpoints => {
+                let _ = std::fs::remove_dir_all(paths.deploy.join(&target.env));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `./build.sh deploy <env> <region> <profile> [--dry-run [--stack-commit <sha>]]`.
+pub fn deploy(
+    paths: &Paths,
+    target: &Target,
+    dry_run: bool,
+    stack_commit: Option<String>,
+) -> Result<()> {
+    if stack_commit.is_some() && !dry_run {
+        bail!("--stack-commit only stands in for AWS in a dry run");
+    }
+    let commit = aws::source_commit(&paths.root)?;
+    let query = aws::deployed_commit_query(target);
+    let deployed = if dry_run {
+        println!("[dry-run] {query}");
+        stack_commit.map_or(Deployed::Unknown, Deployed::At)
+    } else {
+        tools::ensure_local_tools(paths)?;
+        tools::ensure_awscli(paths)?;
+        match query.env("PATH", paths.path_var()).read() {
+            Ok(tag) if !tag.trim().is_empty() && tag.trim() != "None" => {
+                Deployed::At(tag.trim().to_owned())
+            }
+            _ => Deployed::None,
+        }
+    };
+    log!(
+        "deploy {} to {} (profile {}) at commit {commit}",
+        target.stack(),
+        target.region,
+        target.profile
+    );
+    let vars: BTreeMap<String, String> = std::env::vars().collect();
+    let registry = registry::Registry::load(&paths.root)?;
+    let plan = aws::deploy_plan(
+        target,
+        aws::build_artifacts_cmd(&registry),
+        &commit,
+        &deployed,
+        &aws::parameter_overrides(&target.env, &vars),
+        &aws::packaged_template(paths),
+    );
+    execute(paths, target, &plan, dry_run)
+}
+
+/// `./build.sh remove <env> <region> <profile> [--delete-data] [--dry-run]`.
+pub fn remove(paths: &Paths, target: &Target, delete_data: bool, dry_run: bool) -> Result<()> {
+    let (retained, bucket) = if dry_run {
+        println!("[dry-run] {}", aws::outputs_query(target));
+        println!("[dry-run] {}", aws::artifact_bucket_query(target));
+        (Retained::placeholders(), Some("<SourceBucket>".to_owned()))
+    } else {
+        tools::ensure_awscli(paths)?;
+        let json = aws::outputs_query(target)
+            .env("PATH", paths.path_var())
+            .read()
+            .with_context(|| format!("no stack {} in {}", target.stack(), target.region))?;
+        let retained = Retained::from_outputs(&aws::parse_outputs(&json)?)?;
+        let bucket = aws::artifact_bucket_query(target)
+            .env("PATH", paths.path_var())
+            .read()
+            .ok()
+            .map(|b| b.trim().to_owned());
+        (retained, bucket)
+    };
+    let plan = aws::remove_plan(target, &retained, bucket.as_deref(), delete_data);
+    execute(paths, target, &plan, dry_run)
+}
