@@ -13,6 +13,10 @@
 //!     ignore: [$.requestId] # JSON paths left out of the body comparison
 //!     redact: [$.password]  # JSON paths whose values are never stored (request and answer bodies)
 //!     noiseBaseline: true  # invoke the control twice and report mismatches net of its own noise
+//!     promotion:           # what a candidate must show to be promoted (see crate::verdict)
+//!       maxMismatchRate: 0.02  # highest share of failed comparisons (default 0.02)
+//!       minComparisons: 300    # comparisons before `equivalent` (default 300, at most 1000)
+//!       maxDurationRatio: 1.2  # slowest candidate / control median duration (default 1.2)
 //! ```
 //!
 //! `function` is a function name (prefixed with the stack's name when deployed) or an ARN; the
@@ -22,6 +26,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::verdict::{self, Promotion};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(3_000);
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
@@ -62,6 +68,15 @@ struct RawExperiment {
     redact: Vec<String>,
     #[serde(default)]
     noise_baseline: bool,
+    promotion: Option<RawPromotion>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawPromotion {
+    max_mismatch_rate: Option<f64>,
+    min_comparisons: Option<u64>,
+    max_duration_ratio: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -207,6 +222,9 @@ pub struct Experiment {
     #[serde(default)]
     pub redact: Vec<JsonPath>,
     pub noise_baseline: bool,
+    /// Thresholds of the verdict; absent from jobs queued before it existed, hence the default.
+    #[serde(default)]
+    pub promotion: Promotion,
 }
 
 mod millis {
@@ -376,6 +394,7 @@ fn validate(name: &str, raw: RawExperiment) -> Result<Experiment, DefinitionErro
     }
     let ignore = json_paths(&at("ignore"), &raw.ignore)?;
     let redact = json_paths(&at("redact"), &raw.redact)?;
+    let promotion = promotion(&at("promotion"), raw.promotion.unwrap_or_default())?;
     Ok(Experiment {
         name: name.to_owned(),
         path: raw.path,
@@ -387,6 +406,47 @@ fn validate(name: &str, raw: RawExperiment) -> Result<Experiment, DefinitionErro
         ignore,
         redact,
         noise_baseline: raw.noise_baseline,
+        promotion,
+    })
+}
+
+fn promotion(field: &str, raw: RawPromotion) -> Result<Promotion, DefinitionError> {
+    let defaults = Promotion::default();
+    let max_mismatch_rate = raw.max_mismatch_rate.unwrap_or(defaults.max_mismatch_rate);
+    let lowest = verdict::lowest_reachable_rate();
+    if !(lowest..1.0).contains(&max_mismatch_rate) {
+        return Err(invalid(
+            format!("{field}.maxMismatchRate"),
+            format!(
+                "a share from {:.4} (what {} clean comparisons, the report's window, can show) to below 1",
+                (lowest * 1e4).ceil() / 1e4,
+                verdict::WINDOW
+            ),
+        ));
+    }
+    let min_comparisons = raw.min_comparisons.unwrap_or(defaults.min_comparisons);
+    if !(1..=verdict::WINDOW).contains(&min_comparisons) {
+        return Err(invalid(
+            format!("{field}.minComparisons"),
+            format!(
+                "from 1 to {}, the comparisons the report's window holds",
+                verdict::WINDOW
+            ),
+        ));
+    }
+    let max_duration_ratio = raw
+        .max_duration_ratio
+        .unwrap_or(defaults.max_duration_ratio);
+    if !(1.0..=100.0).contains(&max_duration_ratio) {
+        return Err(invalid(
+            format!("{field}.maxDurationRatio"),
+            "a ratio from 1 (no slower than the control) to 100",
+        ));
+    }
+    Ok(Promotion {
+        max_mismatch_rate,
+        min_comparisons,
+        max_duration_ratio,
     })
 }
 
@@ -465,11 +525,72 @@ experiments:
         assert_eq!(e.sample_percent, 100.0);
         assert_eq!(e.timeout, DEFAULT_TIMEOUT);
         assert!(!e.noise_baseline);
+        assert_eq!(e.promotion, Promotion::default());
         assert_eq!(
             experiments.for_path("/round/").unwrap().name,
             "rounding-float"
         );
         assert!(experiments.for_path("/sort").is_none());
+    }
+
+    #[test]
+    fn promotion_thresholds_load_and_default_one_by_one() {
+        let yaml =
+            format!("{SLIDE_36}    promotion: {{maxMismatchRate: 0.05, minComparisons: 50}}\n");
+        let e = &Experiments::parse(&yaml).unwrap().by_name["rounding-float"];
+        assert_eq!(
+            e.promotion,
+            Promotion {
+                max_mismatch_rate: 0.05,
+                min_comparisons: 50,
+                max_duration_ratio: Promotion::default().max_duration_ratio,
+            }
+        );
+    }
+
+    #[test]
+    fn promotion_thresholds_out_of_range_are_refused_by_name() {
+        for (promotion, field, reason) in [
+            ("{maxMismatchRate: 0}", "maxMismatchRate", "0.0099"),
+            (
+                "{maxMismatchRate: 0.005}",
+                "maxMismatchRate",
+                "report's window",
+            ),
+            ("{maxMismatchRate: 1.0}", "maxMismatchRate", "below 1"),
+            ("{maxMismatchRate: .nan}", "maxMismatchRate", "share"),
+            ("{minComparisons: 0}", "minComparisons", "from 1 to 1000"),
+            ("{minComparisons: 5000}", "minComparisons", "from 1 to 1000"),
+            ("{maxDurationRatio: 0.9}", "maxDurationRatio", "from 1"),
+            ("{maxDurationRatio: .inf}", "maxDurationRatio", "to 100"),
+            ("{maxMismatch: 0.1}", "maxMismatch", "unknown field"),
+        ] {
+            let yaml = format!("{SLIDE_36}    promotion: {promotion}\n");
+            let error = Experiments::parse(&yaml).unwrap_err().to_string();
+            assert!(
+                error.contains(field) && error.contains(reason),
+                "{promotion}: {error}"
+            );
+        }
+        let yaml = format!("{SLIDE_36}    promotion: {{maxMismatchRate: 0}}\n");
+        let error = Experiments::parse(&yaml).unwrap_err().to_string();
+        assert!(
+            error.starts_with("experiments.rounding-float.promotion.maxMismatchRate: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_definitions_in_the_repository_parse() {
+        let sources: Vec<(String, String)> = ["workshop", "resilience"]
+            .into_iter()
+            .map(|name| {
+                let path = format!("{}/definitions/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
+                (name.to_owned(), std::fs::read_to_string(path).unwrap())
+            })
+            .collect();
+        let experiments = Experiments::merge(&sources).unwrap();
+        assert!(experiments.by_name.contains_key("round"), "{experiments:?}");
     }
 
     #[test]

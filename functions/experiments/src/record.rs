@@ -14,6 +14,22 @@ pub struct RequestSummary {
     pub body: String,
 }
 
+impl RequestSummary {
+    /// The request on one line: `GET /round?number=62.5`, then the body if there is one.
+    pub fn line(&self) -> String {
+        let mut line = format!("{} {}", self.method, self.path);
+        if !self.query.is_empty() {
+            line.push('?');
+            line.push_str(&self.query);
+        }
+        if !self.body.is_empty() {
+            line.push(' ');
+            line.push_str(&self.body);
+        }
+        line
+    }
+}
+
 /// One variant's part in a comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,11 +1,14 @@
-//! Per-variant figures over the latest comparisons of an experiment.
+//! Per-variant figures over the latest comparisons of an experiment, and the verdict on each
+//! candidate ([`crate::verdict`]).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::compare::FailureKind;
-use crate::record::{ComparisonRecord, RequestSummary};
+use crate::definition::Experiment;
+use crate::record::{ComparisonRecord, RequestSummary, VariantResult};
+use crate::verdict::{self, CandidateVerdict, Differing, Observations};
 
 /// How many of the latest mismatches a report lists.
 pub const LATEST_MISMATCHES: usize = 10;
@@ -44,6 +47,8 @@ pub struct Report {
     pub since: Option<String>,
     pub variants: Vec<VariantFigures>,
     pub latest_mismatches: Vec<Mismatch>,
+    /// One per candidate of the definition, in its order.
+    pub verdicts: Vec<CandidateVerdict>,
 }
 
 /// The `q`-quantile (0..=1) of `values` by nearest rank; `None` for no values.
@@ -56,8 +61,13 @@ pub fn percentile(values: &mut [f64], q: f64) -> Option<f64> {
     Some(values[rank - 1])
 }
 
-/// Figures from `records`, newest first (as the store returns them).
-pub fn report(experiment: &str, records: &[ComparisonRecord]) -> Report {
+/// Figures and verdicts from `records`, newest first (as the store returns them). `memory_mb` maps
+/// function names to their memory size where it is known, for the cost of each.
+pub fn report(
+    experiment: &Experiment,
+    records: &[ComparisonRecord],
+    memory_mb: &BTreeMap<String, u32>,
+) -> Report {
     let mut figures: BTreeMap<String, (VariantFigures, Vec<f64>)> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut latest_mismatches = Vec::new();
@@ -118,11 +128,79 @@ pub fn report(experiment: &str, records: &[ComparisonRecord]) -> Report {
         })
         .collect();
     Report {
-        experiment: experiment.to_owned(),
+        experiment: experiment.name.clone(),
         comparisons: records.len(),
         since: records.last().map(|r| r.at.clone()),
         variants,
         latest_mismatches,
+        verdicts: verdicts(experiment, records, memory_mb),
+    }
+}
+
+fn verdicts(
+    experiment: &Experiment,
+    records: &[ComparisonRecord],
+    memory_mb: &BTreeMap<String, u32>,
+) -> Vec<CandidateVerdict> {
+    experiment
+        .candidates
+        .iter()
+        .map(|candidate| {
+            let mut observed = Observations {
+                candidate: candidate.id.clone(),
+                control_memory_mb: memory_mb.get(&experiment.control.function).copied(),
+                candidate_memory_mb: memory_mb.get(&candidate.function).copied(),
+                ..Observations::default()
+            };
+            for record in records {
+                if let Some(result) = record.candidates.iter().find(|c| c.id == candidate.id) {
+                    observe(&mut observed, record, result);
+                }
+            }
+            verdict::verdict(&observed, &experiment.promotion)
+        })
+        .collect()
+}
+
+/// Adds one comparison of the candidate to what its verdict sees.
+fn observe(observed: &mut Observations, record: &ComparisonRecord, result: &VariantResult) {
+    observed.comparisons += 1;
+    let why = match (result.failure, &result.verdict) {
+        (Some(kind), _) => {
+            observed.errors += 1;
+            Some(match &result.failure_detail {
+                Some(detail) => format!("{}: {detail}", kind_name(kind)),
+                None => kind_name(kind).to_owned(),
+            })
+        }
+        (None, Some(v)) if !v.matches() => {
+            observed.mismatches += 1;
+            Some(
+                v.diff
+                    .clone()
+                    .unwrap_or_else(|| "headers differ".to_owned()),
+            )
+        }
+        _ => None,
+    };
+    if let Some(why) = why
+        && observed.latest_differing.len() < verdict::LATEST_DIFFERING
+    {
+        observed.latest_differing.push(Differing {
+            at: record.at.clone(),
+            input: record.request.line(),
+            why,
+        });
+    }
+    // A timeout is timed at the timeout, a lower bound of its duration; a crash has none.
+    let timed = matches!(
+        result.failure,
+        None | Some(FailureKind::Timeout | FailureKind::Malformed)
+    );
+    if timed && observed.durations.len() < verdict::MAX_PAIRS {
+        observed
+            .durations
+            .push((record.control.duration_ms, result.duration_ms));
     }
 }
 
@@ -139,8 +217,18 @@ pub fn kind_name(kind: FailureKind) -> &'static str {
 mod tests {
     use super::*;
     use crate::compare::Verdict;
-    use crate::record::VariantResult;
+    use crate::definition::Experiments;
+    use crate::verdict::CorrectnessState;
     use proptest::prelude::*;
+
+    fn round() -> Experiment {
+        let yaml = "experiments:\n  round:\n    comparators: [body]\n    path: /round\n    control: {name: c, function: round-control}\n    candidates:\n      x: {name: X, function: round-x}\n";
+        Experiments::parse(yaml).unwrap().by_name["round"].clone()
+    }
+
+    fn report(records: &[ComparisonRecord]) -> Report {
+        super::report(&round(), records, &BTreeMap::new())
+    }
 
     fn result(
         id: &str,
@@ -187,7 +275,7 @@ mod tests {
             record(2, result("x", 11.0, Some(true), None)),
             record(1, result("x", 3000.0, None, Some(FailureKind::Timeout))),
         ];
-        let report = report("round", &records);
+        let report = report(&records);
         assert_eq!(report.comparisons, 3);
         assert_eq!(report.variants[0].id, "control");
         assert_eq!(report.variants[0].calls, 3);
@@ -198,6 +286,65 @@ mod tests {
         assert_eq!(report.latest_mismatches.len(), 1);
         assert_eq!(report.latest_mismatches[0].request.query, "number=3.5");
         assert!(report.latest_mismatches[0].diff.contains("62"));
+    }
+
+    #[test]
+    fn the_verdict_counts_mismatches_and_errors_and_lists_their_inputs() {
+        let records = vec![
+            record(3, result("x", 12.0, Some(false), None)),
+            record(2, result("x", 11.0, Some(true), None)),
+            record(1, result("x", 1000.0, None, Some(FailureKind::Timeout))),
+        ];
+        let report = report(&records);
+        let [verdict] = report.verdicts.as_slice() else {
+            panic!("{:?}", report.verdicts)
+        };
+        let c = &verdict.correctness;
+        assert_eq!((c.comparisons, c.mismatches, c.errors), (3, 1, 1));
+        assert_eq!(c.state, CorrectnessState::Differs);
+        let inputs: Vec<(&str, &str)> = c
+            .latest_differing
+            .iter()
+            .map(|d| (d.input.as_str(), d.why.as_str()))
+            .collect();
+        assert_eq!(
+            inputs,
+            [
+                (
+                    "GET /round?number=3.5",
+                    "$.rounded: control 63, candidate 62"
+                ),
+                ("GET /round?number=1.5", "timeout"),
+            ]
+        );
+        assert!(
+            verdict
+                .sentence
+                .starts_with("x differs from the control: 2 of 3")
+        );
+    }
+
+    #[test]
+    fn a_candidate_without_comparisons_is_collecting_and_memory_sizes_price_it() {
+        let memory = BTreeMap::from([
+            ("round-control".to_owned(), 128),
+            ("round-x".to_owned(), 256),
+        ]);
+        let records: Vec<_> = (0..30)
+            .map(|i| record(i, result("x", 20.0, Some(true), None)))
+            .collect();
+        let priced = super::report(&round(), &records, &memory);
+        let cost = &priced.verdicts[0].cost;
+        // The control: 10 ms at 128 MB; the candidate: 20 ms at 256 MB, four times the compute.
+        let compute = |usd: Option<f64>| usd.unwrap() - verdict::USD_PER_MILLION_REQUESTS;
+        let ratio = compute(cost.candidate_usd_per_million) / compute(cost.control_usd_per_million);
+        assert!((ratio - 4.0).abs() < 1e-9, "{cost:?}");
+        let empty = report(&[]);
+        assert_eq!(
+            empty.verdicts[0].correctness.state,
+            CorrectnessState::Collecting
+        );
+        assert_eq!(empty.verdicts[0].cost.control_usd_per_million, None);
     }
 
     #[test]
@@ -227,7 +374,7 @@ mod tests {
                 1 => result("x", 1.0, Some(false), None),
                 _ => result("x", 1.0, None, Some(FailureKind::FunctionError)),
             })).collect();
-            let report = report("round", &records);
+            let report = report(&records);
             for v in report.variants.iter().filter(|v| v.id != "control") {
                 prop_assert_eq!(v.calls, v.matches + v.mismatches + v.errors);
             }

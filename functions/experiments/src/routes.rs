@@ -13,7 +13,7 @@ use crate::record::ComparisonRecord;
 use crate::report;
 use crate::store::ExperimentStore;
 
-pub const REPORT_WINDOW: usize = 1_000;
+pub const REPORT_WINDOW: usize = crate::verdict::WINDOW as usize;
 
 pub struct ReportApp {
     pub store: ExperimentStore,
@@ -107,7 +107,8 @@ async fn load(
             tracing::warn!(%error, "results unavailable");
             ApiError::unavailable()
         })?;
-    let report = report::report(name, &records);
+    // Memory sizes are not known here yet, so the report's costs stay empty (`null`).
+    let report = report::report(&experiment, &records, &Default::default());
     Ok((experiment, report, records))
 }
 
