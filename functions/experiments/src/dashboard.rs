@@ -1,10 +1,14 @@
 //! The experiment dashboard: one self-contained HTML page (inline CSS and SVG, no scripts, no
-//! external assets) with the report's figures, two charts and the latest mismatches.
+//! external assets) with the verdict on each candidate at the top (one sentence each, marked
+//! `data-verdict="<candidate>"`, the same text as the JSON report's `sentence`), the numbers behind
+//! it, the report's figures, two charts and the latest mismatches.
 
 use std::fmt::Write;
 
 use crate::definition::Experiment;
 use crate::report::{Report, VariantFigures};
+use crate::stats::Estimate;
+use crate::verdict::{self, CandidateVerdict, CorrectnessState, PerformanceState};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -24,6 +28,101 @@ pub fn escape(text: &str) -> String {
 
 fn ms(value: Option<f64>) -> String {
     value.map_or_else(|| "–".to_owned(), |v| format!("{v:.1}"))
+}
+
+fn state_name(state: CorrectnessState) -> &'static str {
+    match state {
+        CorrectnessState::Collecting => "collecting",
+        CorrectnessState::Differs => "differs",
+        CorrectnessState::Equivalent => "equivalent",
+    }
+}
+
+/// The sentence of every verdict, one paragraph each.
+fn verdict_sentences(verdicts: &[CandidateVerdict]) -> String {
+    let mut html = String::new();
+    for v in verdicts {
+        let _ = write!(
+            html,
+            r#"<p class="verdict {state}" data-verdict="{id}" data-state="{state}" data-promotable="{}">{}</p>"#,
+            v.promotable,
+            escape(&v.sentence),
+            id = escape(&v.candidate),
+            state = state_name(v.correctness.state),
+        );
+    }
+    html
+}
+
+fn ratio(estimate: &Estimate) -> String {
+    format!(
+        "{:.2}× ({:.2}-{:.2})",
+        estimate.value, estimate.low, estimate.high
+    )
+}
+
+fn usd(value: Option<f64>, memory_mb: Option<u32>) -> String {
+    match (value, memory_mb) {
+        (Some(value), Some(mb)) => format!("${value:.2} at {mb} MB"),
+        _ => "memory size unknown".to_owned(),
+    }
+}
+
+/// The numbers behind each verdict.
+fn verdict_rows(verdicts: &[CandidateVerdict]) -> String {
+    let mut rows = String::new();
+    for v in verdicts {
+        let c = &v.correctness;
+        let (speed, p50, p99) = match &v.performance {
+            Some(p) => (
+                match p.state {
+                    PerformanceState::Faster => "faster",
+                    PerformanceState::Slower => "slower",
+                    PerformanceState::Same => "same",
+                },
+                ratio(&p.p50_ratio),
+                ratio(&p.p99_ratio),
+            ),
+            None => ("–", "–".to_owned(), "–".to_owned()),
+        };
+        let mut inputs = String::new();
+        for d in &c.latest_differing {
+            let _ = write!(
+                inputs,
+                "<li><code>{}</code>: {}</li>",
+                escape(&d.input),
+                escape(&d.why)
+            );
+        }
+        let _ = write!(
+            rows,
+            r#"<tr data-verdict-figures="{id}"><th scope="row">{id}</th><td class="state">{state}</td><td class="num">{failures} of {n}<br><small>{mismatches} differ, {errors} failed</small></td><td class="num">{rate}</td><td class="num">{low}-{high}</td><td class="num">{av_low}-{av_high}<br><small>at most {threshold} to pass</small></td><td class="num">{more}</td><td class="num">{p50}</td><td class="num">{p99}</td><td>{speed}</td><td>{cost_control}<br>{cost_candidate}</td><td><ul>{inputs}</ul></td></tr>"#,
+            id = escape(&v.candidate),
+            state = state_name(c.state),
+            failures = c.failures,
+            n = c.comparisons,
+            mismatches = c.mismatches,
+            errors = c.errors,
+            rate = c.rate.map_or_else(|| "–".to_owned(), verdict::percent),
+            low = verdict::percent(c.interval.low),
+            high = verdict::percent(c.interval.high),
+            av_low = verdict::percent(c.always_valid.low),
+            av_high = verdict::percent(c.always_valid.high),
+            threshold = verdict::percent(c.max_mismatch_rate),
+            more = c
+                .more_needed
+                .map_or_else(|| "–".to_owned(), |m| m.to_string()),
+            cost_control = escape(&format!(
+                "control {}",
+                usd(v.cost.control_usd_per_million, v.cost.control_memory_mb)
+            )),
+            cost_candidate = escape(&format!(
+                "candidate {}",
+                usd(v.cost.candidate_usd_per_million, v.cost.candidate_memory_mb)
+            )),
+        );
+    }
+    rows
 }
 
 const ROW: f64 = 34.0;
@@ -208,6 +307,10 @@ pub fn render(experiment: &Experiment, report: &Report) -> String {
   .grid {{ stroke: #ccc; stroke-dasharray: 2 3; }}
   .match {{ fill: #2e7d32; }} .mismatch {{ fill: #c62828; }} .error {{ fill: #757575; }}
   .p50 {{ fill: #1565c0; }} .p90 {{ fill: #42a5f5; }} .p99 {{ fill: #90caf9; }}
+  .verdict {{ font-size: 1.2rem; padding: .6rem .8rem; border-left: .4rem solid #757575; background: #f5f5f5; margin: .5rem 0; }}
+  .verdict.differs {{ border-color: #c62828; }} .verdict.equivalent {{ border-color: #2e7d32; }}
+  #verdict-figures td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+  #verdict-figures ul {{ margin: 0; padding-left: 1rem; }}
   .legend span {{ display: inline-block; width: .9rem; height: .9rem; vertical-align: middle; margin: 0 .3rem 0 1rem; }}
 </style>
 </head>
@@ -215,6 +318,15 @@ pub fn render(experiment: &Experiment, report: &Report) -> String {
 <h1>Experiment <span id="experiment-name">{name}</span></h1>
 <p>Path <code>{path}</code> · control <strong>{control}</strong> · sampling {sample}% · candidate timeout {timeout} ms{noise}</p>
 <p id="window"><span id="comparisons">{comparisons}</span> comparisons (the latest {window} at most){since}.</p>
+<section id="verdicts">
+{sentences}
+</section>
+<h2>Verdict</h2>
+<p>A candidate fails a comparison when its answer differs from the control's{net} or when it times out, crashes or answers garbage. The verdict is decided on a 95 % always-valid bound (Robbins' mixture confidence sequence): reading it after every comparison does not make a wrong <em>equivalent</em> more likely than 5 %. The single-look interval is the exact two-sided 95 % Clopper-Pearson interval. Durations: candidate / control at p50 and p99 with a 95 % bootstrap interval; <em>slower</em> when the p50 interval lies above the allowed {max_ratio}×, <em>faster</em> when it lies below 1. Cost per million invocations at Lambda's arm64 price in us-east-1.</p>
+<table id="verdict-figures">
+<thead><tr><th>candidate</th><th>state</th><th>failed</th><th>rate</th><th>95 % interval</th><th>always-valid 95 %</th><th>more needed</th><th>p50 ratio</th><th>p99 ratio</th><th>speed</th><th>cost per million</th><th>latest differing inputs</th></tr></thead>
+<tbody>{verdict_rows}</tbody>
+</table>
 <h2>Variants</h2>
 <table id="figures">
 <thead><tr><th>variant</th><th>name</th><th>calls</th><th>matches</th><th>mismatches</th><th>errors</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th></tr></thead>
@@ -247,12 +359,93 @@ pub fn render(experiment: &Experiment, report: &Report) -> String {
         window = crate::routes::REPORT_WINDOW,
         outcomes = outcome_chart(&candidates),
         durations = duration_chart(&report.variants),
+        sentences = verdict_sentences(&report.verdicts),
+        verdict_rows = verdict_rows(&report.verdicts),
+        net = if experiment.noise_baseline {
+            " (net of the control's own noise)"
+        } else {
+            ""
+        },
+        max_ratio = experiment.promotion.max_duration_ratio,
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compare::Verdict;
+    use crate::definition::Experiments;
+    use crate::record::{ComparisonRecord, RequestSummary, VariantResult};
+
+    fn experiment() -> Experiment {
+        let yaml = "experiments:\n  round:\n    comparators: [body]\n    path: /round\n    control: {name: c, function: round-control}\n    candidates:\n      half-even: {name: Half even, function: h}\n      \"fixed\": {name: Fixed, function: f}\n";
+        Experiments::parse(yaml).unwrap().by_name["round"].clone()
+    }
+
+    fn result(id: &str, same: bool) -> VariantResult {
+        VariantResult {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            status: Some(200),
+            duration_ms: 10.0,
+            failure: None,
+            failure_detail: None,
+            verdict: Some(Verdict {
+                body: Some(same),
+                diff: (!same).then(|| "$.rounded: control 63, candidate <62>".to_owned()),
+                ..Verdict::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn each_candidate_has_its_verdict_sentence_at_the_top_as_in_the_json() {
+        let experiment = experiment();
+        let records: Vec<ComparisonRecord> = (0..40)
+            .map(|i| ComparisonRecord {
+                experiment: "round".into(),
+                correlation_id: format!("c{i}"),
+                at: format!("2026-11-30T10:00:{:02}.000Z", i % 60),
+                request: RequestSummary {
+                    method: "GET".into(),
+                    path: "/round".into(),
+                    query: "number=62.5&x=<b>".into(),
+                    body: String::new(),
+                },
+                control: VariantResult {
+                    verdict: None,
+                    ..result("control", true)
+                },
+                candidates: vec![result("half-even", i % 4 != 0), result("fixed", true)],
+                noise: None,
+            })
+            .collect();
+        let report = crate::report::report(&experiment, &records, &Default::default());
+        let html = render(&experiment, &report);
+        let sentences = html.find(r#"<section id="verdicts">"#).unwrap();
+        assert!(sentences < html.find(r#"<h2>Variants</h2>"#).unwrap());
+        for v in &report.verdicts {
+            let expected = format!(
+                r#"data-verdict="{}" data-state="{}" data-promotable="false">{}</p>"#,
+                v.candidate,
+                state_name(v.correctness.state),
+                escape(&v.sentence)
+            );
+            assert!(html.contains(&expected), "{expected}\n{html}");
+        }
+        assert!(
+            html.contains("half-even differs from the control: 10 of 40 comparisons differ"),
+            "{html}"
+        );
+        assert!(
+            html.contains("fixed: collecting, 411 more clean comparisons needed"),
+            "{html}"
+        );
+        // Inputs and differences are escaped.
+        assert!(html.contains("number=62.5&amp;x=&lt;b&gt;"), "{html}");
+        assert!(html.contains("candidate &lt;62&gt;"), "{html}");
+        assert!(!html.contains("<b>"));
+    }
 
     #[test]
     fn escapes_markup() {
