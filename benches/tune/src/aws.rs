@@ -209,15 +209,12 @@ pub fn read_invoke_output(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::{Command as Cli, parse};
+    use crate::options::parse;
     use base64::Engine;
 
     fn options(line: &str) -> Options {
         let args: Vec<String> = line.split_whitespace().map(str::to_string).collect();
-        match parse(&args, |_| Err("no files".into())) {
-            Ok(Cli::Run(o)) => *o,
-            other => panic!("{other:?}"),
-        }
+        parse(&args, |_| Err("no files".into())).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn call_for(memory_mb: u32) -> InvokeCall {

@@ -529,9 +529,7 @@ mod tests {
             .split_whitespace()
             .map(str::to_string)
             .collect();
-        let Ok(crate::options::Command::Run(options)) =
-            crate::options::parse(&args, |_| Err(String::new()))
-        else {
+        let Ok(options) = crate::options::parse(&args, |_| Err(String::new())) else {
             panic!("valid options");
         };
         let error = preflight(&options, Path::new("/nonexistent")).unwrap_err();
@@ -588,9 +586,7 @@ mod tests {
     #[test]
     fn a_missing_cpu_controller_stops_the_run_with_a_clear_message() {
         let args = ["local".to_string()];
-        let Ok(crate::options::Command::Run(options)) =
-            crate::options::parse(&args, |_| Err(String::new()))
-        else {
+        let Ok(options) = crate::options::parse(&args, |_| Err(String::new())) else {
             panic!("default options");
         };
         let error = preflight(&options, Path::new("/nonexistent/cgroup/cpu")).unwrap_err();
@@ -610,9 +606,7 @@ mod tests {
     #[test]
     fn the_function_gets_lambdas_variables_and_no_caller_secrets() {
         let args: Vec<String> = ["local"].map(str::to_string).to_vec();
-        let Ok(crate::options::Command::Run(options)) =
-            crate::options::parse(&args, |_| Err(String::new()))
-        else {
+        let Ok(options) = crate::options::parse(&args, |_| Err(String::new())) else {
             panic!("default options");
         };
         let env = lambda_env(&options, 512, "127.0.0.1:9");

@@ -3,23 +3,14 @@
 use std::process::ExitCode;
 
 use tune::app::{self, Context, Outcome};
-use tune::options::{self, Command, USAGE};
+use tune::options;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let options = match options::parse(&args, |path| {
+    let options = options::parse(std::env::args_os().skip(1), |path| {
         std::fs::read_to_string(path).map_err(|e| e.to_string())
-    }) {
-        Ok(Command::Run(options)) => options,
-        Ok(Command::Help) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => {
-            eprintln!("error: {error}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    })
+    // `--help` to stdout with status 0; a bad option to stderr, with the usage, status 2.
+    .unwrap_or_else(|error| error.exit());
     let context = Context {
         cargo_target_dir: std::env::var("CARGO_TARGET_DIR").ok(),
         cgroup_root: tune::local::CGROUP_CPU_ROOT.into(),

@@ -1,7 +1,14 @@
-//! The command line, parsed once into [`Options`]: where to run (local or an AWS environment), what to
-//! invoke, how often, and how to choose. Every mistake becomes an [`OptionsError`] that says what to fix.
+//! The command line, parsed once by clap into [`Options`]: where to run (local or an AWS environment),
+//! what to invoke, how often, and how to choose. Each value is checked by its value parser (a typed
+//! newtype or a checked number); what only the whole line can tell (the target, options for the
+//! other target, `--payload @file`) is checked after. Every mistake is a clap error naming the flag
+//! and an [`OptionsError`] saying what to fix; `main` prints it with the usage and exits 2.
 
 use std::path::PathBuf;
+
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// The memory sizes Lambda accepts, in MB.
 pub const MIN_MEMORY_MB: u32 = 128;
@@ -19,29 +26,6 @@ pub const CPU_PERIOD_RANGE_US: std::ops::RangeInclusive<u64> = 1_000..=1_000_000
 pub const DEFAULT_PATH: &str = "/pbkdf2";
 /// A synthetic password and salt: the payload ends up in reports, so it must never be a real secret.
 pub const DEFAULT_PAYLOAD: &str = r#"{"password":"correct horse battery staple","salt":"NaCl-and-pepper","iterations":100000,"keyLength":32}"#;
-
-pub const USAGE: &str = "\
-usage: tune local [options]
-       tune <env> <region> <profile> [options]
-
-Invokes a function at each memory size and recommends one.
-  local                     run the release binary here, under a cgroup v1 CPU quota of MB/1769 of a core
-  <env> <region> <profile>  invoke the deployed <stack>-<function>-<MB> functions with the AWS CLI
-
-options:
-  --function <name>         function family (default pbkdf2-control)
-  --stack <name>            AWS stack name (default rust-serverless-<env>)
-  --memory <list>           comma-separated MB (default 128,256,512,1024,1769,3008)
-  --invocations <n>         invocations per memory size, 1 to 1000 (default 10)
-  --payload <json|@file>    request body (default PBKDF2 at 100,000 iterations)
-  --path <path>             request path of the HTTP API event (default /pbkdf2)
-  --strategy <s>            cost | speed | balanced (default balanced)
-  --weight <w>              balanced: 0 = all speed, 1 = all cost (default 0.5)
-  --output <dir>            report folder (default results/tune-<timestamp>)
-  --binary <path>           local: the Lambda binary (default target/release/<function>)
-  --cpu-period-us <us>      local: cgroup CPU period, quota = period x MB/1769 (default 20000)
-  --dry-run                 print every command or step it would run, run none
-  -h, --help                this text";
 
 /// Where the function runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +59,33 @@ impl Strategy {
     }
 }
 
+/// `--strategy` as written; the balanced one gets its weight once the whole line is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrategyName {
+    Cost,
+    Speed,
+    Balanced,
+}
+
+impl StrategyName {
+    pub fn parse(text: &str) -> Result<Self, OptionsError> {
+        match text {
+            "cost" => Ok(Self::Cost),
+            "speed" => Ok(Self::Speed),
+            "balanced" => Ok(Self::Balanced),
+            other => Err(OptionsError::Strategy(other.to_string())),
+        }
+    }
+
+    fn with(self, weight: Weight) -> Strategy {
+        match self {
+            Self::Cost => Strategy::Cost,
+            Self::Speed => Strategy::Speed,
+            Self::Balanced => Strategy::Balanced(weight),
+        }
+    }
+}
+
 /// The balanced strategy's weight of cost against speed, in `0..=1`.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Weight(f64);
@@ -91,6 +102,12 @@ impl Weight {
 
     pub fn get(self) -> f64 {
         self.0
+    }
+}
+
+impl std::fmt::Display for Weight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
     }
 }
 
@@ -130,6 +147,102 @@ impl Default for MemorySizes {
     }
 }
 
+/// `--payload` as written: JSON (already checked) or `@file`, read once the line is parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayloadSource {
+    Json(String),
+    File(String),
+}
+
+impl PayloadSource {
+    pub fn parse(text: &str) -> Result<Self, OptionsError> {
+        match text.strip_prefix('@') {
+            Some(path) => Ok(Self::File(path.to_string())),
+            None => check_json(text).map(Self::Json),
+        }
+    }
+}
+
+fn check_json(text: &str) -> Result<String, OptionsError> {
+    serde_json::from_str::<serde_json::Value>(text)
+        .map(|_| text.to_string())
+        .map_err(|e| OptionsError::Payload(e.to_string()))
+}
+
+fn parse_invocations(text: &str) -> Result<u32, OptionsError> {
+    text.parse::<u32>()
+        .ok()
+        .filter(|n| (1..=MAX_INVOCATIONS).contains(n))
+        .ok_or_else(|| OptionsError::Invocations(text.to_string()))
+}
+
+fn parse_cpu_period(text: &str) -> Result<u64, OptionsError> {
+    text.parse::<u64>()
+        .ok()
+        .filter(|us| CPU_PERIOD_RANGE_US.contains(us))
+        .ok_or_else(|| OptionsError::CpuPeriod(text.to_string()))
+}
+
+fn parse_request_path(text: &str) -> Result<String, OptionsError> {
+    if text.starts_with('/') {
+        Ok(text.to_string())
+    } else {
+        Err(OptionsError::RequestPath(text.to_string()))
+    }
+}
+
+/// Invokes a function at each memory size and recommends one.
+///
+/// TARGET is `local` (the release binary runs here, under a cgroup v1 CPU quota of MB/1769 of a
+/// core) or `<env> <region> <profile>` (the deployed <stack>-<function>-<MB> functions, invoked with
+/// the AWS CLI).
+#[derive(Debug, Parser)]
+#[command(
+    name = "tune",
+    override_usage = "tune local [options]\n       tune <env> <region> <profile> [options]"
+)]
+struct Cli {
+    /// `local`, or `<env> <region> <profile>`.
+    #[arg(value_name = "TARGET")]
+    target: Vec<String>,
+    /// Function family: AWS name <stack>-<name>-<MB>, local binary <name>.
+    #[arg(long, value_name = "name", default_value = DEFAULT_FUNCTION)]
+    function: String,
+    /// AWS only: the stack name [default: rust-serverless-<env>].
+    #[arg(long, value_name = "name")]
+    stack: Option<String>,
+    /// Comma-separated MB, 128 to 10240, no repeats.
+    #[arg(long, value_name = "list", value_parser = MemorySizes::parse, default_value = "128,256,512,1024,1769,3008")]
+    memory: MemorySizes,
+    /// Invocations per memory size, 1 to 1000, one after another.
+    #[arg(long, value_name = "n", value_parser = parse_invocations, default_value_t = DEFAULT_INVOCATIONS, allow_negative_numbers = true)]
+    invocations: u32,
+    /// Request body, checked to be JSON [default: PBKDF2 at 100,000 iterations].
+    #[arg(long, value_name = "json|@file", value_parser = PayloadSource::parse)]
+    payload: Option<PayloadSource>,
+    /// Path of the HTTP API v2 event the body is wrapped in.
+    #[arg(long, value_name = "path", value_parser = parse_request_path, default_value = DEFAULT_PATH)]
+    path: String,
+    /// cost | speed | balanced (the report shows all three).
+    #[arg(long, value_name = "s", value_parser = StrategyName::parse, default_value = "balanced")]
+    strategy: StrategyName,
+    /// Balanced: 0 = all speed, 1 = all cost.
+    #[arg(long, value_name = "w", value_parser = Weight::parse, default_value_t = Weight::DEFAULT, allow_negative_numbers = true)]
+    weight: Weight,
+    /// Report folder [default: results/tune-<UTC timestamp>].
+    #[arg(long, value_name = "dir")]
+    output: Option<PathBuf>,
+    /// Local only: the Lambda binary [default: $CARGO_TARGET_DIR or target, /release/<function>].
+    #[arg(long, value_name = "path")]
+    binary: Option<PathBuf>,
+    /// Local only: cgroup CPU period, quota = period × MB/1769; 1000 to 1000000.
+    #[arg(long, value_name = "us", value_parser = parse_cpu_period, default_value_t = DEFAULT_CPU_PERIOD_US, allow_negative_numbers = true)]
+    cpu_period_us: u64,
+    /// Print every command or step it would run, run none, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
 /// Everything one run needs, valid once built.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
@@ -164,25 +277,12 @@ impl Options {
     }
 }
 
-/// What the command line asked for: a run, or the usage text.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    Run(Box<Options>),
-    Help,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OptionsError {
     #[error("say where to run: `local` or `<env> <region> <profile>`")]
     MissingTarget,
     #[error("the AWS target needs <env> <region> <profile>; missing {0}")]
     MissingAwsArgument(&'static str),
-    #[error("unknown option {0} (see --help)")]
-    UnknownOption(String),
-    #[error("{0} needs a value")]
-    MissingValue(String),
-    #[error("{0} was given twice")]
-    Repeated(String),
     #[error("unknown strategy {0:?}: use cost, speed or balanced")]
     Strategy(String),
     #[error("--weight must be a number from 0 to 1 (0 = all speed, 1 = all cost), got {0:?}")]
@@ -197,7 +297,7 @@ pub enum OptionsError {
     Invocations(String),
     #[error("--payload must be JSON: {0}")]
     Payload(String),
-    #[error("cannot read the payload file {path}: {reason}")]
+    #[error("--payload: cannot read the payload file {path}: {reason}")]
     PayloadFile { path: String, reason: String },
     #[error("--path must start with '/', got {0:?}")]
     RequestPath(String),
@@ -212,168 +312,103 @@ pub enum OptionsError {
 }
 
 /// Parses the arguments after the program name. `read_file` serves `--payload @file` so tests need
-/// no files.
-pub fn parse(
-    args: &[String],
+/// no files. `--help` comes back as an error of kind [`ErrorKind::DisplayHelp`]; `Error::exit`
+/// prints it to stdout and exits 0, any other error to stderr with status 2.
+pub fn parse<I, T>(
+    args: I,
     read_file: impl Fn(&str) -> Result<String, String>,
-) -> Result<Command, OptionsError> {
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        return Ok(Command::Help);
-    }
-    let mut rest = args.iter();
-    let target = match rest.next().map(String::as_str) {
-        None => return Err(OptionsError::MissingTarget),
-        Some(first) if first.starts_with("--") => return Err(OptionsError::MissingTarget),
-        Some("local") => Target::Local,
-        Some(env) => {
-            let mut positional = |what| {
-                rest.next()
-                    .filter(|a| !a.starts_with("--"))
-                    .cloned()
-                    .ok_or(OptionsError::MissingAwsArgument(what))
-            };
-            let region = positional("<region>")?;
-            let profile = positional("<profile>")?;
-            Target::Aws {
-                env: env.to_string(),
-                region,
-                profile,
-            }
-        }
-    };
-
-    let mut seen: Vec<String> = Vec::new();
-    let mut value_of: Vec<(String, String)> = Vec::new();
-    let mut dry_run = false;
-    while let Some(arg) = rest.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) if arg.starts_with("--") => (name.to_string(), Some(value)),
-            _ => (arg.clone(), None),
+) -> Result<Options, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString>,
+{
+    let args =
+        std::iter::once(std::ffi::OsString::from("tune")).chain(args.into_iter().map(Into::into));
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let cli = Cli::from_arg_matches(&matches)?;
+    let given = |id| matches.value_source(id) == Some(ValueSource::CommandLine);
+    let fail = |kind: ErrorKind, error: OptionsError| Cli::command().error(kind, error);
+    let target = target(&cli.target).map_err(|e| {
+        let kind = match e {
+            OptionsError::Unexpected(_) => ErrorKind::UnknownArgument,
+            _ => ErrorKind::MissingRequiredArgument,
         };
-        if !name.starts_with("--") {
-            return Err(OptionsError::Unexpected(arg.clone()));
+        fail(kind, e)
+    })?;
+    let wrong_target = match target {
+        Target::Local if given("stack") => Some(("--stack", "an AWS target")),
+        Target::Aws { .. } if given("binary") => Some(("--binary", "the local target")),
+        Target::Aws { .. } if given("cpu_period_us") => {
+            Some(("--cpu-period-us", "the local target"))
         }
-        if seen.contains(&name) {
-            return Err(OptionsError::Repeated(name));
-        }
-        seen.push(name.clone());
-        match name.as_str() {
-            "--dry-run" => dry_run = true,
-            "--function" | "--stack" | "--memory" | "--invocations" | "--payload" | "--path"
-            | "--strategy" | "--weight" | "--output" | "--binary" | "--cpu-period-us" => {
-                let value = match inline {
-                    Some(value) => value.to_string(),
-                    None => rest
-                        .next()
-                        .cloned()
-                        .ok_or_else(|| OptionsError::MissingValue(name.clone()))?,
-                };
-                value_of.push((name, value));
-            }
-            _ => return Err(OptionsError::UnknownOption(arg.clone())),
-        }
+        _ => None,
+    };
+    if let Some((flag, target)) = wrong_target {
+        return Err(fail(
+            ErrorKind::ArgumentConflict,
+            OptionsError::WrongTarget(flag, target),
+        ));
     }
-    let get = |name: &str| {
-        value_of
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
-
-    let weight = get("--weight").map(Weight::parse).transpose()?;
-    let strategy = match get("--strategy").unwrap_or("balanced") {
-        "cost" => Strategy::Cost,
-        "speed" => Strategy::Speed,
-        "balanced" => Strategy::Balanced(weight.unwrap_or(Weight::DEFAULT)),
-        other => return Err(OptionsError::Strategy(other.to_string())),
-    };
-    let memory = get("--memory")
-        .map(MemorySizes::parse)
-        .transpose()?
-        .unwrap_or_default();
-    let invocations = match get("--invocations") {
-        None => DEFAULT_INVOCATIONS,
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_INVOCATIONS).contains(n))
-            .ok_or_else(|| OptionsError::Invocations(text.to_string()))?,
-    };
-    let payload = match get("--payload") {
+    let payload = match cli.payload {
         None => DEFAULT_PAYLOAD.to_string(),
-        Some(text) => {
-            let text = match text.strip_prefix('@') {
-                Some(path) => read_file(path).map_err(|reason| OptionsError::PayloadFile {
-                    path: path.to_string(),
-                    reason,
-                })?,
-                None => text.to_string(),
-            };
-            serde_json::from_str::<serde_json::Value>(&text)
-                .map_err(|e| OptionsError::Payload(e.to_string()))?;
-            text
-        }
+        Some(PayloadSource::Json(text)) => text,
+        Some(PayloadSource::File(path)) => read_file(&path)
+            .map_err(|reason| OptionsError::PayloadFile { path, reason })
+            .and_then(|text| check_json(&text))
+            .map_err(|e| fail(ErrorKind::ValueValidation, e))?,
     };
-    let path = get("--path").unwrap_or(DEFAULT_PATH).to_string();
-    if !path.starts_with('/') {
-        return Err(OptionsError::RequestPath(path));
-    }
-    let cpu_period_us = match get("--cpu-period-us") {
-        None => DEFAULT_CPU_PERIOD_US,
-        Some(text) => text
-            .parse::<u64>()
-            .ok()
-            .filter(|us| CPU_PERIOD_RANGE_US.contains(us))
-            .ok_or_else(|| OptionsError::CpuPeriod(text.to_string()))?,
-    };
-    match target {
-        Target::Local if get("--stack").is_some() => {
-            return Err(OptionsError::WrongTarget("--stack", "an AWS target"));
-        }
-        Target::Aws { .. } => {
-            for local_only in ["--binary", "--cpu-period-us"] {
-                if get(local_only).is_some() {
-                    return Err(OptionsError::WrongTarget(local_only, "the local target"));
-                }
-            }
-        }
-        _ => {}
-    }
-
-    Ok(Command::Run(Box::new(Options {
+    let weight = cli.weight;
+    Ok(Options {
         target,
-        function: get("--function").unwrap_or(DEFAULT_FUNCTION).to_string(),
-        stack: get("--stack").map(str::to_string),
-        memory,
-        invocations,
+        function: cli.function,
+        stack: cli.stack,
+        memory: cli.memory,
+        invocations: cli.invocations,
         payload,
-        path,
-        strategy,
-        weight: weight.unwrap_or(Weight::DEFAULT),
-        output: get("--output").map(PathBuf::from),
-        binary: get("--binary").map(PathBuf::from),
-        cpu_period_us,
-        dry_run,
-    })))
+        path: cli.path,
+        strategy: cli.strategy.with(weight),
+        weight,
+        output: cli.output,
+        binary: cli.binary,
+        cpu_period_us: cli.cpu_period_us,
+        dry_run: cli.dry_run,
+    })
+}
+
+/// `local` or `<env> <region> <profile>`, from the positional arguments.
+fn target(words: &[String]) -> Result<Target, OptionsError> {
+    match words {
+        [] => Err(OptionsError::MissingTarget),
+        [local, rest @ ..] if local == "local" => match rest.first() {
+            Some(extra) => Err(OptionsError::Unexpected(extra.clone())),
+            None => Ok(Target::Local),
+        },
+        [_] => Err(OptionsError::MissingAwsArgument("<region>")),
+        [_, _] => Err(OptionsError::MissingAwsArgument("<profile>")),
+        [env, region, profile] => Ok(Target::Aws {
+            env: env.clone(),
+            region: region.clone(),
+            profile: profile.clone(),
+        }),
+        [_, _, _, extra, ..] => Err(OptionsError::Unexpected(extra.clone())),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(line: &str) -> Vec<String> {
-        line.split_whitespace().map(str::to_string).collect()
-    }
+    use std::error::Error as _;
 
     fn no_files(path: &str) -> Result<String, String> {
         Err(format!("no file {path} in tests"))
     }
 
+    fn parse_line(line: &str) -> Result<Options, clap::Error> {
+        parse(line.split_whitespace(), no_files)
+    }
+
     fn options(line: &str) -> Options {
-        match parse(&args(line), no_files) {
-            Ok(Command::Run(options)) => *options,
-            other => panic!("{line:?} gave {other:?}"),
-        }
+        parse_line(line).unwrap_or_else(|e| panic!("{line:?} gave {e}"))
     }
 
     #[test]
@@ -385,7 +420,9 @@ mod tests {
         assert_eq!(o.invocations, 10);
         assert_eq!(o.strategy, Strategy::Balanced(Weight::DEFAULT));
         assert_eq!(o.payload, DEFAULT_PAYLOAD);
+        assert_eq!(o.path, "/pbkdf2");
         assert_eq!(o.cpu_period_us, 20_000);
+        assert_eq!((o.output, o.binary, o.stack), (None, None, None));
         assert!(!o.dry_run);
     }
 
@@ -403,6 +440,8 @@ mod tests {
         assert_eq!(o.stack_name().as_deref(), Some("rust-serverless-dev"));
         assert_eq!(o.strategy, Strategy::Cost);
         assert!(o.dry_run);
+        let named = options("dev eu-west-1 workshop --stack mine");
+        assert_eq!(named.stack_name().as_deref(), Some("mine"));
     }
 
     #[test]
@@ -418,122 +457,275 @@ mod tests {
     }
 
     #[test]
+    fn options_may_come_before_the_target() {
+        let o = options("--invocations 2 dev eu-west-1 workshop --memory 512");
+        assert_eq!(o.stack_name().as_deref(), Some("rust-serverless-dev"));
+        assert_eq!((o.invocations, o.memory.get()), (2, &[512][..]));
+    }
+
+    #[test]
     fn payload_from_a_file_is_read_and_checked_as_json() {
         let read = |path: &str| {
             assert_eq!(path, "body.json");
             Ok(r#"{"iterations": 5}"#.to_string())
         };
-        match parse(&args("local --payload @body.json"), read) {
-            Ok(Command::Run(o)) => assert_eq!(o.payload, r#"{"iterations": 5}"#),
-            other => panic!("{other:?}"),
+        let o = parse(["local", "--payload", "@body.json"], read).unwrap();
+        assert_eq!(o.payload, r#"{"iterations": 5}"#);
+        let not_json = parse(["local", "--payload", "@body.json"], |_| Ok("{".into()));
+        let message = not_json.unwrap_err().to_string();
+        assert!(message.contains("--payload must be JSON"), "{message}");
+    }
+
+    #[test]
+    fn help_lists_every_option_and_both_targets() {
+        for line in ["--help", "-h", "local --strategy cost --help"] {
+            let error = parse_line(line).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::DisplayHelp, "case {line:?}");
+            let help = error.to_string();
+            for text in [
+                "tune local [options]",
+                "tune <env> <region> <profile> [options]",
+                "--function <name>",
+                "--stack <name>",
+                "--memory <list>",
+                "--invocations <n>",
+                "--payload <json|@file>",
+                "--path <path>",
+                "--strategy <s>",
+                "--weight <w>",
+                "--output <dir>",
+                "--binary <path>",
+                "--cpu-period-us <us>",
+                "--dry-run",
+                "[default: 20000]",
+                "[default: 0.5]",
+            ] {
+                assert!(
+                    help.contains(text),
+                    "case {line:?}: missing {text:?} in\n{help}"
+                );
+            }
         }
     }
 
     #[test]
-    fn help_wins_over_everything_else() {
-        assert_eq!(
-            parse(&args("local --strategy nope --help"), no_files),
-            Ok(Command::Help)
-        );
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 
     #[test]
-    fn bad_command_lines_are_rejected_with_a_message_naming_the_fix() {
-        let cases: &[(&str, OptionsError)] = &[
-            ("", OptionsError::MissingTarget),
-            ("--dry-run", OptionsError::MissingTarget),
-            ("dev", OptionsError::MissingAwsArgument("<region>")),
+    fn bad_command_lines_are_rejected_with_a_message_naming_the_flag_and_the_fix() {
+        use ErrorKind::*;
+        // (command line, error kind, the flag or word it names, our own message when it is ours)
+        let cases: &[(&str, ErrorKind, &str, Option<OptionsError>)] = &[
+            (
+                "",
+                MissingRequiredArgument,
+                "local",
+                Some(OptionsError::MissingTarget),
+            ),
+            (
+                "--dry-run",
+                MissingRequiredArgument,
+                "local",
+                Some(OptionsError::MissingTarget),
+            ),
+            (
+                "dev",
+                MissingRequiredArgument,
+                "<region>",
+                Some(OptionsError::MissingAwsArgument("<region>")),
+            ),
             (
                 "dev eu-west-1 --dry-run",
-                OptionsError::MissingAwsArgument("<profile>"),
+                MissingRequiredArgument,
+                "<profile>",
+                Some(OptionsError::MissingAwsArgument("<profile>")),
             ),
             (
                 "local --strategy fastest",
-                OptionsError::Strategy("fastest".into()),
+                ValueValidation,
+                "--strategy",
+                Some(OptionsError::Strategy("fastest".into())),
             ),
-            ("local --weight 1.5", OptionsError::Weight("1.5".into())),
-            ("local --weight -0.1", OptionsError::Weight("-0.1".into())),
-            ("local --weight NaN", OptionsError::Weight("NaN".into())),
-            ("local --memory ,", OptionsError::NoMemorySizes),
-            ("local --memory 64", OptionsError::MemorySize("64".into())),
+            (
+                "local --weight 1.5",
+                ValueValidation,
+                "--weight",
+                Some(OptionsError::Weight("1.5".into())),
+            ),
+            (
+                "local --weight -0.1",
+                ValueValidation,
+                "--weight",
+                Some(OptionsError::Weight("-0.1".into())),
+            ),
+            (
+                "local --weight NaN",
+                ValueValidation,
+                "--weight",
+                Some(OptionsError::Weight("NaN".into())),
+            ),
+            (
+                "local --memory ,",
+                ValueValidation,
+                "--memory",
+                Some(OptionsError::NoMemorySizes),
+            ),
+            (
+                "local --memory 64",
+                ValueValidation,
+                "--memory",
+                Some(OptionsError::MemorySize("64".into())),
+            ),
             (
                 "local --memory 128,abc",
-                OptionsError::MemorySize("abc".into()),
+                ValueValidation,
+                "--memory",
+                Some(OptionsError::MemorySize("abc".into())),
             ),
             (
                 "local --memory 128,128",
-                OptionsError::RepeatedMemorySize(128),
+                ValueValidation,
+                "--memory",
+                Some(OptionsError::RepeatedMemorySize(128)),
             ),
             (
                 "local --invocations 0",
-                OptionsError::Invocations("0".into()),
+                ValueValidation,
+                "--invocations",
+                Some(OptionsError::Invocations("0".into())),
             ),
             (
                 "local --invocations 1001",
-                OptionsError::Invocations("1001".into()),
+                ValueValidation,
+                "--invocations",
+                Some(OptionsError::Invocations("1001".into())),
             ),
             (
-                "local --memory",
-                OptionsError::MissingValue("--memory".into()),
+                "local --invocations -1",
+                ValueValidation,
+                "--invocations",
+                None,
             ),
-            (
-                "local --colour",
-                OptionsError::UnknownOption("--colour".into()),
-            ),
-            (
-                "local --dry-run --dry-run",
-                OptionsError::Repeated("--dry-run".into()),
-            ),
-            ("local extra", OptionsError::Unexpected("extra".into())),
+            ("local --payload {nope", ValueValidation, "--payload", None),
             (
                 "local --path pbkdf2",
-                OptionsError::RequestPath("pbkdf2".into()),
-            ),
-            (
-                "local --stack s",
-                OptionsError::WrongTarget("--stack", "an AWS target"),
-            ),
-            (
-                "dev r p --binary b",
-                OptionsError::WrongTarget("--binary", "the local target"),
-            ),
-            (
-                "dev r p --cpu-period-us 20000",
-                OptionsError::WrongTarget("--cpu-period-us", "the local target"),
+                ValueValidation,
+                "--path",
+                Some(OptionsError::RequestPath("pbkdf2".into())),
             ),
             (
                 "local --cpu-period-us 999",
-                OptionsError::CpuPeriod("999".into()),
+                ValueValidation,
+                "--cpu-period-us",
+                Some(OptionsError::CpuPeriod("999".into())),
             ),
             (
                 "local --cpu-period-us 1000001",
-                OptionsError::CpuPeriod("1000001".into()),
+                ValueValidation,
+                "--cpu-period-us",
+                Some(OptionsError::CpuPeriod("1000001".into())),
+            ),
+            ("local --memory", InvalidValue, "--memory", None),
+            ("local --colour", UnknownArgument, "--colour", None),
+            (
+                "local --dry-run --dry-run",
+                ArgumentConflict,
+                "--dry-run",
+                None,
+            ),
+            (
+                "local --memory 128 --memory 256",
+                ArgumentConflict,
+                "--memory",
+                None,
+            ),
+            (
+                "local extra",
+                UnknownArgument,
+                "extra",
+                Some(OptionsError::Unexpected("extra".into())),
+            ),
+            (
+                "dev r p extra",
+                UnknownArgument,
+                "extra",
+                Some(OptionsError::Unexpected("extra".into())),
+            ),
+            (
+                "local --stack s",
+                ArgumentConflict,
+                "--stack",
+                Some(OptionsError::WrongTarget("--stack", "an AWS target")),
+            ),
+            (
+                "dev r p --binary b",
+                ArgumentConflict,
+                "--binary",
+                Some(OptionsError::WrongTarget("--binary", "the local target")),
+            ),
+            (
+                "dev r p --cpu-period-us 20000",
+                ArgumentConflict,
+                "--cpu-period-us",
+                Some(OptionsError::WrongTarget(
+                    "--cpu-period-us",
+                    "the local target",
+                )),
             ),
         ];
-        for (line, want) in cases {
-            assert_eq!(
-                parse(&args(line), no_files).as_ref(),
-                Err(want),
-                "case {line:?}"
+        for (line, kind, names, ours) in cases {
+            let error = match parse_line(line) {
+                Ok(o) => panic!("case {line:?} was accepted: {o:?}"),
+                Err(error) => error,
+            };
+            let message = error.to_string();
+            assert_eq!(error.kind(), *kind, "case {line:?}: {message}");
+            assert!(
+                message.contains(names),
+                "case {line:?} does not name {names:?}: {message}"
             );
+            if let Some(ours) = ours {
+                assert!(
+                    message.contains(&ours.to_string()),
+                    "case {line:?} lacks {ours:?}: {message}"
+                );
+                if let Some(source) = error.source() {
+                    assert_eq!(
+                        source.downcast_ref::<OptionsError>(),
+                        Some(ours),
+                        "case {line:?}"
+                    );
+                }
+            }
         }
     }
 
     #[test]
     fn a_payload_that_is_not_json_is_rejected() {
-        let result = parse(&args("local --payload {nope"), no_files);
+        let error = parse_line("local --payload {nope").unwrap_err();
         assert!(
-            matches!(result, Err(OptionsError::Payload(_))),
-            "{result:?}"
+            matches!(
+                error
+                    .source()
+                    .and_then(|s| s.downcast_ref::<OptionsError>()),
+                Some(OptionsError::Payload(_))
+            ),
+            "{error}"
         );
     }
 
     #[test]
     fn a_missing_payload_file_names_the_file() {
-        let result = parse(&args("local --payload @missing.json"), no_files);
+        let message = parse_line("local --payload @missing.json")
+            .unwrap_err()
+            .to_string();
         assert!(
-            matches!(&result, Err(OptionsError::PayloadFile { path, .. }) if path == "missing.json"),
-            "{result:?}"
+            message.contains(
+                "cannot read the payload file missing.json: no file missing.json in tests"
+            ),
+            "{message}"
         );
     }
 }

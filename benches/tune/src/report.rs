@@ -328,15 +328,12 @@ pub fn samples_csv(samples: &[(u32, Vec<Sample>)]) -> String {
 mod tests {
     use super::*;
     use crate::cost::ARM64_US_EAST_1;
-    use crate::options::{Command, parse};
+    use crate::options::parse;
     use crate::tuning::{CpuQuota, summarise};
 
     fn options(line: &str) -> Options {
         let args: Vec<String> = line.split_whitespace().map(str::to_string).collect();
-        match parse(&args, |_| Err(String::new())) {
-            Ok(Command::Run(o)) => *o,
-            other => panic!("{other:?}"),
-        }
+        parse(&args, |_| Err(String::new())).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn results() -> Vec<MemoryResult> {

@@ -133,33 +133,54 @@ fn local_dry_run_lists_the_cgroup_steps_and_creates_none() {
 }
 
 #[test]
-fn bad_options_exit_2_with_the_fix_in_the_message() {
-    let cases: &[(&[&str], &str)] = &[
+fn bad_options_exit_2_with_the_flag_and_the_fix_in_the_message() {
+    // (arguments, what the message names, the fix)
+    let cases: &[(&[&str], &str, &str)] = &[
         (
             &["local", "--strategy", "fastest"],
+            "'--strategy <s>'",
             "unknown strategy \"fastest\": use cost, speed or balanced",
         ),
         (
             &["local", "--weight", "2"],
+            "'--weight <w>'",
             "--weight must be a number from 0 to 1",
         ),
         (
             &["local", "--memory", ""],
+            "'--memory <list>'",
             "--memory needs at least one size",
         ),
-        (&["dev", "eu-west-1"], "missing <profile>"),
-        (&[], "say where to run"),
+        (&["dev", "eu-west-1"], "<profile>", "missing <profile>"),
+        (&[], "local", "say where to run"),
     ];
-    for (args, message) in cases {
+    for (args, names, message) in cases {
         let result = tune(args);
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert_eq!(result.status.code(), Some(2), "case {args:?}");
+        assert!(
+            stderr.contains(names),
+            "case {args:?} names {names}: {stderr}"
+        );
         assert!(stderr.contains(message), "case {args:?}: {stderr}");
         assert!(
-            stderr.contains("usage: tune local"),
-            "case {args:?} shows usage"
+            stderr.contains("try '--help'"),
+            "case {args:?} points at --help: {stderr}"
         );
+        assert!(result.stdout.is_empty(), "case {args:?} wrote to stdout");
     }
+}
+
+#[test]
+fn help_goes_to_stdout_with_both_targets_and_exits_0() {
+    let result = tune(&["--help"]);
+    let stdout = String::from_utf8(result.stdout).unwrap();
+    assert_eq!(result.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("Usage: tune local [options]"), "{stdout}");
+    assert!(
+        stdout.contains("tune <env> <region> <profile> [options]"),
+        "{stdout}"
+    );
 }
 
 #[test]
