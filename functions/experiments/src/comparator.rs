@@ -106,7 +106,8 @@ pub async fn compare_job(
         .zip(candidates)
         .map(|(variant, (answer, duration))| {
             let verdict = answer.as_ref().ok().map(|observed| {
-                let verdict = compare::compare(experiment, &job.control, observed);
+                let verdict =
+                    compare::compare_candidate(experiment, &variant.id, &job.control, observed);
                 match &noise {
                     Some(noise) => verdict.net_of(noise),
                     None => verdict,
@@ -153,12 +154,13 @@ pub async fn compare_job(
     }
     app.store.put_record(&record, now.as_secs() as i64).await?;
     let mismatches = record.candidates.iter().filter(|c| c.mismatched()).count();
+    let intended = record.candidates.iter().filter(|c| c.intended()).count();
     let failures = record
         .candidates
         .iter()
         .filter(|c| c.failure.is_some())
         .count();
-    tracing::info!(experiment = %record.experiment, mismatches, failures, "compared");
+    tracing::info!(experiment = %record.experiment, mismatches, intended, failures, "compared");
     Ok(record)
 }
 

@@ -1,11 +1,12 @@
 //! Comparing a candidate's answer with the control's: status, named headers, body (JSON-aware, with
-//! ignored paths), and the noise baseline (the control compared with itself).
+//! ignored paths), the differences the experiment intends (the control's answer rewritten, see
+//! [`crate::definition`]), and the noise baseline (the control compared with itself).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::definition::Experiment;
+use crate::definition::{Experiment, Rewrite, Within};
 
 /// An HTTP answer as a function gave it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,11 +41,42 @@ pub struct Verdict {
     /// What differs, for people: the first differing JSON path, or both bodies.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// When the answers differ as they are and agree once the control's answer is rewritten by
+    /// the candidate's intended differences: their descriptions, `; ` between them. Absent from
+    /// records stored before intended differences existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intended: Option<String>,
+}
+
+/// What one comparison of a candidate that answered came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The answers agree as they are.
+    Match,
+    /// They differ in the body only, as the experiment declares the candidate means to.
+    Intended,
+    Mismatch,
 }
 
 impl Verdict {
+    /// The answers agree as they are.
     pub fn matches(&self) -> bool {
         self.status != Some(false) && self.headers_differing.is_empty() && self.body != Some(false)
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        if self.matches() {
+            Outcome::Match
+        } else if self.intended.is_some()
+            && self.status != Some(false)
+            && self.headers_differing.is_empty()
+        {
+            // Rewrites touch the body only: a status or header difference is never intended.
+            Outcome::Intended
+        } else {
+            Outcome::Mismatch
+        }
     }
 
     /// The mismatch left after discounting what the control disagrees with itself on.
@@ -71,6 +103,54 @@ impl Verdict {
             } else {
                 self.diff.clone()
             },
+            intended: None,
+        }
+        .with_intended(self.intended.clone())
+    }
+
+    /// `intended`, unless the answers agree anyway.
+    fn with_intended(mut self, intended: Option<String>) -> Verdict {
+        self.intended = if self.matches() { None } else { intended };
+        self
+    }
+}
+
+/// Compares the answer of the candidate `candidate_id` with the control's, as they are; when they
+/// differ, compares again with the candidate's intended differences applied to the control's
+/// answer, and names those that made the two agree in [`Verdict::intended`].
+pub fn compare_candidate(
+    experiment: &Experiment,
+    candidate_id: &str,
+    control: &Observed,
+    candidate: &Observed,
+) -> Verdict {
+    let verdict = compare(experiment, control, candidate);
+    if verdict.matches() {
+        return verdict;
+    }
+    let mut rewritten = control.clone();
+    let mut applied = Vec::new();
+    for intended in experiment.intended_for(candidate_id) {
+        if let Some(body) = rewrite(&intended.rewrite, &rewritten.body) {
+            rewritten.body = body;
+            applied.push(intended.description.as_str());
+        }
+    }
+    let explained = !applied.is_empty() && compare(experiment, &rewritten, candidate).matches();
+    verdict.with_intended(explained.then(|| applied.join("; ")))
+}
+
+/// `body` rewritten; `None` when the rewrite changes nothing in it.
+pub fn rewrite(rewrite: &Rewrite, body: &str) -> Option<String> {
+    let Rewrite { within, from, to } = rewrite;
+    match within {
+        Within::Body => body.contains(from).then(|| body.replace(from, to)),
+        Within::Json(path) => {
+            let mut value = serde_json::from_str::<serde_json::Value>(body).ok()?;
+            let node = path.find_mut(&mut value)?;
+            let text = node.as_str().filter(|text| text.contains(from))?;
+            *node = serde_json::Value::from(text.replace(from, to));
+            Some(value.to_string())
         }
     }
 }
@@ -300,6 +380,147 @@ mod tests {
         // Noise in the body does not hide a status mismatch.
         let failing = answer(500, "application/json", r#"{"at": 3}"#);
         assert!(!compare(&e, &control, &failing).net_of(&noise).matches());
+    }
+
+    const FIZZ_BUZZ: &str = "    intended:\n      - description: the spec prints \"Fizz Buzz\"\n        replace: {in: body, from: FizzBuzz, to: Fizz Buzz}\n";
+
+    fn text(status: u16, body: &str) -> Observed {
+        answer(status, "text/plain", body)
+    }
+
+    #[test]
+    fn a_rewrite_that_makes_the_answers_equal_makes_the_difference_intended() {
+        let e = experiment(FIZZ_BUZZ);
+        let v = compare_candidate(
+            &e,
+            "x",
+            &text(200, "14\nFizzBuzz"),
+            &text(200, "14\nFizz Buzz"),
+        );
+        assert_eq!(v.outcome(), Outcome::Intended);
+        assert!(!v.matches(), "as they are, the answers differ");
+        assert_eq!(v.intended.as_deref(), Some("the spec prints \"Fizz Buzz\""));
+        assert!(
+            v.diff.unwrap().contains("FizzBuzz"),
+            "the difference stays visible"
+        );
+    }
+
+    #[test]
+    fn a_rewrite_that_does_not_make_the_answers_equal_leaves_a_mismatch() {
+        let e = experiment(FIZZ_BUZZ);
+        for candidate in ["14\nFizz Buzz\n16", "14\nFizz-Buzz", "13\nFizz Buzz"] {
+            let v = compare_candidate(&e, "x", &text(200, "14\nFizzBuzz"), &text(200, candidate));
+            assert_eq!(
+                (v.outcome(), v.intended),
+                (Outcome::Mismatch, None),
+                "{candidate:?}"
+            );
+        }
+        // The rewrite applies to the control's answer only: a candidate printing "FizzBuzz" where
+        // the control prints "Fizz Buzz" is not what was declared.
+        let v = compare_candidate(&e, "x", &text(200, "Fizz Buzz"), &text(200, "FizzBuzz"));
+        assert_eq!(v.outcome(), Outcome::Mismatch);
+    }
+
+    #[test]
+    fn without_a_rewrite_a_difference_is_a_mismatch_as_before() {
+        let e = experiment("");
+        let v = compare_candidate(&e, "x", &text(200, "FizzBuzz"), &text(200, "Fizz Buzz"));
+        assert_eq!(
+            v,
+            compare(&e, &text(200, "FizzBuzz"), &text(200, "Fizz Buzz"))
+        );
+        assert_eq!(v.outcome(), Outcome::Mismatch);
+        // Another candidate's rewrite does not apply.
+        let yaml = "experiments:\n  e:\n    comparators: [body]\n    path: /e\n    control: {name: c, function: c}\n    candidates:\n      x: {name: x, function: x}\n      y:\n        name: y\n        function: y\n        intended: [{description: d, replace: {in: body, from: FizzBuzz, to: Fizz Buzz}}]\n";
+        let e = Experiments::parse(yaml).unwrap().by_name["e"].clone();
+        let (control, candidate) = (text(200, "FizzBuzz"), text(200, "Fizz Buzz"));
+        assert_eq!(
+            compare_candidate(&e, "x", &control, &candidate).outcome(),
+            Outcome::Mismatch
+        );
+        assert_eq!(
+            compare_candidate(&e, "y", &control, &candidate).outcome(),
+            Outcome::Intended
+        );
+        // Equal answers match; the rewrite is not even tried.
+        let same = compare_candidate(&e, "y", &control, &control);
+        assert_eq!((same.outcome(), same.intended), (Outcome::Match, None));
+    }
+
+    #[test]
+    fn a_status_or_header_difference_is_never_excused_by_a_body_rewrite() {
+        let e = experiment(FIZZ_BUZZ);
+        let control = text(200, "FizzBuzz");
+        for (candidate, what) in [
+            (text(500, "Fizz Buzz"), "status"),
+            (answer(200, "application/json", "Fizz Buzz"), "header"),
+        ] {
+            let v = compare_candidate(&e, "x", &control, &candidate);
+            assert_eq!(v.outcome(), Outcome::Mismatch, "{what}: {v:?}");
+        }
+        // Nor by a verdict stored with both.
+        let forged = Verdict {
+            status: Some(false),
+            intended: Some("d".into()),
+            ..Verdict::default()
+        };
+        assert_eq!(forged.outcome(), Outcome::Mismatch);
+    }
+
+    #[test]
+    fn rewrites_apply_in_order_and_json_paths_rewrite_one_string() {
+        let e = experiment(
+            "    intended:\n      - {description: first, replace: {in: $.rule, from: half up, to: half even}}\n      - {description: second, replace: {in: $.rule, from: half even, to: ties to even}}\n      - {description: unused, replace: {in: body, from: absent, to: x}}\n",
+        );
+        let control = answer(
+            200,
+            "application/json",
+            r#"{"rule":"half up","other":"half up"}"#,
+        );
+        let candidate = answer(
+            200,
+            "application/json",
+            r#"{"other":"half up","rule":"ties to even"}"#,
+        );
+        let v = compare_candidate(&e, "x", &control, &candidate);
+        assert_eq!(
+            (v.outcome(), v.intended.as_deref()),
+            (Outcome::Intended, Some("first; second"))
+        );
+        // Outside the path, nothing is rewritten.
+        let elsewhere = answer(
+            200,
+            "application/json",
+            r#"{"rule":"ties to even","other":"ties to even"}"#,
+        );
+        assert_eq!(
+            compare_candidate(&e, "x", &control, &elsewhere).outcome(),
+            Outcome::Mismatch
+        );
+        // Not JSON, or not a string there: the path rewrites nothing.
+        let rule = &e.intended[0].rewrite;
+        assert_eq!(rewrite(rule, "half up"), None);
+        assert_eq!(rewrite(rule, r#"{"rule": 1}"#), None);
+    }
+
+    #[test]
+    fn noise_keeps_an_intended_difference_intended_unless_it_hides_the_body() {
+        let e = experiment(FIZZ_BUZZ);
+        let v = compare_candidate(&e, "x", &text(200, "FizzBuzz"), &text(200, "Fizz Buzz"));
+        let quiet = compare(&e, &text(200, "FizzBuzz"), &text(200, "FizzBuzz"));
+        assert_eq!(v.net_of(&quiet).outcome(), Outcome::Intended);
+        let noisy = compare(&e, &text(200, "FizzBuzz"), &text(200, "1"));
+        let net = v.net_of(&noisy);
+        assert_eq!((net.outcome(), net.intended), (Outcome::Match, None));
+    }
+
+    #[test]
+    fn records_stored_before_intended_differences_still_load() {
+        let old = r#"{"status":true,"headers_differing":[],"body":false,"diff":"$.rounded: control 63, candidate 62"}"#;
+        let v: Verdict = serde_json::from_str(old).unwrap();
+        assert_eq!((v.outcome(), v.intended), (Outcome::Mismatch, None));
     }
 
     #[test]

@@ -17,10 +17,35 @@
 //!       maxMismatchRate: 0.02  # highest share of failed comparisons (default 0.02)
 //!       minComparisons: 300    # comparisons before `equivalent` (default 300, at most 1000)
 //!       maxDurationRatio: 1.2  # slowest candidate / control median duration (default 1.2)
+//!     intended: []         # differences every candidate makes on purpose (see below)
 //! ```
 //!
 //! `function` is a function name (prefixed with the stack's name when deployed) or an ARN; the
 //! slide's `arn` key is accepted too. Errors name the field: `experiments.round.sample: ...`.
+//!
+//! ## Intended differences
+//! A candidate that fixes a bug differs from the control on purpose. Like the `ignore` blocks of
+//! GitHub's Scientist, an experiment (for every candidate) or a candidate (for itself) lists the
+//! differences it intends, each a rewrite of the control's answer after which the two answers must
+//! be equal:
+//!
+//! ```yaml
+//!     candidates:
+//!       reference:
+//!         name: FizzBuzz by the spec
+//!         function: fizzbuzz-candidate-reference
+//!         intended:
+//!           - description: the spec prints "Fizz Buzz", the control "FizzBuzz"
+//!             replace: {in: body, from: FizzBuzz, to: Fizz Buzz}
+//! ```
+//!
+//! An experiment's own `intended` list applies to every candidate. `replace` substitutes every
+//! occurrence of the text `from` with `to`, literally (no patterns), `in` the whole body (`body`)
+//! or in the string a JSON path points at in a JSON body (`$.message`). A comparison that differs
+//! as-is is compared again with the experiment's rewrites, then the candidate's, in order, applied
+//! to the control's answer; if the two are then equal it counts as `intended`
+//! ([`crate::compare::Verdict::intended`]). Rewrites touch the body only, so a status or header
+//! difference is never excused.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -69,6 +94,24 @@ struct RawExperiment {
     #[serde(default)]
     noise_baseline: bool,
     promotion: Option<RawPromotion>,
+    #[serde(default)]
+    intended: Vec<RawIntended>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntended {
+    description: String,
+    replace: RawReplace,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReplace {
+    #[serde(rename = "in")]
+    within: String,
+    from: String,
+    to: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +135,9 @@ struct RawVariant {
     name: String,
     function: Option<String>,
     arn: Option<String>,
+    /// Candidates only.
+    #[serde(default)]
+    intended: Vec<RawIntended>,
 }
 
 /// What a comparison looks at.
@@ -169,6 +215,14 @@ impl JsonPath {
         }
     }
 
+    /// What the path points at in `value`, if it is there.
+    pub fn find_mut<'a>(
+        &self,
+        value: &'a mut serde_json::Value,
+    ) -> Option<&'a mut serde_json::Value> {
+        descend(value, &self.segments)
+    }
+
     /// Removes what the path points at from `value`, if it is there.
     pub fn remove_from(&self, value: &mut serde_json::Value) {
         let Some((last, parents)) = self.segments.split_last() else {
@@ -204,6 +258,37 @@ fn descend<'a>(
         })
 }
 
+/// Where a [`Rewrite`] applies in the control's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Within {
+    /// The whole body, as text.
+    Body,
+    /// The string this path points at in a JSON body.
+    Json(JsonPath),
+}
+
+/// Every occurrence of `from` becomes `to`, literally.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rewrite {
+    pub within: Within,
+    pub from: String,
+    pub to: String,
+}
+
+/// A difference a candidate makes on purpose: the control's answer, rewritten, is what the
+/// candidate answers (see the module's documentation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intended {
+    /// The candidate's id; `None` when declared for the whole experiment.
+    pub candidate: Option<String>,
+    pub description: String,
+    pub rewrite: Rewrite,
+}
+
+/// The most intended differences one experiment or candidate may declare.
+pub const MAX_INTENDED: usize = 20;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Experiment {
     pub name: String,
@@ -225,6 +310,19 @@ pub struct Experiment {
     /// Thresholds of the verdict; absent from jobs queued before it existed, hence the default.
     #[serde(default)]
     pub promotion: Promotion,
+    /// The experiment's own first, then each candidate's; absent from jobs queued before they
+    /// existed, hence the default.
+    #[serde(default)]
+    pub intended: Vec<Intended>,
+}
+
+impl Experiment {
+    /// The intended differences of `candidate`: the experiment's, then its own, in order.
+    pub fn intended_for<'a>(&'a self, candidate: &'a str) -> impl Iterator<Item = &'a Intended> {
+        self.intended
+            .iter()
+            .filter(move |i| i.candidate.as_deref().is_none_or(|c| c == candidate))
+    }
 }
 
 mod millis {
@@ -366,12 +464,19 @@ fn validate(name: &str, raw: RawExperiment) -> Result<Experiment, DefinitionErro
             }
         }
     }
+    if !raw.control.intended.is_empty() {
+        return Err(invalid(
+            at("control.intended"),
+            "intended differences belong to a candidate or to the experiment, not the control",
+        ));
+    }
     let control = variant(&at("control"), "control", raw.control)?;
+    let mut intended = intended_differences(&at("intended"), None, raw.intended)?;
     if raw.candidates.is_empty() {
         return Err(invalid(at("candidates"), "list at least one candidate"));
     }
     let mut candidates = Vec::new();
-    for (id, candidate) in raw.candidates {
+    for (id, mut candidate) in raw.candidates {
         let field = at(&format!("candidates.{id}"));
         if !valid_id(&id) || id == "control" {
             return Err(invalid(
@@ -379,7 +484,13 @@ fn validate(name: &str, raw: RawExperiment) -> Result<Experiment, DefinitionErro
                 "candidate ids are 1-64 characters of A-Z, a-z, 0-9, '-' and '_', not 'control'",
             ));
         }
+        let own = std::mem::take(&mut candidate.intended);
         candidates.push(variant(&field, &id, candidate)?);
+        intended.extend(intended_differences(
+            &format!("{field}.intended"),
+            Some(&id),
+            own,
+        )?);
     }
     let sample_percent = raw.sample.unwrap_or(100.0);
     if !(0.0..=100.0).contains(&sample_percent) {
@@ -407,7 +518,67 @@ fn validate(name: &str, raw: RawExperiment) -> Result<Experiment, DefinitionErro
         redact,
         noise_baseline: raw.noise_baseline,
         promotion,
+        intended,
     })
+}
+
+fn intended_differences(
+    field: &str,
+    candidate: Option<&str>,
+    raw: Vec<RawIntended>,
+) -> Result<Vec<Intended>, DefinitionError> {
+    if raw.len() > MAX_INTENDED {
+        return Err(invalid(
+            field,
+            format!("at most {MAX_INTENDED} intended differences"),
+        ));
+    }
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            let at = |name: &str| format!("{field}[{i}].{name}");
+            let description = raw.description.trim();
+            if description.is_empty() || description.chars().count() > 200 {
+                return Err(invalid(
+                    at("description"),
+                    "say in 1-200 characters what the candidate does differently, and why",
+                ));
+            }
+            let replace = raw.replace;
+            let within = match replace.within.as_str() {
+                "body" => Within::Body,
+                path => Within::Json(JsonPath::parse(path).ok_or_else(|| {
+                    invalid(
+                        at("replace.in"),
+                        format!(
+                            "{path:?} is neither body nor a JSON path like $.field or $.list[0].field"
+                        ),
+                    )
+                })?),
+            };
+            if replace.from.is_empty() {
+                return Err(invalid(
+                    at("replace.from"),
+                    "the text to replace must not be empty",
+                ));
+            }
+            if replace.from == replace.to {
+                return Err(invalid(
+                    at("replace.to"),
+                    "the same as from: this rewrite would change nothing",
+                ));
+            }
+            Ok(Intended {
+                candidate: candidate.map(str::to_owned),
+                description: description.to_owned(),
+                rewrite: Rewrite {
+                    within,
+                    from: replace.from,
+                    to: replace.to,
+                },
+            })
+        })
+        .collect()
 }
 
 fn promotion(field: &str, raw: RawPromotion) -> Result<Promotion, DefinitionError> {
@@ -591,6 +762,137 @@ experiments:
             .collect();
         let experiments = Experiments::merge(&sources).unwrap();
         assert!(experiments.by_name.contains_key("round"), "{experiments:?}");
+    }
+
+    /// SLIDE_36 with `intended` lists on the experiment and on its candidate.
+    fn with_intended(experiment: &str, candidate: &str) -> String {
+        let candidate = SLIDE_36.replace(
+            "function:candidate-round-python3-math\n",
+            &format!("function:candidate-round-python3-math\n{candidate}"),
+        );
+        format!("{candidate}{experiment}")
+    }
+
+    #[test]
+    fn intended_differences_load_for_the_experiment_then_each_candidate() {
+        let yaml = with_intended(
+            "    intended:\n      - description: every candidate says ties to even\n        replace: {in: $.rule, from: half up, to: ties to even}\n",
+            "        intended:\n          - description: the spec prints \"Fizz Buzz\"\n            replace: {in: body, from: FizzBuzz, to: Fizz Buzz}\n",
+        );
+        let e = &Experiments::parse(&yaml).unwrap().by_name["rounding-float"];
+        let loaded: Vec<(Option<&str>, &str, &Within, &str, &str)> = e
+            .intended_for("candidate-1")
+            .map(|i| {
+                (
+                    i.candidate.as_deref(),
+                    i.description.as_str(),
+                    &i.rewrite.within,
+                    i.rewrite.from.as_str(),
+                    i.rewrite.to.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            loaded,
+            [
+                (
+                    None,
+                    "every candidate says ties to even",
+                    &Within::Json(JsonPath::parse("$.rule").unwrap()),
+                    "half up",
+                    "ties to even"
+                ),
+                (
+                    Some("candidate-1"),
+                    "the spec prints \"Fizz Buzz\"",
+                    &Within::Body,
+                    "FizzBuzz",
+                    "Fizz Buzz"
+                ),
+            ]
+        );
+        assert_eq!(e.intended_for("another").count(), 1);
+        assert!(
+            Experiments::parse(SLIDE_36).unwrap().by_name["rounding-float"]
+                .intended
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn bad_intended_differences_are_refused_by_field() {
+        let candidate = "experiments.rounding-float.candidates.candidate-1.intended";
+        for (replace, field, reason) in [
+            (
+                "{in: headers, from: a, to: b}",
+                format!("{candidate}[0].replace.in"),
+                "neither body nor a JSON path",
+            ),
+            (
+                "{in: body, from: \"\", to: b}",
+                format!("{candidate}[0].replace.from"),
+                "must not be empty",
+            ),
+            (
+                "{in: body, from: a, to: a}",
+                format!("{candidate}[0].replace.to"),
+                "change nothing",
+            ),
+            (
+                "{in: body, from: a}",
+                format!("{candidate}[0].replace"),
+                "missing field `to`",
+            ),
+            (
+                "{in: body, from: a, to: b, regex: true}",
+                format!("{candidate}[0].replace"),
+                "unknown field `regex`",
+            ),
+        ] {
+            let yaml = with_intended(
+                "",
+                &format!(
+                    "        intended:\n          - description: d\n            replace: {replace}\n"
+                ),
+            );
+            let error = Experiments::parse(&yaml).unwrap_err().to_string();
+            assert!(
+                error.contains(&field) && error.contains(reason),
+                "{replace}: {error}"
+            );
+        }
+        let blank = with_intended(
+            "    intended: [{description: \" \", replace: {in: body, from: a, to: b}}]\n",
+            "",
+        );
+        assert!(
+            Experiments::parse(&blank)
+                .unwrap_err()
+                .to_string()
+                .starts_with("experiments.rounding-float.intended[0].description: "),
+        );
+        let on_the_control = SLIDE_36.replace(
+            "function:control-round\n",
+            "function:control-round\n      intended: [{description: d, replace: {in: body, from: a, to: b}}]\n",
+        );
+        assert!(
+            Experiments::parse(&on_the_control)
+                .unwrap_err()
+                .to_string()
+                .starts_with("experiments.rounding-float.control.intended: "),
+        );
+        let many = format!(
+            "    intended:\n{}",
+            "      - {description: d, replace: {in: body, from: a, to: b}}\n"
+                .repeat(MAX_INTENDED + 1)
+        );
+        let error = Experiments::parse(&with_intended(&many, ""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("experiments.rounding-float.intended: at most 20"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub fn line(
                     {"Name": "Calls", "Unit": "Count"},
                     {"Name": "Matches", "Unit": "Count"},
                     {"Name": "Mismatches", "Unit": "Count"},
+                    {"Name": "Intended", "Unit": "Count"},
                     {"Name": "Errors", "Unit": "Count"},
                     {"Name": "Duration", "Unit": "Milliseconds"}
                 ]
@@ -33,7 +34,9 @@ pub fn line(
         "Variant": variant.id,
         "Calls": 1,
         "Matches": u8::from(variant.matched()),
+        // Intended differences are not mismatches: an alarm on Mismatches ignores them.
         "Mismatches": u8::from(variant.mismatched()),
+        "Intended": u8::from(variant.intended()),
         "Errors": u8::from(variant.failure.is_some()),
         "Duration": variant.duration_ms,
         "correlation_id": correlation_id,
@@ -60,6 +63,7 @@ mod tests {
         assert_eq!(doc["Errors"], 1);
         assert_eq!(doc["Matches"], 0);
         assert_eq!(doc["Mismatches"], 0);
+        assert_eq!(doc["Intended"], 0);
         assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
         // Every metric named in the directive is a top-level member, as EMF requires.
         for metric in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
@@ -68,5 +72,25 @@ mod tests {
         {
             assert!(doc.get(metric["Name"].as_str().unwrap()).is_some());
         }
+    }
+
+    #[test]
+    fn an_intended_difference_is_counted_apart_from_mismatches() {
+        let variant = VariantResult {
+            id: "reference".into(),
+            name: "Reference".into(),
+            status: Some(200),
+            duration_ms: 5.0,
+            failure: None,
+            failure_detail: None,
+            verdict: Some(crate::compare::Verdict {
+                body: Some(false),
+                intended: Some("the spec prints \"Fizz Buzz\"".into()),
+                ..Default::default()
+            }),
+        };
+        let doc = line("fizzbuzz", "c-2", &variant, 1_700_000_000_000);
+        let counts = ["Matches", "Mismatches", "Intended", "Errors"].map(|m| doc[m].clone());
+        assert_eq!(counts, [0, 0, 1, 0]);
     }
 }

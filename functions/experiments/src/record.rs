@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::{FailureKind, Verdict};
+use crate::compare::{FailureKind, Outcome, Verdict};
 
 /// The client's request, as far as a person reading a mismatch needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,12 +49,23 @@ pub struct VariantResult {
 }
 
 impl VariantResult {
-    pub fn matched(&self) -> bool {
-        self.verdict.as_ref().is_some_and(Verdict::matches)
+    /// How its answer compared with the control's; `None` for the control and a failed variant.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.verdict.as_ref().map(Verdict::outcome)
     }
 
+    pub fn matched(&self) -> bool {
+        self.outcome() == Some(Outcome::Match)
+    }
+
+    /// It differs from the control as the experiment declares it means to.
+    pub fn intended(&self) -> bool {
+        self.outcome() == Some(Outcome::Intended)
+    }
+
+    /// It differs from the control otherwise.
     pub fn mismatched(&self) -> bool {
-        self.verdict.as_ref().is_some_and(|v| !v.matches())
+        self.outcome() == Some(Outcome::Mismatch)
     }
 }
 
