@@ -3,16 +3,23 @@
 //! posts its answer to `…/invocation/<id>/response`. The times the event is handed out and the
 //! answer arrives are what Lambda's `Duration` measures; the first `next` ends its `Init Duration`.
 //!
-//! Each connection gets a thread that parses HTTP/1.1 requests (keep-alive, `Content-Length` or
-//! chunked bodies) and hands them to the one caller of [`RuntimeApi::invoke`] over a channel.
+//! hyper serves HTTP/1.1 on a one-thread tokio runtime owned by [`RuntimeApi`]; each request, body
+//! read in full, goes over a channel to the one (synchronous) caller of [`RuntimeApi::invoke`], which
+//! decides the reply. A `next` is answered only when there is an event, as Lambda does.
 
-use std::io::{self, BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 const PREFIX: &str = "/2018-06-01/runtime/";
 /// Larger than Lambda's 6 MB synchronous payload limit; anything bigger is refused.
@@ -34,7 +41,8 @@ struct Request {
     call: Call,
     /// When the request had been read in full.
     at: Instant,
-    reply: Sender<Reply>,
+    /// Unbounded so the synchronous side can answer without blocking; one reply is ever sent.
+    reply: UnboundedSender<Reply>,
 }
 
 struct Reply {
@@ -94,31 +102,34 @@ pub struct FunctionIdentity {
 pub struct RuntimeApi {
     address: SocketAddr,
     requests: Receiver<Request>,
-    stop: Arc<AtomicBool>,
+    /// Serves the connections; dropping it stops the server and closes them.
+    _server: tokio::runtime::Runtime,
 }
 
 impl RuntimeApi {
     pub fn start() -> Result<Self, RuntimeError> {
-        let listener = TcpListener::bind("127.0.0.1:0").map_err(RuntimeError::Listen)?;
+        let server = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("runtime-api")
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(RuntimeError::Listen)?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(RuntimeError::Listen)?;
         let address = listener.local_addr().map_err(RuntimeError::Listen)?;
+        listener
+            .set_nonblocking(true)
+            .map_err(RuntimeError::Listen)?;
+        let listener = {
+            let _runtime = server.enter();
+            TcpListener::from_std(listener).map_err(RuntimeError::Listen)?
+        };
         let (sender, requests) = mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = Arc::clone(&stop);
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stopping.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    let sender = sender.clone();
-                    thread::spawn(move || serve_connection(stream, sender));
-                }
-            }
-        });
+        server.spawn(serve(listener, sender));
         Ok(Self {
             address,
             requests,
-            stop,
+            _server: server,
         })
     }
 
@@ -239,37 +250,73 @@ impl RuntimeApi {
     }
 }
 
-impl Drop for RuntimeApi {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wakes the accept loop so it sees the flag and lets the listener go.
-        let _ = TcpStream::connect(self.address);
+async fn serve(listener: TcpListener, requests: Sender<Request>) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Out of file descriptors or the like: try again shortly rather than spin.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let requests = requests.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| handle(request, requests.clone()));
+            // A runtime that breaks HTTP loses its connection; `invoke` notices by liveness or
+            // timeout.
+            let _ = http1::Builder::new()
+                // As Lambda writes them: `Lambda-Runtime-Aws-Request-Id`, not lower case.
+                .title_case_headers(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
     }
 }
 
-fn serve_connection(stream: TcpStream, requests: Sender<Request>) {
-    let Ok(mut writer) = stream.try_clone() else {
-        return;
+/// Reads the request in full, hands it to the waiting [`RuntimeApi::invoke`] and answers with its
+/// reply (for a `next`, once there is an event).
+async fn handle(
+    request: hyper::Request<Incoming>,
+    requests: Sender<Request>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let method = request.method().as_str().to_string();
+    let path = request.uri().path().to_string();
+    let body = match Limited::new(request.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes().to_vec(),
+        Err(error) if error.is::<LengthLimitError>() => return Ok(response(Reply::status(413))),
+        Err(_) => return Ok(response(Reply::status(400))),
     };
-    let mut reader = BufReader::new(stream);
-    while let Ok(Some((method, path, body))) = read_request(&mut reader) {
-        let (reply, replies) = mpsc::channel();
-        let call = classify(&method, &path, body);
-        let sent = requests.send(Request {
-            call,
-            at: Instant::now(),
-            reply,
-        });
-        let Ok(reply) = sent
-            .map_err(drop)
-            .and_then(|()| replies.recv().map_err(drop))
-        else {
-            return;
-        };
-        if write_reply(&mut writer, &reply).is_err() {
-            return;
+    let (reply, mut replied) = unbounded_channel();
+    let request = Request {
+        call: classify(&method, &path, body),
+        at: Instant::now(),
+        reply,
+    };
+    if requests.send(request).is_err() {
+        return Ok(response(Reply::status(503)));
+    }
+    Ok(response(
+        replied.recv().await.unwrap_or_else(|| Reply::status(503)),
+    ))
+}
+
+fn response(reply: Reply) -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::new(Full::new(Bytes::from(reply.body)));
+    *response.status_mut() = hyper::StatusCode::from_u16(reply.status)
+        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in reply.headers {
+        if let (Ok(name), Ok(value)) = (
+            hyper::header::HeaderName::from_bytes(name.as_bytes()),
+            hyper::header::HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().insert(name, value);
         }
     }
+    response
 }
 
 fn classify(method: &str, path: &str, body: Vec<u8>) -> Call {
@@ -293,102 +340,12 @@ fn classify(method: &str, path: &str, body: Vec<u8>) -> Call {
     }
 }
 
-fn invalid(message: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, message.to_string())
-}
-
-/// One HTTP/1.1 request: method, path and body; `None` when the peer closed the connection.
-fn read_request(reader: &mut impl BufRead) -> io::Result<Option<(String, String, Vec<u8>)>> {
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
-        return Ok(None);
-    }
-    let mut words = line.split_whitespace();
-    let (Some(method), Some(path)) = (words.next(), words.next()) else {
-        return Err(invalid("not an HTTP request line"));
-    };
-    let (method, path) = (method.to_string(), path.to_string());
-    let mut content_length = 0usize;
-    let mut chunked = false;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 {
-            return Err(invalid("connection closed inside the headers"));
-        }
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                content_length = value.parse().map_err(|_| invalid("bad Content-Length"))?;
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value.to_ascii_lowercase().contains("chunked");
-            }
-        }
-    }
-    let body = if chunked {
-        read_chunked(reader)?
-    } else {
-        if content_length > MAX_BODY_BYTES {
-            return Err(invalid("body too large"));
-        }
-        let mut body = vec![0; content_length];
-        reader.read_exact(&mut body)?;
-        body
-    };
-    Ok(Some((method, path, body)))
-}
-
-fn read_chunked(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let mut size_line = String::new();
-        reader.read_line(&mut size_line)?;
-        let size_hex = size_line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_hex, 16).map_err(|_| invalid("bad chunk size"))?;
-        if size == 0 {
-            // Trailers, up to the empty line.
-            loop {
-                let mut trailer = String::new();
-                if reader.read_line(&mut trailer)? == 0 || trailer.trim_end().is_empty() {
-                    return Ok(body);
-                }
-            }
-        }
-        if body.len() + size > MAX_BODY_BYTES {
-            return Err(invalid("body too large"));
-        }
-        let start = body.len();
-        body.resize(start + size, 0);
-        reader.read_exact(&mut body[start..])?;
-        let mut crlf = String::new();
-        reader.read_line(&mut crlf)?;
-    }
-}
-
-fn write_reply(writer: &mut impl Write, reply: &Reply) -> io::Result<()> {
-    let reason = match reply.status {
-        200 => "OK",
-        202 => "Accepted",
-        400 => "Bad Request",
-        404 => "Not Found",
-        _ => "Status",
-    };
-    let mut head = format!("HTTP/1.1 {} {reason}\r\n", reply.status);
-    for (name, value) in &reply.headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", reply.body.len()));
-    writer.write_all(head.as_bytes())?;
-    writer.write_all(&reply.body)?;
-    writer.flush()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{Shutdown, TcpStream};
+    use std::thread;
 
     fn identity() -> FunctionIdentity {
         FunctionIdentity {
@@ -578,7 +535,8 @@ mod tests {
     }
 
     #[test]
-    fn malformed_requests_are_errors_not_panics() {
+    fn malformed_requests_get_no_success_and_the_api_keeps_serving() {
+        let mut api = RuntimeApi::start().unwrap();
         let cases: &[&[u8]] = &[
             b"\r\n",
             b"GET /x HTTP/1.1\r\ncontent-length: nope\r\n\r\n",
@@ -587,12 +545,55 @@ mod tests {
             b"GET /x HTTP/1.1\r\nhost: cut",
         ];
         for case in cases {
-            let result = read_request(&mut BufReader::new(*case));
+            let mut stream = TcpStream::connect(api.address()).unwrap();
+            stream.write_all(case).unwrap();
+            stream.shutdown(Shutdown::Write).unwrap();
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer);
             assert!(
-                result.is_err(),
-                "case {:?} gave {result:?}",
+                !answer.starts_with("HTTP/1.1 2"),
+                "case {:?} got {answer:?}",
                 String::from_utf8_lossy(case)
             );
         }
+        let runtime = fake_runtime(api.address());
+        let first = api.invoke(b"ab", "req-1", &identity(), || Ok(())).unwrap();
+        let second = api.invoke(b"cd", "req-2", &identity(), || Ok(())).unwrap();
+        assert_eq!(
+            (first.answer, second.answer),
+            (b"ba".to_vec(), b"dc".to_vec())
+        );
+        assert_eq!(runtime.join().unwrap(), ["req-1", "req-2"]);
+    }
+
+    #[test]
+    fn an_unknown_path_gets_404_while_an_event_is_awaited() {
+        let mut api = RuntimeApi::start().unwrap();
+        let address = api.address();
+        let runtime = thread::spawn(move || {
+            let stream = TcpStream::connect(address).unwrap();
+            let mut writer = stream.try_clone().unwrap();
+            let mut reader = BufReader::new(stream);
+            write!(writer, "GET {PREFIX}nope HTTP/1.1\r\n\r\n").unwrap();
+            let unknown = read_response(&mut reader).0;
+            write!(
+                writer,
+                "POST {PREFIX}init/error HTTP/1.1\r\ncontent-length: 4\r\n\r\nboom"
+            )
+            .unwrap();
+            (unknown, read_response(&mut reader).0)
+        });
+        let result = api.invoke(b"{}", "req-1", &identity(), || Ok(()));
+        assert!(
+            matches!(&result, Err(RuntimeError::InitError(body)) if body == "boom"),
+            "{result:?}"
+        );
+        assert_eq!(
+            runtime.join().unwrap(),
+            (
+                "HTTP/1.1 404 Not Found".to_string(),
+                "HTTP/1.1 202 Accepted".to_string()
+            )
+        );
     }
 }
