@@ -1,12 +1,13 @@
 //! The experiment dashboard: one self-contained HTML page (inline CSS and SVG, no scripts, no
 //! external assets) with the verdict on each candidate at the top (one sentence each, marked
 //! `data-verdict="<candidate>"`, the same text as the JSON report's `sentence`), the numbers behind
-//! it, the report's figures, two charts and the latest mismatches.
+//! it, the report's figures, two charts, the latest mismatches and, apart from them, the latest
+//! differences the experiment intends.
 
 use std::fmt::Write;
 
 use crate::definition::Experiment;
-use crate::report::{Report, VariantFigures};
+use crate::report::{Mismatch, Report, VariantFigures};
 use crate::stats::Estimate;
 use crate::verdict::{self, CandidateVerdict, CorrectnessState, PerformanceState};
 
@@ -96,13 +97,14 @@ fn verdict_rows(verdicts: &[CandidateVerdict]) -> String {
         }
         let _ = write!(
             rows,
-            r#"<tr data-verdict-figures="{id}"><th scope="row">{id}</th><td class="state">{state}</td><td class="num">{failures} of {n}<br><small>{mismatches} differ, {errors} failed</small></td><td class="num">{rate}</td><td class="num">{low}-{high}</td><td class="num">{av_low}-{av_high}<br><small>at most {threshold} to pass</small></td><td class="num">{more}</td><td class="num">{p50}</td><td class="num">{p99}</td><td>{speed}</td><td>{cost_control}<br>{cost_candidate}</td><td><ul>{inputs}</ul></td></tr>"#,
+            r#"<tr data-verdict-figures="{id}"><th scope="row">{id}</th><td class="state">{state}</td><td class="num">{failures} of {n}<br><small>{mismatches} differ, {errors} failed</small></td><td class="num intended">{intended}</td><td class="num">{rate}</td><td class="num">{low}-{high}</td><td class="num">{av_low}-{av_high}<br><small>at most {threshold} to pass</small></td><td class="num">{more}</td><td class="num">{p50}</td><td class="num">{p99}</td><td>{speed}</td><td>{cost_control}<br>{cost_candidate}</td><td><ul>{inputs}</ul></td></tr>"#,
             id = escape(&v.candidate),
             state = state_name(c.state),
             failures = c.failures,
             n = c.comparisons,
             mismatches = c.mismatches,
             errors = c.errors,
+            intended = c.intended,
             rate = c.rate.map_or_else(|| "–".to_owned(), verdict::percent),
             low = verdict::percent(c.interval.low),
             high = verdict::percent(c.interval.high),
@@ -129,7 +131,8 @@ const ROW: f64 = 34.0;
 const LABEL: f64 = 170.0;
 const WIDTH: f64 = 720.0;
 
-/// Stacked bars: matches, mismatches and errors of each candidate, as shares of its calls.
+/// Stacked bars: matches, intended differences, mismatches and errors of each candidate, as
+/// shares of its calls.
 fn outcome_chart(candidates: &[&VariantFigures]) -> String {
     let height = 30.0 + ROW * candidates.len() as f64 + 30.0;
     let plot = WIDTH - LABEL - 20.0;
@@ -148,6 +151,7 @@ fn outcome_chart(candidates: &[&VariantFigures]) -> String {
         let mut x = LABEL;
         for (count, class, what) in [
             (v.matches, "match", "matches"),
+            (v.intended, "intended", "intended differences"),
             (v.mismatches, "mismatch", "mismatches"),
             (v.errors, "error", "errors"),
         ] {
@@ -227,6 +231,36 @@ fn duration_chart(variants: &[VariantFigures]) -> String {
     svg
 }
 
+/// One row of the latest mismatches or intended differences: when, which candidate, the request,
+/// what differed (and, when intended, as what it was declared).
+fn difference_row(m: &Mismatch) -> String {
+    let request = if m.request.query.is_empty() {
+        format!("{} {}", m.request.method, m.request.path)
+    } else {
+        format!(
+            "{} {}?{}",
+            m.request.method, m.request.path, m.request.query
+        )
+    };
+    let body = if m.request.body.is_empty() {
+        String::new()
+    } else {
+        format!("<br><code>{}</code>", escape(&m.request.body))
+    };
+    let declared = m
+        .intended
+        .as_deref()
+        .map(|d| format!("<br><small>intended: {}</small>", escape(d)))
+        .unwrap_or_default();
+    format!(
+        "<tr><td>{}</td><td>{}</td><td><code>{}</code>{body}</td><td><code>{}</code>{declared}</td></tr>",
+        escape(&m.at),
+        escape(&m.variant),
+        escape(&request),
+        escape(&m.diff)
+    )
+}
+
 pub fn render(experiment: &Experiment, report: &Report) -> String {
     let candidates: Vec<&VariantFigures> = report
         .variants
@@ -237,12 +271,17 @@ pub fn render(experiment: &Experiment, report: &Report) -> String {
     for v in &report.variants {
         let _ = write!(
             rows,
-            r#"<tr data-variant="{id}"><th scope="row">{id}</th><td>{name}</td><td class="calls">{}</td><td class="matches">{}</td><td class="mismatches">{}</td><td class="errors">{}</td><td class="p50">{}</td><td class="p90">{}</td><td class="p99">{}</td></tr>"#,
+            r#"<tr data-variant="{id}"><th scope="row">{id}</th><td>{name}</td><td class="calls">{}</td><td class="matches">{}</td><td class="intended">{}</td><td class="mismatches">{}</td><td class="errors">{}</td><td class="p50">{}</td><td class="p90">{}</td><td class="p99">{}</td></tr>"#,
             v.calls,
             if v.id == "control" {
                 "–".to_owned()
             } else {
                 v.matches.to_string()
+            },
+            if v.id == "control" {
+                "–".to_owned()
+            } else {
+                v.intended.to_string()
             },
             if v.id == "control" {
                 "–".to_owned()
@@ -259,30 +298,18 @@ pub fn render(experiment: &Experiment, report: &Report) -> String {
     }
     let mut mismatches = String::new();
     for m in &report.latest_mismatches {
-        let request = if m.request.query.is_empty() {
-            format!("{} {}", m.request.method, m.request.path)
-        } else {
-            format!(
-                "{} {}?{}",
-                m.request.method, m.request.path, m.request.query
-            )
-        };
-        let body = if m.request.body.is_empty() {
-            String::new()
-        } else {
-            format!("<br><code>{}</code>", escape(&m.request.body))
-        };
-        let _ = write!(
-            mismatches,
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code>{body}</td><td><code>{}</code></td></tr>",
-            escape(&m.at),
-            escape(&m.variant),
-            escape(&request),
-            escape(&m.diff)
-        );
+        mismatches.push_str(&difference_row(m));
     }
     if mismatches.is_empty() {
         mismatches.push_str(r#"<tr><td colspan="4">No mismatches in this window.</td></tr>"#);
+    }
+    let mut intended = String::new();
+    for m in &report.latest_intended {
+        intended.push_str(&difference_row(m));
+    }
+    if intended.is_empty() {
+        intended
+            .push_str(r#"<tr><td colspan="4">No intended differences in this window.</td></tr>"#);
     }
     let since = report
         .since
@@ -300,12 +327,12 @@ pub fn render(experiment: &Experiment, report: &Report) -> String {
   body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; color: #1d1d1f; }}
   table {{ border-collapse: collapse; width: 100%; margin: 1rem 0 2rem; }}
   th, td {{ border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left; vertical-align: top; }}
-  td.calls, td.matches, td.mismatches, td.errors, td.p50, td.p90, td.p99 {{ text-align: right; font-variant-numeric: tabular-nums; }}
+  td.calls, td.matches, td.intended, td.mismatches, td.errors, td.p50, td.p90, td.p99 {{ text-align: right; font-variant-numeric: tabular-nums; }}
   code {{ word-break: break-all; }}
   svg {{ max-width: 100%; height: auto; font-size: 12px; }}
   .label {{ font-size: 13px; }} .tick {{ fill: #555; }} .in-bar {{ fill: #fff; font-weight: 600; }}
   .grid {{ stroke: #ccc; stroke-dasharray: 2 3; }}
-  .match {{ fill: #2e7d32; }} .mismatch {{ fill: #c62828; }} .error {{ fill: #757575; }}
+  .match {{ fill: #2e7d32; }} .intended {{ fill: #6a1b9a; }} .mismatch {{ fill: #c62828; }} .error {{ fill: #757575; }}
   .p50 {{ fill: #1565c0; }} .p90 {{ fill: #42a5f5; }} .p99 {{ fill: #90caf9; }}
   .verdict {{ font-size: 1.2rem; padding: .6rem .8rem; border-left: .4rem solid #757575; background: #f5f5f5; margin: .5rem 0; }}
   .verdict.differs {{ border-color: #c62828; }} .verdict.equivalent {{ border-color: #2e7d32; }}
@@ -322,18 +349,18 @@ pub fn render(experiment: &Experiment, report: &Report) -> String {
 {sentences}
 </section>
 <h2>Verdict</h2>
-<p>A candidate fails a comparison when its answer differs from the control's{net} or when it times out, crashes or answers garbage. The verdict is decided on a 95 % always-valid bound (Robbins' mixture confidence sequence): reading it after every comparison does not make a wrong <em>equivalent</em> more likely than 5 %. The single-look interval is the exact two-sided 95 % Clopper-Pearson interval. Durations: candidate / control at p50 and p99 with a 95 % bootstrap interval; <em>slower</em> when the p50 interval lies above the allowed {max_ratio}×, <em>faster</em> when it lies below 1. Cost per million invocations at Lambda's arm64 price in us-east-1.</p>
+<p>A candidate fails a comparison when its answer differs from the control's{net} or when it times out, crashes or answers garbage. A difference the experiment declares as intended (the control's answer, rewritten as declared, equals the candidate's) is counted apart and is not a failure; any other difference is. The verdict is decided on a 95 % always-valid bound (Robbins' mixture confidence sequence): reading it after every comparison does not make a wrong <em>equivalent</em> more likely than 5 %. The single-look interval is the exact two-sided 95 % Clopper-Pearson interval. Durations: candidate / control at p50 and p99 with a 95 % bootstrap interval; <em>slower</em> when the p50 interval lies above the allowed {max_ratio}×, <em>faster</em> when it lies below 1. Cost per million invocations at Lambda's arm64 price in us-east-1.</p>
 <table id="verdict-figures">
-<thead><tr><th>candidate</th><th>state</th><th>failed</th><th>rate</th><th>95 % interval</th><th>always-valid 95 %</th><th>more needed</th><th>p50 ratio</th><th>p99 ratio</th><th>speed</th><th>cost per million</th><th>latest differing inputs</th></tr></thead>
+<thead><tr><th>candidate</th><th>state</th><th>failed</th><th>intended</th><th>rate</th><th>95 % interval</th><th>always-valid 95 %</th><th>more needed</th><th>p50 ratio</th><th>p99 ratio</th><th>speed</th><th>cost per million</th><th>latest differing inputs</th></tr></thead>
 <tbody>{verdict_rows}</tbody>
 </table>
 <h2>Variants</h2>
 <table id="figures">
-<thead><tr><th>variant</th><th>name</th><th>calls</th><th>matches</th><th>mismatches</th><th>errors</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th></tr></thead>
+<thead><tr><th>variant</th><th>name</th><th>calls</th><th>matches</th><th>intended</th><th>mismatches</th><th>errors</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th></tr></thead>
 <tbody>{rows}</tbody>
 </table>
 <h2>Outcomes</h2>
-<p class="legend"><span class="match" style="background:#2e7d32"></span>matches<span style="background:#c62828"></span>mismatches<span style="background:#757575"></span>errors (timeouts, failures, malformed answers)</p>
+<p class="legend"><span class="match" style="background:#2e7d32"></span>matches<span style="background:#6a1b9a"></span>intended differences<span style="background:#c62828"></span>mismatches<span style="background:#757575"></span>errors (timeouts, failures, malformed answers)</p>
 {outcomes}
 <h2>Duration</h2>
 {durations}
@@ -341,6 +368,11 @@ pub fn render(experiment: &Experiment, report: &Report) -> String {
 <table id="mismatches">
 <thead><tr><th>at</th><th>variant</th><th>request</th><th>difference</th></tr></thead>
 <tbody>{mismatches}</tbody>
+</table>
+<h2>Latest intended differences</h2>
+<table id="intended-differences">
+<thead><tr><th>at</th><th>variant</th><th>request</th><th>difference</th></tr></thead>
+<tbody>{intended}</tbody>
 </table>
 </body>
 </html>
@@ -445,6 +477,58 @@ mod tests {
         assert!(html.contains("number=62.5&amp;x=&lt;b&gt;"), "{html}");
         assert!(html.contains("candidate &lt;62&gt;"), "{html}");
         assert!(!html.contains("<b>"));
+    }
+
+    #[test]
+    fn intended_differences_are_shown_apart_from_mismatches() {
+        let yaml = "experiments:\n  fizzbuzz:\n    comparators: [body]\n    path: /fizzbuzz\n    control: {name: c, function: fizzbuzz-control}\n    candidates:\n      reference: {name: Reference, function: r}\n";
+        let experiment = Experiments::parse(yaml).unwrap().by_name["fizzbuzz"].clone();
+        let mut reference = result("reference", false);
+        if let Some(v) = reference.verdict.as_mut() {
+            v.diff = Some(r#"body: control "FizzBuzz", candidate "Fizz Buzz""#.to_owned());
+            v.intended = Some(r#"the spec prints "Fizz Buzz""#.to_owned());
+        }
+        let records: Vec<ComparisonRecord> = (0..460)
+            .map(|i| ComparisonRecord {
+                experiment: "fizzbuzz".into(),
+                correlation_id: format!("c{i}"),
+                at: format!("2026-11-30T10:00:{:02}.000Z", i % 60),
+                request: RequestSummary {
+                    method: "GET".into(),
+                    path: "/fizzbuzz".into(),
+                    query: "from=1&to=15".into(),
+                    body: String::new(),
+                },
+                control: VariantResult {
+                    verdict: None,
+                    ..result("control", true)
+                },
+                candidates: vec![reference.clone()],
+                noise: None,
+            })
+            .collect();
+        let report = crate::report::report(&experiment, &records, &Default::default());
+        let html = render(&experiment, &report);
+        assert!(
+            html.contains(
+                "reference is equivalent: 0 unintended differences in 460 comparisons (460 intended)"
+            ),
+            "{html}"
+        );
+        assert!(html.contains(r#"<td class="intended">460</td><td class="mismatches">0</td>"#));
+        assert!(html.contains(r#"<td class="num intended">460</td>"#));
+        assert!(html.contains(r#"<rect class="intended""#));
+        assert!(!html.contains(r#"<rect class="mismatch""#));
+        assert!(html.contains("No mismatches in this window."));
+        let intended = &html[html.find(r#"<table id="intended-differences">"#).unwrap()..];
+        assert!(
+            intended.contains("intended: the spec prints &quot;Fizz Buzz&quot;"),
+            "{intended}"
+        );
+        assert_eq!(
+            intended.matches("<tr><td>").count(),
+            crate::report::LATEST_INTENDED
+        );
     }
 
     #[test]

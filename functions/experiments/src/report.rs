@@ -1,17 +1,21 @@
 //! Per-variant figures over the latest comparisons of an experiment, and the verdict on each
-//! candidate ([`crate::verdict`]).
+//! candidate ([`crate::verdict`]). Every candidate's call is a match, an intended difference (see
+//! [`crate::definition`]), a mismatch or an error; intended differences are listed apart from
+//! mismatches and do not count against the candidate.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::compare::FailureKind;
+use crate::compare::{FailureKind, Outcome};
 use crate::definition::Experiment;
 use crate::record::{ComparisonRecord, RequestSummary, VariantResult};
 use crate::verdict::{self, CandidateVerdict, Differing, Observations};
 
 /// How many of the latest mismatches a report lists.
 pub const LATEST_MISMATCHES: usize = 10;
+/// How many of the latest intended differences a report lists.
+pub const LATEST_INTENDED: usize = 5;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -21,6 +25,8 @@ pub struct VariantFigures {
     pub calls: u64,
     pub matches: u64,
     pub mismatches: u64,
+    /// Differences the experiment declares the candidate means to make.
+    pub intended: u64,
     pub errors: u64,
     pub errors_by_kind: BTreeMap<String, u64>,
     pub p50_ms: Option<f64>,
@@ -28,6 +34,7 @@ pub struct VariantFigures {
     pub p99_ms: Option<f64>,
 }
 
+/// A comparison whose answers differed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Mismatch {
@@ -36,6 +43,9 @@ pub struct Mismatch {
     pub variant: String,
     pub request: RequestSummary,
     pub diff: String,
+    /// For an intended difference: the descriptions of those that explain it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intended: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -47,6 +57,8 @@ pub struct Report {
     pub since: Option<String>,
     pub variants: Vec<VariantFigures>,
     pub latest_mismatches: Vec<Mismatch>,
+    /// The latest differences the experiment intends, newest first, at most [`LATEST_INTENDED`].
+    pub latest_intended: Vec<Mismatch>,
     /// One per candidate of the definition, in its order.
     pub verdicts: Vec<CandidateVerdict>,
 }
@@ -71,6 +83,7 @@ pub fn report(
     let mut figures: BTreeMap<String, (VariantFigures, Vec<f64>)> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut latest_mismatches = Vec::new();
+    let mut latest_intended = Vec::new();
     for record in records {
         for variant in std::iter::once(&record.control).chain(&record.candidates) {
             let (f, durations) = figures.entry(variant.id.clone()).or_insert_with(|| {
@@ -94,24 +107,30 @@ pub fn report(
                 }
                 None => durations.push(variant.duration_ms),
             }
-            if variant.matched() {
-                f.matches += 1;
-            }
-            if variant.mismatched() {
-                f.mismatches += 1;
-                if latest_mismatches.len() < LATEST_MISMATCHES {
-                    latest_mismatches.push(Mismatch {
-                        at: record.at.clone(),
-                        correlation_id: record.correlation_id.clone(),
-                        variant: variant.id.clone(),
-                        request: record.request.clone(),
-                        diff: variant
-                            .verdict
-                            .as_ref()
-                            .and_then(|v| v.diff.clone())
-                            .unwrap_or_else(|| "headers differ".to_owned()),
-                    });
+            let (count, latest, limit) = match variant.outcome() {
+                None => continue,
+                Some(Outcome::Match) => {
+                    f.matches += 1;
+                    continue;
                 }
+                Some(Outcome::Intended) => (&mut f.intended, &mut latest_intended, LATEST_INTENDED),
+                Some(Outcome::Mismatch) => {
+                    (&mut f.mismatches, &mut latest_mismatches, LATEST_MISMATCHES)
+                }
+            };
+            *count += 1;
+            if latest.len() < limit {
+                let verdict = variant.verdict.as_ref();
+                latest.push(Mismatch {
+                    at: record.at.clone(),
+                    correlation_id: record.correlation_id.clone(),
+                    variant: variant.id.clone(),
+                    request: record.request.clone(),
+                    diff: verdict
+                        .and_then(|v| v.diff.clone())
+                        .unwrap_or_else(|| "headers differ".to_owned()),
+                    intended: verdict.and_then(|v| v.intended.clone()),
+                });
             }
         }
     }
@@ -133,6 +152,7 @@ pub fn report(
         since: records.last().map(|r| r.at.clone()),
         variants,
         latest_mismatches,
+        latest_intended,
         verdicts: verdicts(experiment, records, memory_mb),
     }
 }
@@ -173,15 +193,22 @@ fn observe(observed: &mut Observations, record: &ComparisonRecord, result: &Vari
                 None => kind_name(kind).to_owned(),
             })
         }
-        (None, Some(v)) if !v.matches() => {
-            observed.mismatches += 1;
-            Some(
-                v.diff
-                    .clone()
-                    .unwrap_or_else(|| "headers differ".to_owned()),
-            )
-        }
-        _ => None,
+        (None, Some(v)) => match v.outcome() {
+            Outcome::Match => None,
+            Outcome::Intended => {
+                observed.intended += 1;
+                None
+            }
+            Outcome::Mismatch => {
+                observed.mismatches += 1;
+                Some(
+                    v.diff
+                        .clone()
+                        .unwrap_or_else(|| "headers differ".to_owned()),
+                )
+            }
+        },
+        (None, None) => None,
     };
     if let Some(why) = why
         && observed.latest_differing.len() < verdict::LATEST_DIFFERING
@@ -228,6 +255,15 @@ mod tests {
 
     fn report(records: &[ComparisonRecord]) -> Report {
         super::report(&round(), records, &BTreeMap::new())
+    }
+
+    /// A result whose body differs, as the experiment intends.
+    fn intended(id: &str) -> VariantResult {
+        let mut r = result(id, 10.0, Some(false), None);
+        if let Some(v) = r.verdict.as_mut() {
+            v.intended = Some("rounds half to even on purpose".to_owned());
+        }
+        r
     }
 
     fn result(
@@ -348,6 +384,37 @@ mod tests {
     }
 
     #[test]
+    fn intended_differences_are_counted_and_listed_apart_and_do_not_count_against_the_verdict() {
+        let mut records: Vec<_> = (0..700).map(|i| record(i % 60, intended("x"))).collect();
+        records.insert(0, record(59, result("x", 10.0, Some(false), None)));
+        let report = report(&records);
+        let x = &report.variants[1];
+        assert_eq!(
+            (x.calls, x.matches, x.intended, x.mismatches, x.errors),
+            (701, 0, 700, 1, 0)
+        );
+        assert_eq!(report.latest_mismatches.len(), 1);
+        assert_eq!(report.latest_mismatches[0].intended, None);
+        assert_eq!(report.latest_intended.len(), LATEST_INTENDED);
+        assert_eq!(
+            report.latest_intended[0].intended.as_deref(),
+            Some("rounds half to even on purpose")
+        );
+        let c = &report.verdicts[0].correctness;
+        assert_eq!((c.failures, c.mismatches, c.intended), (1, 1, 700));
+        assert_eq!(c.latest_differing.len(), 1, "{:?}", c.latest_differing);
+        assert_eq!(c.state, CorrectnessState::Equivalent, "{c:?}");
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["variants"][1]["intended"], 700);
+        assert_eq!(json["verdicts"][0]["correctness"]["intended"], 700);
+        assert_eq!(
+            json["latestIntended"][0]["intended"],
+            "rounds half to even on purpose"
+        );
+        assert!(json["latestMismatches"][0].get("intended").is_none());
+    }
+
+    #[test]
     fn percentiles_by_nearest_rank() {
         let mut values: Vec<f64> = (1..=100).map(f64::from).collect();
         assert_eq!(percentile(&mut values, 0.5), Some(50.0));
@@ -368,15 +435,19 @@ mod tests {
         }
 
         #[test]
-        fn every_call_is_a_match_a_mismatch_or_an_error(kinds in proptest::collection::vec(0u8..3, 0..50)) {
+        fn every_call_is_a_match_an_intended_difference_a_mismatch_or_an_error(kinds in proptest::collection::vec(0u8..4, 0..50)) {
             let records: Vec<_> = kinds.iter().enumerate().map(|(i, k)| record(i % 60, match k {
                 0 => result("x", 1.0, Some(true), None),
                 1 => result("x", 1.0, Some(false), None),
+                2 => intended("x"),
                 _ => result("x", 1.0, None, Some(FailureKind::FunctionError)),
             })).collect();
             let report = report(&records);
             for v in report.variants.iter().filter(|v| v.id != "control") {
-                prop_assert_eq!(v.calls, v.matches + v.mismatches + v.errors);
+                prop_assert_eq!(v.calls, v.matches + v.intended + v.mismatches + v.errors);
+                let c = &report.verdicts[0].correctness;
+                prop_assert_eq!(c.intended, v.intended);
+                prop_assert_eq!(c.failures, v.mismatches + v.errors);
             }
         }
     }

@@ -9,7 +9,10 @@
 //! Every comparison of the candidate counts: `n` comparisons, of which `k` failed, a failure being
 //! a mismatch (net of the noise baseline when the experiment has one: the comparator already
 //! discounts what the control disagrees with itself on, see [`crate::compare::Verdict::net_of`]),
-//! a timeout, a function error, a failed invocation or a malformed answer.
+//! a timeout, a function error, a failed invocation or a malformed answer. A difference the
+//! experiment declares as intended ([`crate::definition`], [`crate::compare::Outcome::Intended`])
+//! is not a failure: it is counted apart (`intended`), shown, and named in the sentence, and it
+//! counts as a clean comparison.
 //!
 //! The decision is checked after every comparison, so it uses an always-valid bound: Robbins'
 //! beta-binomial mixture confidence sequence with Ville's inequality
@@ -122,6 +125,8 @@ pub struct Observations {
     pub candidate: String,
     pub comparisons: u64,
     pub mismatches: u64,
+    /// Differences the experiment declares the candidate means to make; not failures.
+    pub intended: u64,
     /// Timeouts, function errors, failed invocations, malformed answers.
     pub errors: u64,
     /// Newest first, at most [`LATEST_DIFFERING`].
@@ -161,6 +166,8 @@ pub struct Correctness {
     pub failures: u64,
     pub mismatches: u64,
     pub errors: u64,
+    /// Comparisons that differ only as the experiment intends: not failures, not hidden.
+    pub intended: u64,
     /// `failures / comparisons`; `None` before the first comparison.
     pub rate: Option<f64>,
     /// Single look: the one-sided 95 % Clopper-Pearson upper bound of the rate.
@@ -270,6 +277,7 @@ pub fn correctness(observed: &Observations, promotion: &Promotion) -> Correctnes
         failures: k,
         mismatches: observed.mismatches,
         errors: observed.errors,
+        intended: observed.intended,
         rate: (n > 0).then(|| k as f64 / n as f64),
         upper_bound: stats::clopper_pearson_upper(k, n, ALPHA),
         interval: Interval { low, high },
@@ -372,27 +380,62 @@ fn percent_number(share: f64) -> String {
 }
 
 fn sentence(id: &str, c: &Correctness, performance: Option<&Performance>) -> String {
-    let (k, n) = (c.failures, c.comparisons);
-    let what = if c.errors > 0 {
-        format!("differ or fail ({} failed)", c.errors)
-    } else {
-        "differ".to_owned()
-    };
-    let mut sentence = match c.state {
-        CorrectnessState::Differs => format!(
-            "{id} differs from the control: {k} of {n} comparisons {what} ({}, 95 % interval {}-{} %).",
+    let (k, n, intended) = (c.failures, c.comparisons, c.intended);
+    let interval = |k: u64| {
+        format!(
+            "{}, 95 % interval {}-{} %",
             percent(k as f64 / n as f64),
             percent_number(c.interval.low),
             percent_number(c.interval.high),
-        ),
-        CorrectnessState::Equivalent => format!(
-            "{id} is equivalent: {k} of {n} comparisons {what}; at most {} differ (95 %, always-valid).",
-            percent(c.always_valid.high),
-        ),
-        CorrectnessState::Collecting => format!(
-            "{id}: collecting, {} more clean comparisons needed ({k} of {n} {what} so far).",
-            c.more_needed.unwrap_or_default(),
-        ),
+        )
+    };
+    let mut sentence = if intended == 0 {
+        let what = if c.errors > 0 {
+            format!("differ or fail ({} failed)", c.errors)
+        } else {
+            "differ".to_owned()
+        };
+        match c.state {
+            CorrectnessState::Differs => format!(
+                "{id} differs from the control: {k} of {n} comparisons {what} ({}).",
+                interval(k)
+            ),
+            CorrectnessState::Equivalent => format!(
+                "{id} is equivalent: {k} of {n} comparisons {what}; at most {} differ (95 %, always-valid).",
+                percent(c.always_valid.high),
+            ),
+            CorrectnessState::Collecting => format!(
+                "{id}: collecting, {} more clean comparisons needed ({k} of {n} {what} so far).",
+                c.more_needed.unwrap_or_default(),
+            ),
+        }
+    } else {
+        // "3 unintended differences or failures (1 failed) in 412 comparisons"
+        let many =
+            |count: u64, one: &str, more: &str| if count == 1 { one } else { more }.to_owned();
+        let mut unintended = format!("{k} unintended {}", many(k, "difference", "differences"));
+        if c.errors > 0 {
+            unintended.push_str(&format!(
+                " or {} ({} failed)",
+                many(k, "failure", "failures"),
+                c.errors
+            ));
+        }
+        unintended.push_str(&format!(" in {n} comparisons"));
+        match c.state {
+            CorrectnessState::Differs => format!(
+                "{id} differs from the control: {unintended} ({}; {intended} more intended).",
+                interval(k)
+            ),
+            CorrectnessState::Equivalent => format!(
+                "{id} is equivalent: {unintended} ({intended} intended); at most {} differ unintendedly (95 %, always-valid).",
+                percent(c.always_valid.high),
+            ),
+            CorrectnessState::Collecting => format!(
+                "{id}: collecting, {} more clean comparisons needed ({unintended} so far, {intended} intended).",
+                c.more_needed.unwrap_or_default(),
+            ),
+        }
     };
     if let Some(p) = performance {
         let r = &p.p50_ratio;
@@ -539,6 +582,61 @@ mod tests {
         assert_eq!(
             collecting.sentence,
             "fixed: collecting, 180 more clean comparisons needed (0 of 271 differ so far)."
+        );
+    }
+
+    #[test]
+    fn intended_differences_are_clean_and_named_in_the_sentence() {
+        let promotion = Promotion::default();
+        let all_intended = Observations {
+            intended: 1_000,
+            ..observed(0, 0, 1_000)
+        };
+        let v = verdict(&all_intended, &promotion);
+        assert_eq!(v.correctness.state, CorrectnessState::Equivalent);
+        assert_eq!((v.correctness.failures, v.correctness.intended), (0, 1_000));
+        assert!(v.promotable);
+        assert_eq!(
+            v.sentence,
+            "fixed is equivalent: 0 unintended differences in 1000 comparisons (1000 intended); at most 0.99 % differ unintendedly (95 %, always-valid)."
+        );
+        // They neither hold a candidate back nor bring it on faster than clean comparisons.
+        for n in [0, 100, 450, 451, 1_000] {
+            let clean = correctness(&observed(0, 0, n), &promotion);
+            let intended = correctness(
+                &Observations {
+                    intended: n,
+                    ..observed(0, 0, n)
+                },
+                &promotion,
+            );
+            assert_eq!(
+                (intended.state, intended.more_needed, intended.always_valid),
+                (clean.state, clean.more_needed, clean.always_valid),
+                "after {n}"
+            );
+        }
+        let collecting = verdict(
+            &Observations {
+                intended: 20,
+                ..observed(0, 0, 271)
+            },
+            &promotion,
+        );
+        assert_eq!(
+            collecting.sentence,
+            "fixed: collecting, 180 more clean comparisons needed (0 unintended differences in 271 comparisons so far, 20 intended)."
+        );
+        let differs = verdict(
+            &Observations {
+                intended: 5,
+                ..observed(9, 1, 40)
+            },
+            &promotion,
+        );
+        assert_eq!(
+            differs.sentence,
+            "fixed differs from the control: 10 unintended differences or failures (1 failed) in 40 comparisons (25 %, 95 % interval 13-41 %; 5 more intended)."
         );
     }
 
