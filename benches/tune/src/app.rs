@@ -21,6 +21,8 @@ pub enum AppError {
     Local(#[from] LocalError),
     #[error(transparent)]
     Aws(#[from] AwsError),
+    #[error(transparent)]
+    Chart(#[from] svg::ChartError),
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -203,7 +205,7 @@ pub fn run(options: &Options, context: &Context) -> Result<Outcome, AppError> {
         cost_label: &report.cost_label(),
         columns: &columns,
         picks: &picks,
-    });
+    })?;
     write(&out.join("chart.svg"), &chart)?;
     write(&out.join("report.md"), &report::markdown(&report))?;
     let samples: Vec<(u32, Vec<Sample>)> = measured.into_iter().map(|(mb, s, _)| (mb, s)).collect();

@@ -1,7 +1,11 @@
 //! The chart: duration (top panel) and cost (bottom panel) against memory size, one column per
-//! size, with the recommended sizes marked. Plain SVG text, no dependencies, readable as a file.
+//! size, with the recommended sizes marked, drawn with plotters' SVG backend.
 
-use std::fmt::Write;
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{IntoSegmentedCoord, SegmentValue};
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::options::Strategy;
 
@@ -24,311 +28,261 @@ pub struct Chart<'a> {
     pub picks: &'a [(Strategy, usize)],
 }
 
-const WIDTH: f64 = 960.0;
-const HEIGHT: f64 = 660.0;
-const LEFT: f64 = 100.0;
-const RIGHT: f64 = 40.0;
-const DURATION_PANEL: (f64, f64) = (125.0, 335.0);
-const COST_PANEL: (f64, f64) = (400.0, 600.0);
-const DURATION_COLOUR: &str = "#1f5fa8";
-const COST_COLOUR: &str = "#c2410c";
-const PICK_COLOUR: &str = "#15803d";
+#[derive(Debug, thiserror::Error)]
+#[error("cannot draw the chart: {0}")]
+pub struct ChartError(String);
 
-/// A tick step of 1, 2 or 5 × 10ⁿ giving about `target` intervals up to `max`, and the axis top.
-pub fn nice_axis(max: f64, target: u32) -> (f64, f64) {
-    if !(max.is_finite() && max > 0.0) {
-        return (1.0, 1.0);
-    }
-    let raw = max / f64::from(target.max(1));
-    let magnitude = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * magnitude)
-        .find(|s| *s >= raw * (1.0 - 1e-9))
-        .unwrap_or(10.0 * magnitude);
-    let top = (max / step - 1e-9).ceil().max(1.0) * step;
-    (step, top)
-}
-
-/// A tick label with as many decimals as the step needs.
-pub fn tick_label(value: f64, step: f64) -> String {
-    let decimals = (-step.log10().floor()).max(0.0) as usize;
-    format!("{value:.decimals$}")
-}
-
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-pub fn render(chart: &Chart) -> String {
-    let mut svg = String::new();
-    let n = chart.columns.len().max(1) as f64;
-    let plot_width = WIDTH - LEFT - RIGHT;
-    let x = |i: usize| LEFT + (i as f64 + 0.5) * plot_width / n;
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="13">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="28" font-size="18" font-weight="bold" text-anchor="middle">{}</text>"#,
-        WIDTH / 2.0,
-        escape(chart.title)
-    );
-    let _ = writeln!(
-        svg,
-        r##"<text x="{}" y="48" fill="#444" text-anchor="middle">{}</text>"##,
-        WIDTH / 2.0,
-        escape(chart.subtitle)
-    );
-    legend(&mut svg, chart.cost_label);
-
-    let durations: Vec<(f64, f64, f64)> = chart
-        .columns
-        .iter()
-        .map(|c| (c.mean_ms, c.min_ms, c.max_ms))
-        .collect();
-    let max_duration = durations.iter().map(|d| d.2.max(d.0)).fold(0.0, f64::max);
-    panel(
-        &mut svg,
-        DURATION_PANEL,
-        "Duration (ms)",
-        max_duration,
-        chart.columns.len(),
-        &x,
-        &durations,
-        DURATION_COLOUR,
-        |v| format!("{v:.1} ms"),
-        true,
-    );
-    let costs: Vec<(f64, f64, f64)> = chart
-        .columns
-        .iter()
-        .map(|c| {
-            let per_million = c.cost_usd * 1e6;
-            (per_million, per_million, per_million)
-        })
-        .collect();
-    let max_cost = costs.iter().map(|c| c.0).fold(0.0, f64::max);
-    panel(
-        &mut svg,
-        COST_PANEL,
-        "Cost per 1M invocations (USD)",
-        max_cost,
-        chart.columns.len(),
-        &x,
-        &costs,
-        COST_COLOUR,
-        |v| format!("${v:.2}"),
-        false,
-    );
-
-    // Memory labels under each panel; the shared axis title once, under the bottom one (the space
-    // between the panels carries the recommendation labels).
-    for bottom in [DURATION_PANEL.1, COST_PANEL.1] {
-        for (i, column) in chart.columns.iter().enumerate() {
-            let _ = writeln!(
-                svg,
-                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-                x(i),
-                bottom + 18.0,
-                column.memory_mb
-            );
-        }
-    }
-    let _ = writeln!(
-        svg,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-weight="bold">Memory size (MB)</text>"#,
-        LEFT + plot_width / 2.0,
-        COST_PANEL.1 + 42.0
-    );
-
-    picks(&mut svg, chart, &x);
-    svg.push_str("</svg>\n");
-    svg
-}
-
-/// Two rows, so a long cost label never runs off the chart.
-fn legend(svg: &mut String, cost_label: &str) {
-    let rows: [&[(&str, &str, &str)]; 2] = [
-        &[
-            (
-                DURATION_COLOUR,
-                "mean duration; bar: min–max of kept invocations",
-                "dot",
-            ),
-            (PICK_COLOUR, "recommended size per strategy", "dash"),
-        ],
-        &[(COST_COLOUR, cost_label, "square")],
-    ];
-    for (row, items) in rows.iter().enumerate() {
-        let y = 72.0 + 20.0 * row as f64;
-        let mut x = LEFT;
-        for &(colour, label, mark) in items.iter() {
-            match mark {
-                "dot" => {
-                    let _ = writeln!(
-                        svg,
-                        r#"<circle cx="{}" cy="{}" r="5" fill="{colour}"/>"#,
-                        x + 6.0,
-                        y - 4.0
-                    );
-                }
-                "square" => {
-                    let _ = writeln!(
-                        svg,
-                        r#"<rect x="{}" y="{}" width="10" height="10" fill="{colour}"/>"#,
-                        x + 1.0,
-                        y - 9.0
-                    );
-                }
-                _ => {
-                    let _ = writeln!(
-                        svg,
-                        r#"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{colour}" stroke-width="2" stroke-dasharray="5,3"/>"#,
-                        x,
-                        y - 4.0,
-                        x + 14.0,
-                        y - 4.0
-                    );
-                }
-            }
-            let _ = writeln!(
-                svg,
-                r#"<text x="{}" y="{}">{}</text>"#,
-                x + 18.0,
-                y,
-                escape(label)
-            );
-            x += 18.0 + 7.0 * label.chars().count() as f64 + 30.0;
-        }
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for ChartError {
+    fn from(error: DrawingAreaErrorKind<E>) -> Self {
+        Self(error.to_string())
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn panel(
-    svg: &mut String,
-    (top, bottom): (f64, f64),
-    axis_title: &str,
-    max: f64,
-    count: usize,
-    x: &impl Fn(usize) -> f64,
-    values: &[(f64, f64, f64)],
-    colour: &str,
-    label: impl Fn(f64) -> String,
+const SIZE: (u32, u32) = (960, 700);
+const HEADER: u32 = 110;
+const FONT: &str = "sans-serif";
+const DURATION_COLOUR: RGBColor = RGBColor(0x1f, 0x5f, 0xa8);
+const COST_COLOUR: RGBColor = RGBColor(0xc2, 0x41, 0x0c);
+const PICK_COLOUR: RGBColor = RGBColor(0x15, 0x80, 0x3d);
+const GRID_COLOUR: RGBColor = RGBColor(0xe5, 0xe7, 0xeb);
+
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
+/// One panel's values per column: the marker's value and the low and high ends of its bar.
+struct Panel<'a> {
+    axis_title: &'a str,
+    colour: RGBColor,
+    values: Vec<(f64, f64, f64)>,
+    /// The text next to a marker.
+    label: fn(f64) -> String,
+    /// The text of a tick on the value axis.
+    tick: fn(f64) -> String,
     with_range: bool,
-) {
-    let (step, axis_top) = nice_axis(max, 5);
-    let y = |v: f64| bottom - (v / axis_top) * (bottom - top);
-    let right = WIDTH - RIGHT;
-    let mut tick = 0.0;
-    while tick <= axis_top * (1.0 + 1e-9) {
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{LEFT}" y1="{0:.1}" x2="{right}" y2="{0:.1}" stroke="#e5e7eb"/><text x="{1}" y="{2:.1}" text-anchor="end" fill="#333">{3}</text>"##,
-            y(tick),
-            LEFT - 8.0,
-            y(tick) + 4.0,
-            tick_label(tick, step)
-        );
-        tick += step;
-    }
-    let _ = writeln!(
-        svg,
-        r##"<line x1="{LEFT}" y1="{top}" x2="{LEFT}" y2="{bottom}" stroke="#333"/><line x1="{LEFT}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#333"/>"##
-    );
-    let middle = (top + bottom) / 2.0;
-    let _ = writeln!(
-        svg,
-        r#"<text transform="translate(28,{middle:.1}) rotate(-90)" text-anchor="middle" font-weight="bold" fill="{colour}">{}</text>"#,
-        escape(axis_title)
-    );
-    let points: Vec<String> = (0..count.min(values.len()))
-        .map(|i| format!("{:.1},{:.1}", x(i), y(values[i].0)))
-        .collect();
-    let _ = writeln!(
-        svg,
-        r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,
-        points.join(" ")
-    );
-    for (i, &(value, low, high)) in values.iter().enumerate().take(count) {
-        let cx = x(i);
-        if with_range {
-            let _ = writeln!(
-                svg,
-                r#"<line x1="{cx:.1}" y1="{:.1}" x2="{cx:.1}" y2="{:.1}" stroke="{colour}" stroke-width="1.5"/><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{colour}"/><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{colour}"/>"#,
-                y(low),
-                y(high),
-                cx - 5.0,
-                y(low),
-                cx + 5.0,
-                y(low),
-                cx - 5.0,
-                y(high),
-                cx + 5.0,
-                y(high)
-            );
-            let _ = writeln!(
-                svg,
-                r#"<circle cx="{cx:.1}" cy="{:.1}" r="5" fill="{colour}"/>"#,
-                y(value)
-            );
-        } else {
-            let _ = writeln!(
-                svg,
-                r#"<rect x="{:.1}" y="{:.1}" width="10" height="10" fill="{colour}"/>"#,
-                cx - 5.0,
-                y(value) - 5.0
-            );
-        }
-        let label_y = if with_range { y(high) } else { y(value) } - 10.0;
-        let _ = writeln!(
-            svg,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="start" font-size="12" fill="{colour}">{}</text>"#,
-            cx + 8.0,
-            label_y.max(top - 4.0),
-            escape(&label(value))
-        );
-    }
+    x_desc: &'a str,
 }
 
-fn picks(svg: &mut String, chart: &Chart, x: &impl Fn(usize) -> f64) {
-    let mut by_column: Vec<(usize, Vec<&str>)> = Vec::new();
+pub fn render(chart: &Chart) -> Result<String, ChartError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE)?;
+        let (header, body) = root.split_vertically(HEADER);
+        header_and_legend(&header, chart)?;
+        let panels = body.split_evenly((2, 1));
+        let durations = Panel {
+            axis_title: "Duration (ms)",
+            colour: DURATION_COLOUR,
+            values: chart
+                .columns
+                .iter()
+                .map(|c| (c.mean_ms, c.min_ms, c.max_ms))
+                .collect(),
+            label: |v| format!("{v:.1} ms"),
+            tick: |v| {
+                let text = format!("{v:.2}");
+                text.trim_end_matches('0').trim_end_matches('.').to_string()
+            },
+            with_range: true,
+            x_desc: "",
+        };
+        let costs = Panel {
+            axis_title: "Cost per 1M invocations (USD)",
+            colour: COST_COLOUR,
+            values: chart
+                .columns
+                .iter()
+                .map(|c| (c.cost_usd * 1e6, c.cost_usd * 1e6, c.cost_usd * 1e6))
+                .collect(),
+            label: |v| format!("${v:.2}"),
+            tick: |v| format!("${v:.2}"),
+            with_range: false,
+            x_desc: "Memory size (MB)",
+        };
+        draw_panel(&panels[0], chart, &durations, false)?;
+        draw_panel(&panels[1], chart, &costs, true)?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+fn header_and_legend(area: &Area, chart: &Chart) -> Result<(), ChartError> {
+    let centre = (SIZE.0 / 2) as i32;
+    let middle = Pos::new(HPos::Center, VPos::Top);
+    area.draw(&Text::new(
+        chart.title,
+        (centre, 10),
+        (FONT, 22)
+            .into_font()
+            .style(FontStyle::Bold)
+            .color(&BLACK)
+            .pos(middle),
+    ))?;
+    area.draw(&Text::new(
+        chart.subtitle,
+        (centre, 38),
+        (FONT, 16)
+            .into_font()
+            .color(&RGBColor(0x44, 0x44, 0x44))
+            .pos(middle),
+    ))?;
+    // Two rows, so a long cost label never runs off the chart.
+    let (left, row_1, row_2) = (100, 72, 94);
+    let text = |label: &str, x: i32, y: i32| {
+        Text::new(
+            label.to_string(),
+            (x + 18, y),
+            (FONT, 16)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Center)),
+        )
+    };
+    let first = "mean duration; bar: min–max of kept invocations";
+    area.draw(&Circle::new((left + 6, row_1), 5, DURATION_COLOUR.filled()))?;
+    area.draw(&text(first, left, row_1))?;
+    let second = left + 18 + 7 * first.chars().count() as i32 + 30;
+    area.draw(&DashedPathElement::new(
+        [(second, row_1), (second + 14, row_1)],
+        5,
+        3,
+        PICK_COLOUR.stroke_width(2),
+    ))?;
+    area.draw(&text("recommended size per strategy", second, row_1))?;
+    area.draw(&Rectangle::new(
+        [(left + 1, row_2 - 5), (left + 11, row_2 + 5)],
+        COST_COLOUR.filled(),
+    ))?;
+    area.draw(&text(chart.cost_label, left, row_2))?;
+    Ok(())
+}
+
+fn draw_panel(
+    area: &Area,
+    chart: &Chart,
+    panel: &Panel,
+    label_picks: bool,
+) -> Result<(), ChartError> {
+    let count = chart.columns.len().max(1) as u32;
+    let max = panel
+        .values
+        .iter()
+        .map(|&(value, _, high)| value.max(high))
+        .fold(0.0, f64::max);
+    // Headroom for the value labels above the markers (and the pick labels in the cost panel).
+    let top = if max.is_finite() && max > 0.0 {
+        max * 1.3
+    } else {
+        1.0
+    };
+    let mut plot = ChartBuilder::on(area)
+        .margin_left(20)
+        .margin_right(40)
+        .margin_top(10)
+        .x_label_area_size(if panel.x_desc.is_empty() { 30 } else { 50 })
+        .y_label_area_size(80)
+        // An integer range includes its end: `0..count - 1` is one segment per column.
+        .build_cartesian_2d((0..count - 1).into_segmented(), 0.0..top)?;
+    let memory_label = |value: &SegmentValue<u32>| match value {
+        SegmentValue::CenterOf(i) => chart
+            .columns
+            .get(*i as usize)
+            .map_or_else(String::new, |c| c.memory_mb.to_string()),
+        _ => String::new(),
+    };
+    let tick_label = panel.tick;
+    plot.configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID_COLOUR)
+        .x_labels(count as usize + 1)
+        .x_label_formatter(&memory_label)
+        .y_labels(6)
+        .y_label_formatter(&|v| tick_label(*v))
+        .y_desc(panel.axis_title)
+        .x_desc(panel.x_desc)
+        .axis_desc_style(
+            (FONT, 16)
+                .into_font()
+                .style(FontStyle::Bold)
+                .color(&panel.colour),
+        )
+        .label_style((FONT, 15))
+        .draw()?;
+
+    let at = |i: usize| SegmentValue::CenterOf(i as u32);
+    let colour = panel.colour;
+    // The picks first, so the data is drawn over their lines.
+    for (column, names) in picks_by_column(chart) {
+        plot.draw_series([DashedPathElement::new(
+            [(at(column), 0.0), (at(column), top)],
+            5,
+            3,
+            PICK_COLOUR.stroke_width(2),
+        )])?;
+        if label_picks {
+            plot.draw_series([EmptyElement::at((at(column), top))
+                + Text::new(
+                    format!("▼ {}", names.join(" + ")),
+                    (0, 2),
+                    (FONT, 16)
+                        .into_font()
+                        .style(FontStyle::Bold)
+                        .color(&PICK_COLOUR)
+                        .pos(Pos::new(HPos::Center, VPos::Top)),
+                )])?;
+        }
+    }
+    plot.draw_series(LineSeries::new(
+        panel.values.iter().enumerate().map(|(i, v)| (at(i), v.0)),
+        colour.stroke_width(2),
+    ))?;
+    for (i, &(value, low, high)) in panel.values.iter().enumerate() {
+        if panel.with_range {
+            plot.draw_series([ErrorBar::new_vertical(
+                at(i),
+                low,
+                value,
+                high,
+                colour.stroke_width(2),
+                10,
+            )])?;
+            plot.draw_series([Circle::new((at(i), value), 5, colour.filled())])?;
+        } else {
+            plot.draw_series([EmptyElement::at((at(i), value))
+                + Rectangle::new([(-5, -5), (5, 5)], colour.filled())])?;
+        }
+        let label_at = if panel.with_range { high } else { value };
+        plot.draw_series([EmptyElement::at((at(i), label_at))
+            + Text::new(
+                (panel.label)(value),
+                (8, -16),
+                (FONT, 15).into_font().color(&colour),
+            )])?;
+    }
+
+    Ok(())
+}
+
+/// The strategies grouped by the column they picked, in the order first picked; picks outside the
+/// chart are left out.
+fn picks_by_column(chart: &Chart) -> Vec<(usize, Vec<&'static str>)> {
+    let mut by_column: Vec<(usize, Vec<&'static str>)> = Vec::new();
     for &(strategy, column) in chart.picks {
+        if column >= chart.columns.len() {
+            continue;
+        }
         match by_column.iter_mut().find(|(c, _)| *c == column) {
             Some((_, names)) => names.push(strategy.name()),
             None => by_column.push((column, vec![strategy.name()])),
         }
     }
-    for (column, names) in by_column {
-        if column >= chart.columns.len() {
-            continue;
-        }
-        let cx = x(column);
-        for (top, bottom) in [DURATION_PANEL, COST_PANEL] {
-            let _ = writeln!(
-                svg,
-                r#"<line x1="{cx:.1}" y1="{top}" x2="{cx:.1}" y2="{bottom}" stroke="{PICK_COLOUR}" stroke-width="2" stroke-dasharray="5,3" opacity="0.8"/>"#
-            );
-        }
-        let _ = writeln!(
-            svg,
-            r#"<text x="{cx:.1}" y="{:.1}" text-anchor="middle" font-weight="bold" fill="{PICK_COLOUR}">▼ {}</text>"#,
-            COST_PANEL.0 - 22.0,
-            escape(&names.join(" + "))
-        );
-    }
+    by_column
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::options::Weight;
-    use proptest::prelude::{prop_assert, proptest};
 
     fn columns() -> Vec<Column> {
         [
@@ -350,7 +304,7 @@ mod tests {
         .collect()
     }
 
-    /// Tags open and close in order (enough to catch a broken template; not a full XML parser).
+    /// Tags open and close in order (enough to catch broken output; not a full XML parser).
     fn tags_balance(svg: &str) -> bool {
         let mut open: Vec<&str> = Vec::new();
         for piece in svg.split('<').skip(1) {
@@ -361,11 +315,27 @@ mod tests {
                 if open.pop() != Some(name.trim()) {
                     return false;
                 }
-            } else if !tag.ends_with('/') {
+            } else if !tag.ends_with('/') && !tag.starts_with('?') {
                 open.push(tag.split_whitespace().next().unwrap_or(""));
             }
         }
         open.is_empty()
+    }
+
+    /// The text of every `<text>` element, trimmed (still escaped).
+    fn texts(svg: &str) -> Vec<&str> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|piece| {
+                let (_, rest) = piece.split_once('>')?;
+                let (text, _) = rest.split_once("</text>")?;
+                Some(text.trim())
+            })
+            .collect()
+    }
+
+    fn render_ok(chart: &Chart) -> String {
+        render(chart).unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
@@ -376,30 +346,41 @@ mod tests {
             (Strategy::Speed, 3),
             (Strategy::Balanced(Weight::DEFAULT), 2),
         ];
-        let svg = render(&Chart {
+        let svg = render_ok(&Chart {
             title: "pbkdf2-control <local>",
             subtitle: "10 invocations",
             cost_label: "cost per 1M (arm64)",
             columns: &columns,
             picks: &picks,
         });
+        assert!(svg.starts_with("<svg"), "{svg}");
         assert!(tags_balance(&svg), "{svg}");
+        let texts = texts(&svg);
         for text in [
             "Duration (ms)",
             "Cost per 1M invocations (USD)",
             "Memory size (MB)",
             "cost per 1M (arm64)",
+            "mean duration; bar: min–max of kept invocations",
             "recommended size per strategy",
             "pbkdf2-control &lt;local&gt;",
+            "10 invocations",
             "▼ cost",
             "▼ speed",
             "▼ balanced",
             "160.0 ms",
+            "11.7 ms",
             "$0.66",
-            ">1769<",
+            "$0.47",
         ] {
-            assert!(svg.contains(text), "missing {text:?}");
+            assert!(texts.contains(&text), "missing {text:?} in {texts:?}");
         }
+        for mb in ["128", "512", "1769", "3008"] {
+            let under_both_panels = texts.iter().filter(|t| **t == mb).count();
+            assert_eq!(under_both_panels, 2, "{mb} MB labels in {texts:?}");
+        }
+        // A min–max bar per size in the duration panel, one dashed line per pick in each panel.
+        assert!(svg.matches("<circle").count() >= 5, "{svg}");
     }
 
     #[test]
@@ -410,39 +391,43 @@ mod tests {
             (Strategy::Balanced(Weight::DEFAULT), 1),
             (Strategy::Speed, 9),
         ];
-        let svg = render(&Chart {
+        let chart = Chart {
             title: "t",
             subtitle: "s",
             cost_label: "c",
             columns: &columns,
             picks: &picks,
-        });
-        assert!(svg.contains("▼ cost + balanced"));
+        };
+        assert_eq!(picks_by_column(&chart), [(1, vec!["cost", "balanced"])]);
+        let svg = render_ok(&chart);
+        let texts = texts(&svg);
+        assert!(texts.contains(&"▼ cost + balanced"), "{texts:?}");
         assert!(
-            !svg.contains("▼ speed"),
+            !texts.iter().any(|t| t.contains("speed")),
             "an out-of-range pick is not drawn"
         );
     }
 
     #[test]
-    fn nice_axes_for_typical_ranges() {
-        assert_eq!(nice_axis(161.0, 5), (50.0, 200.0));
-        assert_eq!(nice_axis(0.66, 5), (0.2, 0.8));
-        assert_eq!(nice_axis(10.0, 5), (2.0, 10.0));
-        assert_eq!(nice_axis(0.0, 5), (1.0, 1.0));
-        assert_eq!(nice_axis(f64::NAN, 5), (1.0, 1.0));
-        assert_eq!(tick_label(0.4, 0.2), "0.4");
-        assert_eq!(tick_label(150.0, 50.0), "150");
-    }
-
-    proptest! {
-        #[test]
-        fn the_axis_covers_the_data_with_a_1_2_5_step(max in 1e-6f64..1e9, target in 1u32..10) {
-            let (step, top) = nice_axis(max, target);
-            prop_assert!(top >= max * (1.0 - 1e-9), "top {top} under max {max}");
-            prop_assert!(top <= max + step * (1.0 + 1e-9), "top {top} more than a step over {max}");
-            let mantissa = step / 10f64.powf(step.log10().floor());
-            prop_assert!([1.0, 2.0, 5.0, 10.0].iter().any(|m| (mantissa - m).abs() < 1e-6), "step {step}");
+    fn an_empty_or_flat_chart_still_draws() {
+        for columns in [
+            vec![],
+            vec![Column {
+                memory_mb: 128,
+                mean_ms: 0.0,
+                min_ms: 0.0,
+                max_ms: 0.0,
+                cost_usd: 0.0,
+            }],
+        ] {
+            let svg = render_ok(&Chart {
+                title: "t",
+                subtitle: "s",
+                cost_label: "c",
+                columns: &columns,
+                picks: &[],
+            });
+            assert!(tags_balance(&svg), "{svg}");
         }
     }
 }
