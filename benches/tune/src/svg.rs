@@ -212,9 +212,11 @@ fn draw_panel(
     let at = |i: usize| SegmentValue::CenterOf(i as u32);
     let colour = panel.colour;
     // The picks first, so the data is drawn over their lines.
+    // Where the picks are labelled, their lines stop under the label.
+    let line_top = if label_picks { top * 0.9 } else { top };
     for (column, names) in picks_by_column(chart) {
         plot.draw_series([DashedPathElement::new(
-            [(at(column), 0.0), (at(column), top)],
+            [(at(column), 0.0), (at(column), line_top)],
             5,
             3,
             PICK_COLOUR.stroke_width(2),
