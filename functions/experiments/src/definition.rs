@@ -896,6 +896,52 @@ experiments:
     }
 
     #[test]
+    fn the_workshop_declares_exactly_the_fizzbuzz_controls_bug_as_intended() {
+        use crate::compare::{self, Observed, Outcome};
+        use fizzbuzz::domain::{self, Range};
+        let workshop = Experiments::parse(include_str!("../definitions/workshop.yaml")).unwrap();
+        let e = &workshop.by_name["fizzbuzz"];
+        let answer = |body: String| Observed {
+            status: 200,
+            headers: BTreeMap::new(),
+            body,
+        };
+        let big = i64::MAX - 300;
+        let ranges = (1..=100)
+            .flat_map(|from| (from - 1..=100).map(move |to| (from, to)))
+            .chain([(1, 100_000), (big, big + 150), (big + 200, i64::MAX)]);
+        let mut outcomes = BTreeMap::new();
+        for (from, to) in ranges {
+            let range = Range::parse(Some(&from.to_string()), Some(&to.to_string())).unwrap();
+            let control = domain::render(range, domain::control_line);
+            let reference = domain::render(range, domain::reference_line);
+            let rewritten = e
+                .intended_for("reference")
+                .fold(control.clone(), |body, i| {
+                    compare::rewrite(&i.rewrite, &body).unwrap_or(body)
+                });
+            assert_eq!(rewritten, reference, "from={from} to={to}");
+            let verdict =
+                compare::compare_candidate(e, "reference", &answer(control), &answer(reference));
+            let expected = if (from..=to).any(|n| n % 15 == 0) {
+                Outcome::Intended
+            } else {
+                Outcome::Match
+            };
+            assert_eq!(verdict.outcome(), expected, "from={from} to={to}");
+            *outcomes.entry(format!("{expected:?}")).or_insert(0) += 1;
+        }
+        // Both kinds occurred: the check above was not vacuous.
+        assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+        // The other candidates of the workshop declare nothing.
+        assert!(workshop.by_name.values().all(|e| {
+            e.intended
+                .iter()
+                .all(|i| i.candidate.as_deref() == Some("reference"))
+        }));
+    }
+
+    #[test]
     fn a_redacted_path_covers_what_is_inside_it_and_nothing_else() {
         let path = JsonPath::parse("$.key").unwrap();
         for (at, covered) in [
