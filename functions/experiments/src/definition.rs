@@ -820,6 +820,23 @@ experiments:
     }
 
     #[test]
+    fn intended_differences_travel_in_comparison_jobs_and_old_jobs_still_load() {
+        let yaml = with_intended(
+            "    intended: [{description: d, replace: {in: $.rule, from: a, to: b}}]\n",
+            "        intended: [{description: e, replace: {in: body, from: c, to: d}}]\n",
+        );
+        let e = Experiments::parse(&yaml).unwrap().by_name["rounding-float"].clone();
+        let mut job = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            serde_json::from_value::<Experiment>(job.clone()).unwrap(),
+            e
+        );
+        job.as_object_mut().unwrap().remove("intended");
+        let old: Experiment = serde_json::from_value(job).unwrap();
+        assert!(old.intended.is_empty());
+    }
+
+    #[test]
     fn bad_intended_differences_are_refused_by_field() {
         let candidate = "experiments.rounding-float.candidates.candidate-1.intended";
         for (replace, field, reason) in [
