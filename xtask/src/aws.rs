@@ -333,6 +333,7 @@ pub fn remove_plan(
 
 /// The one cargo invocation that builds every function's arm64 zip. Release builds without LTO
 /// and with 16 codegen units: thin LTO with one unit made each binary's last step a minute here.
+/// A target folder of its own, so the build can run beside the tests' cargo commands.
 pub fn build_artifacts_cmd(registry: &Registry) -> Cmd {
     let mut cmd = Cmd::new("cargo")
         .args([
@@ -343,6 +344,7 @@ pub fn build_artifacts_cmd(registry: &Registry) -> Cmd {
             "--output-format",
             "zip",
         ])
+        .args(["--target-dir", ARTIFACTS_DIR])
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
     let binaries: std::collections::BTreeSet<&str> =
@@ -353,10 +355,13 @@ pub fn build_artifacts_cmd(registry: &Registry) -> Cmd {
     cmd
 }
 
+/// The arm64 build's target folder, relative to the workspace root.
+pub const ARTIFACTS_DIR: &str = "target/lambda-arm64";
+
 /// The zip `cargo lambda build` writes for `binary`.
 pub fn zip_path(paths: &Paths, binary: &str) -> PathBuf {
     paths
-        .target
+        .artifacts()
         .join("lambda")
         .join(binary)
         .join("bootstrap.zip")
@@ -378,19 +383,46 @@ pub fn elf_machine(header: &[u8]) -> Option<u16> {
     })
 }
 
-/// Builds the arm64 zips and proves each function has one, around an AArch64 `bootstrap`.
-pub fn build_artifacts(paths: &Paths) -> Result<()> {
+/// The arm64 build, run by [`build_artifacts`] or started beside the tests.
+fn artifacts_build(paths: &Paths) -> Result<Cmd> {
     let registry = Registry::load(&paths.root)?;
     crate::tools::ensure_arm64_target()?;
-    log!("arm64 artifacts of every function (one cargo lambda build)");
-    build_artifacts_cmd(&registry)
+    Ok(build_artifacts_cmd(&registry)
         .env("PATH", paths.path_var())
-        .dir(&paths.root)
-        .run()?;
+        .dir(&paths.root))
+}
+
+/// Starts the arm64 build in the background at the lowest priority (so tests running beside it
+/// keep the CPU), its output in `.local/arm64-build.log`; stopped with the other processes.
+pub fn start_artifacts_build(paths: &Paths) -> Result<crate::procs::Background> {
+    let build = artifacts_build(paths)?;
+    let niced = Cmd::new("nice")
+        .args(["-n", "19", build.program()])
+        .args(build.get_args().to_vec())
+        .envs(build.get_envs().to_vec())
+        .dir(&paths.root);
+    let log = paths.local.join("arm64-build.log");
+    log!(
+        "arm64 artifacts of every function: one cargo lambda build, niced, beside the tests (log: {})",
+        log.display()
+    );
+    crate::procs::spawn(&niced, &log)
+}
+
+/// Builds the arm64 zips and proves each function has one, around an AArch64 `bootstrap`.
+pub fn build_artifacts(paths: &Paths) -> Result<()> {
+    log!("arm64 artifacts of every function (one cargo lambda build)");
+    artifacts_build(paths)?.run()?;
+    check_artifacts(paths)
+}
+
+/// Every registered function has a zip and an AArch64 ELF `bootstrap`.
+pub fn check_artifacts(paths: &Paths) -> Result<()> {
+    let registry = Registry::load(&paths.root)?;
     let mut failures = Vec::new();
     for function in &registry.functions {
         let binary = paths
-            .target
+            .artifacts()
             .join(ARM64_TARGET)
             .join("release")
             .join(function.binary());
@@ -629,7 +661,7 @@ mod tests {
         let registry = Registry::load(&root).unwrap();
         let cmd = build_artifacts_cmd(&registry).to_string();
         assert!(cmd.starts_with(
-            "env CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo lambda build --release --arm64 --output-format zip"
+            "env CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo lambda build --release --arm64 --output-format zip --target-dir target/lambda-arm64"
         ));
         for function in &registry.functions {
             assert_eq!(

@@ -1,6 +1,7 @@
 //! The command line: every verb and flag `./build.sh` has, and the dispatch to their code.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
@@ -8,14 +9,14 @@ use clap::{Parser, Subcommand};
 use crate::aws::Target;
 use crate::suite::Mode;
 use crate::tools::Paths;
-use crate::{check, new_candidate, suite, verbs};
+use crate::{check, new_candidate, release, suite, verbs};
 
 /// The project's one entry point: set-up, local stack, tests, benches and deployment to AWS.
 ///
 /// Tools it can fetch go into .tools/ (git-ignored), runtime state into .local/. Every process it
 /// starts runs in its own process group and is stopped on exit, error or Ctrl-C.
 #[derive(Debug, Parser)]
-#[command(name = "./build.sh", version, about, long_about = None)]
+#[command(name = "./build.sh", bin_name = "./build.sh", version)]
 pub struct Cli {
     #[command(subcommand)]
     verb: Verb,
@@ -98,6 +99,29 @@ enum Verb {
     /// Check that template.yaml, the local router, the suite and the definitions agree with
     /// functions.toml.
     Check,
+    /// The verdict on candidates: `verdict <env> [region profile] <experiment> [candidate]`; exits
+    /// 0 when the candidate may be promoted, 1 when not, 2 on error.
+    Verdict {
+        #[arg(trailing_var_arg = true, required = true)]
+        args: Vec<String>,
+    },
+    /// Make a candidate the experiment's control: `promote <env> [region profile] <experiment>
+    /// <candidate>`; refuses unless the verdict allows it.
+    Promote {
+        #[arg(required = true)]
+        args: Vec<String>,
+        /// Print the promotion that would be written; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Promote whatever the verdict says (needs --reason, which is recorded).
+        #[arg(long, requires = "reason")]
+        force: bool,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Take the experiment's last promotion back (no candidate).
+        #[arg(long, conflicts_with_all = ["force", "reason"])]
+        undo: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -140,10 +164,59 @@ fn root() -> Result<PathBuf> {
         .canonicalize()?)
 }
 
-pub fn run(cli: Cli) -> Result<()> {
+pub fn run(cli: Cli) -> Result<ExitCode> {
     let paths = Paths::new(root()?);
     std::env::set_current_dir(&paths.root)?;
     match cli.verb {
+        Verb::Verdict { args } => {
+            let (env, rest) = args.split_first().expect("clap requires one");
+            let (region, profile, rest) = split_env(env, rest)?;
+            let (experiment, candidate) = match rest.as_slice() {
+                [experiment] => (experiment, None),
+                [experiment, candidate] => (experiment, Some(candidate.as_str())),
+                _ => bail!(
+                    "usage: ./build.sh verdict <env> [region profile] <experiment> [candidate]"
+                ),
+            };
+            let stack =
+                release::Stack::new(verbs::stack_env(&paths, env, region.as_deref(), &profile)?);
+            Ok(release::verdict(&stack, experiment, candidate))
+        }
+        Verb::Promote {
+            args,
+            dry_run,
+            force,
+            reason,
+            undo,
+        } => {
+            let (env, rest) = args.split_first().expect("clap requires one");
+            let (region, profile, rest) = split_env(env, rest)?;
+            let (experiment, candidate) = match (rest.as_slice(), undo) {
+                ([experiment], true) => (experiment, None),
+                ([experiment, candidate], false) => (experiment, Some(candidate.as_str())),
+                _ => bail!(
+                    "usage: ./build.sh promote <env> [region profile] <experiment> <candidate> [--dry-run] [--force --reason \"...\"], or <experiment> --undo"
+                ),
+            };
+            let stack =
+                release::Stack::new(verbs::stack_env(&paths, env, region.as_deref(), &profile)?);
+            let ask = release::Ask {
+                experiment,
+                candidate,
+                undo,
+                force,
+                reason: reason.as_deref(),
+                dry_run,
+            };
+            Ok(release::promote(&stack, &ask))
+        }
+        verb => run_verb(&paths, verb).map(|()| ExitCode::SUCCESS),
+    }
+}
+
+fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
+    let paths = paths.clone();
+    match verb {
         Verb::Local {
             dynamodb_port,
             watch_port,
@@ -223,6 +296,7 @@ pub fn run(cli: Cli) -> Result<()> {
             delete_data,
             dry_run,
         ),
+        Verb::Verdict { .. } | Verb::Promote { .. } => unreachable!("handled in run"),
         Verb::Check => {
             let problems = check::problems(&paths.root)?;
             if problems.is_empty() {
@@ -266,6 +340,12 @@ mod tests {
             "deploy dev eu-west-1 p --dry-run --stack-commit abc",
             "remove dev eu-west-1 p --delete-data --dry-run",
             "check",
+            "verdict local round",
+            "verdict dev eu-west-1 p round half-even",
+            "promote local sort fixed",
+            "promote local sort fixed --dry-run",
+            "promote local round half-even --force --reason because",
+            "promote local sort --undo",
         ];
         for line in lines {
             let args = std::iter::once("build.sh").chain(line.split(' '));

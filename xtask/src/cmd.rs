@@ -70,6 +70,10 @@ impl Cmd {
         &self.args
     }
 
+    pub fn get_envs(&self) -> &[(String, String)] {
+        &self.envs
+    }
+
     pub fn command(&self) -> Command {
         let mut command = Command::new(&self.program);
         command.args(&self.args);

@@ -257,6 +257,19 @@ pub fn definition_files(root: &Path) -> Result<Vec<PathBuf>> {
 pub struct DataStack {
     pub dynamodb: DynamoDb,
     pub tables: Tables,
+    /// `name=MB,...` of every deployment, for the report's cost (as deployed: the template's
+    /// sizes, which `check` holds to the registry's).
+    memory_mb: String,
+}
+
+/// `FUNCTION_MEMORY_MB` for the report function: every deployment's memory size.
+pub fn memory_sizes(registry: &Registry) -> String {
+    registry
+        .deployments()
+        .iter()
+        .map(|d| format!("{}={}", d.name, d.memory_mb))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 impl DataStack {
@@ -264,7 +277,12 @@ impl DataStack {
         let dynamodb = start_dynamodb(paths, port, persistent)?;
         let template = Template::load(&paths.root)?;
         let tables = create_tables(&template, &dynamodb.endpoint, prefix)?;
-        let stack = Self { dynamodb, tables };
+        let memory_mb = memory_sizes(&Registry::load(&paths.root)?);
+        let stack = Self {
+            dynamodb,
+            tables,
+            memory_mb,
+        };
         upload_experiments(&stack.env(), &definition_files(&paths.root)?)?;
         Ok(stack)
     }
@@ -297,6 +315,7 @@ impl DataStack {
                 "APPLE_APP_SITE_ASSOCIATION".to_owned(),
                 LOCAL_AASA.to_owned(),
             ),
+            ("FUNCTION_MEMORY_MB".to_owned(), self.memory_mb.clone()),
         ]);
         env
     }
@@ -323,6 +342,11 @@ pub fn start_watch(
     let mut function_env = data.env();
     function_env.extend([
         ("HANDOFF".to_owned(), "detached".to_owned()),
+        // A promotion shows within 2 s locally (15 s deployed).
+        ("DEFINITIONS_CACHE_SECONDS".to_owned(), "2".to_owned()),
+        // watch runs the comparator one invocation at a time, so hand-offs queue up locally;
+        // at the default 8 the suite's parallel tests made the proxy skip comparisons.
+        ("MAX_DETACHED_HANDOFFS".to_owned(), "32".to_owned()),
         // The proxy and the comparator invoke functions through watch's own Invoke API.
         ("AWS_ENDPOINT_URL_LAMBDA".to_owned(), base.clone()),
         ("SHORT_URL_BASE".to_owned(), base.clone()),
@@ -335,7 +359,7 @@ pub fn start_watch(
     let lines: String = function_env
         .iter()
         .map(|(k, v)| {
-            if v.contains(['{', '"', ' ']) {
+            if v.contains(['{', '"', ' ', '=', ',']) {
                 format!("{k}='{v}'\n")
             } else {
                 format!("{k}={v}\n")

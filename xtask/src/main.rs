@@ -11,6 +11,7 @@ mod local;
 mod new_candidate;
 mod performance_md;
 mod procs;
+mod release;
 mod suite;
 mod template;
 mod tools;
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
         }
     };
     match cli::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

@@ -137,13 +137,27 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
             "warnings",
         ])
         .run()?;
-    log!("unit and property tests (the registry checks among them)");
+    log!("building the workspace's binaries and tests (debug)");
     Cmd::new("cargo")
-        .args(["test", "--quiet", "--workspace", "--exclude", "acceptance"])
+        .args(["test", "--quiet", "--workspace", "--no-run"])
+        .run()?;
+    Cmd::new("cargo")
+        .args(["build", "--quiet", "--workspace", "--bins"])
         .run()?;
     fetch
         .join()
         .map_err(|_| anyhow::anyhow!("fetching the tools panicked"))??;
+    // The arm64 build takes the CPU the tests leave idle (they mostly wait on DynamoDB Local and
+    // HTTP), in a target folder of its own so the tests' cargo commands are not locked out.
+    let mut artifacts = if quick {
+        None
+    } else {
+        Some(aws::start_artifacts_build(paths)?)
+    };
+    log!("unit and property tests (the registry checks among them)");
+    Cmd::new("cargo")
+        .args(["test", "--quiet", "--workspace", "--exclude", "acceptance"])
+        .run()?;
 
     let template = paths.root.join("template.yaml").display().to_string();
     let linters = [
@@ -173,16 +187,27 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
     browser_test(paths, &watch.endpoints_file)?;
     drop(watch);
     drop(data);
-    crate::procs::stop_all();
     for linter in linters {
         linter.finish()?;
     }
 
-    if quick {
-        log!("skipped the arm64 build (--quick)");
-    } else {
-        aws::build_artifacts(paths)?;
-        aws::package(paths, &aws::packaged_template(paths))?;
+    match artifacts.take() {
+        None => log!("skipped the arm64 build (--quick)"),
+        Some(mut build) => {
+            log!("waiting for the arm64 build");
+            let status = build.child.wait()?;
+            if !status.success() {
+                let log = std::fs::read_to_string(&build.log).unwrap_or_default();
+                let lines: Vec<&str> = log.lines().collect();
+                eprintln!("{}", lines[lines.len().saturating_sub(30)..].join("\n"));
+                bail!(
+                    "the arm64 build failed ({status}); see {}",
+                    build.log.display()
+                );
+            }
+            aws::check_artifacts(paths)?;
+            aws::package(paths, &aws::packaged_template(paths))?;
+        }
     }
     log!("all tests passed in {}s", started.elapsed().as_secs());
     Ok(())

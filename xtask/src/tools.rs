@@ -49,6 +49,11 @@ impl Paths {
         }
     }
 
+    /// Where the arm64 Lambda artifacts are built (`aws::ARTIFACTS_DIR`).
+    pub fn artifacts(&self) -> PathBuf {
+        self.root.join(crate::aws::ARTIFACTS_DIR)
+    }
+
     pub fn venv_bin(&self) -> PathBuf {
         self.tools.join("venv/bin")
     }

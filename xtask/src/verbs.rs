@@ -275,7 +275,7 @@ pub fn bench(paths: &Paths, args: &[String]) -> Result<()> {
     tee(output, &out)?;
     crate::procs::stop_all();
     if args.is_empty() {
-        crate::performance_md::write(&out, &paths.target, &paths.root.join("PERFORMANCE.md"))?;
+        crate::performance_md::write(&out, &paths.artifacts(), &paths.root.join("PERFORMANCE.md"))?;
         log!("wrote PERFORMANCE.md");
     }
     Ok(())

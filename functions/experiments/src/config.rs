@@ -33,6 +33,33 @@ pub struct Config {
     pub control_timeout: Duration,
     /// `DEFINITIONS_CACHE_SECONDS` (proxy): how long definitions are reused before re-reading.
     pub definitions_ttl: Duration,
+    /// `FUNCTION_MEMORY_MB` (report): `name=MB,...`, each function's memory size for the cost of
+    /// a verdict; written from functions.toml (locally) or passed by the deploy (on AWS).
+    pub memory_mb: std::collections::BTreeMap<String, u32>,
+}
+
+/// Parses `name=MB,name=MB`.
+fn memory_sizes(text: &str) -> Result<std::collections::BTreeMap<String, u32>, ConfigError> {
+    text.split(',')
+        .filter(|item| !item.trim().is_empty())
+        .map(|item| {
+            let (name, mb) = item.split_once('=').ok_or_else(|| {
+                invalid(
+                    "FUNCTION_MEMORY_MB",
+                    item,
+                    "items are name=MB, separated by commas",
+                )
+            })?;
+            let mb = mb.trim().parse::<u32>().map_err(|_| {
+                invalid(
+                    "FUNCTION_MEMORY_MB",
+                    item,
+                    "the memory size is a whole number of MB",
+                )
+            })?;
+            Ok((name.trim().to_owned(), mb))
+        })
+        .collect()
 }
 
 impl Config {
@@ -59,6 +86,7 @@ impl Config {
                 "DEFINITIONS_CACHE_SECONDS",
                 15u64,
             )?),
+            memory_mb: memory_sizes(&optional(env, "FUNCTION_MEMORY_MB").unwrap_or_default())?,
         })
     }
 }
@@ -78,5 +106,32 @@ mod tests {
             .to_string();
         assert!(error.contains("HANDOFF"), "{error}");
         assert!(Config::from_env(&[("HANDOFF", "event")]).is_err());
+    }
+
+    #[test]
+    fn memory_sizes_are_read_by_function_name() {
+        let config = Config::from_env(&[
+            ("EXPERIMENTS_TABLE", "t"),
+            (
+                "FUNCTION_MEMORY_MB",
+                "round-control=128, pbkdf2-control-3008=3008",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(config.memory_mb["round-control"], 128);
+        assert_eq!(config.memory_mb["pbkdf2-control-3008"], 3008);
+        assert!(
+            Config::from_env(&[("EXPERIMENTS_TABLE", "t")])
+                .unwrap()
+                .memory_mb
+                .is_empty()
+        );
+        for bad in ["round-control", "round-control=big"] {
+            let error =
+                Config::from_env(&[("EXPERIMENTS_TABLE", "t"), ("FUNCTION_MEMORY_MB", bad)])
+                    .unwrap_err()
+                    .to_string();
+            assert!(error.contains("FUNCTION_MEMORY_MB"), "{bad}: {error}");
+        }
     }
 }

@@ -348,7 +348,7 @@ pub struct Experiments {
 impl Experiments {
     pub fn parse(yaml: &str) -> Result<Self, DefinitionError> {
         let raw: RawFile =
-            serde_yaml::from_str(yaml).map_err(|e| DefinitionError::Syntax(e.to_string()))?;
+            serde_norway::from_str(yaml).map_err(|e| DefinitionError::Syntax(e.to_string()))?;
         let mut by_name = BTreeMap::new();
         let mut paths: BTreeMap<String, String> = BTreeMap::new();
         for (name, raw) in raw.experiments {

@@ -19,6 +19,7 @@ pub mod definition;
 pub mod emf;
 pub mod invoke;
 pub mod payload;
+pub mod promotion;
 pub mod proxy;
 pub mod record;
 pub mod report;
@@ -48,12 +49,15 @@ pub const INVOKE_LIMITS: SdkLimits = SdkLimits {
     operation: Duration::from_secs(65),
 };
 
-/// The Lambda client and the DynamoDB-backed store every experiment function builds at cold start.
+/// The Lambda client and the DynamoDB-backed store the proxy and the comparator build at cold
+/// start.
 pub async fn clients(table: &str) -> (aws_sdk_lambda::Client, store::ExperimentStore) {
     let invoke = shared::aws::sdk_config_with(INVOKE_LIMITS).await;
+    (aws_sdk_lambda::Client::new(&invoke), store(table).await)
+}
+
+/// The DynamoDB-backed store alone: all the report function needs.
+pub async fn store(table: &str) -> store::ExperimentStore {
     let data = shared::aws::sdk_config().await;
-    (
-        aws_sdk_lambda::Client::new(&invoke),
-        store::ExperimentStore::new(aws_sdk_dynamodb::Client::new(&data), table),
-    )
+    store::ExperimentStore::new(aws_sdk_dynamodb::Client::new(&data), table)
 }

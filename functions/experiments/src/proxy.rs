@@ -63,10 +63,7 @@ impl ProxyApp {
             return Ok(experiments.clone());
         }
         let mut cache = self.cache.write().await;
-        let fresh = match self.store.definitions().await {
-            Ok(sources) => Experiments::merge(&sources).map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
+        let fresh = self.store.experiments().await.map_err(|e| e.to_string());
         match (fresh, cache.as_ref()) {
             (Ok(experiments), _) => {
                 let experiments = Arc::new(experiments);

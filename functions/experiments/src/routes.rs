@@ -11,12 +11,14 @@ use shared::ApiError;
 use crate::definition::{Experiment, Experiments};
 use crate::record::ComparisonRecord;
 use crate::report;
-use crate::store::ExperimentStore;
+use crate::store::{ExperimentStore, LoadError};
 
 pub const REPORT_WINDOW: usize = crate::verdict::WINDOW as usize;
 
 pub struct ReportApp {
     pub store: ExperimentStore,
+    /// Memory size (MB) of each function, by name, for the verdict's cost (`FUNCTION_MEMORY_MB`).
+    pub memory_mb: std::collections::BTreeMap<String, u32>,
 }
 
 pub async fn handler(app: &ReportApp, request: Request) -> Response<Body> {
@@ -48,13 +50,15 @@ async fn route(app: &ReportApp, request: &Request) -> Response<Body> {
 }
 
 async fn experiments(app: &ReportApp) -> Result<Experiments, ApiError> {
-    let sources = app.store.definitions().await.map_err(|error| {
-        tracing::warn!(%error, "definitions unavailable");
-        ApiError::unavailable()
-    })?;
-    Experiments::merge(&sources).map_err(|error| {
-        tracing::error!(%error, "stored definitions are invalid");
-        ApiError::internal()
+    app.store.experiments().await.map_err(|error| match error {
+        LoadError::Store(error) => {
+            tracing::warn!(%error, "definitions unavailable");
+            ApiError::unavailable()
+        }
+        LoadError::Invalid(error) => {
+            tracing::error!(%error, "stored definitions are invalid");
+            ApiError::internal()
+        }
     })
 }
 
@@ -108,7 +112,7 @@ async fn load(
             ApiError::unavailable()
         })?;
     // Memory sizes are not known here yet, so the report's costs stay empty (`null`).
-    let report = report::report(&experiment, &records, &Default::default());
+    let report = report::report(&experiment, &records, &app.memory_mb);
     Ok((experiment, report, records))
 }
 

@@ -116,6 +116,7 @@ pub async fn experiment_apps() -> (ProxyApp, ReportApp) {
     });
     let report = ReportApp {
         store: store.clone(),
+        memory_mb: config.memory_mb.clone(),
     };
     (ProxyApp::new(config, store, invoker), report)
 }

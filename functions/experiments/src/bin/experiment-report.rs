@@ -7,7 +7,10 @@ use experiments::routes::{ReportApp, handler};
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = Config::from_env(&shared::config::ProcessEnv)?;
-    let (_, store) = experiments::clients(&config.table).await;
-    let app: &'static ReportApp = Box::leak(Box::new(ReportApp { store }));
+    let store = experiments::store(&config.table).await;
+    let app: &'static ReportApp = Box::leak(Box::new(ReportApp {
+        store,
+        memory_mb: config.memory_mb,
+    }));
     shared::run::serve(app, handler).await
 }

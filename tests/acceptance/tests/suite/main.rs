@@ -2,5 +2,6 @@
 //! (`TEST_MODE=http`) against real DynamoDB. `./build.sh int-test` / `acceptance-test` run it.
 
 mod experiments;
+mod release;
 mod shortener;
 mod workshop;

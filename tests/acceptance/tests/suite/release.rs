@@ -1,0 +1,252 @@
+//! Releasing with confidence: verdicts reached through real comparisons, promotions written as
+//! `./build.sh promote` writes them (one conditional write to the experiments table), and the
+//! proxy serving the promoted candidate as its control.
+//!
+//! The promoted experiments (`definitions/release.yaml`) are the sort functions on paths of their
+//! own, so no other test sees a promotion.
+
+use acceptance::{Call, World, eventually, unique};
+use experiments::definition::{Experiment, Experiments};
+use experiments::promotion::{Promotion, Promotions};
+use experiments::store::{ExperimentStore, StoreError};
+use serde_json::Value;
+
+async fn store() -> ExperimentStore {
+    let table = std::env::var("EXPERIMENTS_TABLE").expect("EXPERIMENTS_TABLE");
+    let sdk = shared::aws::sdk_config().await;
+    ExperimentStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
+}
+
+/// The experiment as uploaded, before promotions.
+async fn uploaded(store: &ExperimentStore, name: &str) -> Experiment {
+    let sources = store.definitions().await.expect("definitions");
+    Experiments::merge(&sources)
+        .expect("valid definitions")
+        .by_name
+        .remove(name)
+        .unwrap_or_else(|| panic!("no experiment {name}"))
+}
+
+/// Takes back whatever an earlier run left promoted (deployed tables outlive a run).
+async fn undo_all(store: &ExperimentStore, name: &str) {
+    loop {
+        let read = store.promotions_of(name).await.expect("promotions");
+        if read.applied.is_empty() {
+            return;
+        }
+        let next = read.undo(name, "acceptance", "now").expect("undo");
+        store
+            .put_promotions(name, &read, next)
+            .await
+            .expect("undo written");
+    }
+}
+
+fn promotion(candidate: &str, verdict: &Value) -> Promotion {
+    Promotion {
+        candidate: candidate.to_owned(),
+        by: "acceptance".to_owned(),
+        at: experiments::now_rfc3339(),
+        forced: false,
+        reason: None,
+        verdict: verdict["sentence"].as_str().unwrap_or_default().to_owned(),
+        evidence: verdict.clone(),
+    }
+}
+
+async fn report(world: &World, experiment: &str) -> Value {
+    let reply = world
+        .send(Call::get(
+            "experiment-report",
+            &format!("/experiments/{experiment}"),
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    reply.json()
+}
+
+/// A candidate's verdict in the report function's answer (`{"definition", "report"}`).
+fn verdict<'a>(report: &'a Value, candidate: &str) -> &'a Value {
+    report["report"]["verdicts"]
+        .as_array()
+        .and_then(|v| v.iter().find(|v| v["candidate"] == candidate))
+        .unwrap_or_else(|| panic!("no verdict for {candidate} in {report}"))
+}
+
+/// A sort request through the proxy on `path`; returns its correlation id.
+async fn sort_through_proxy(world: &World, path: &str, i: usize) -> String {
+    let correlation_id = unique("rel");
+    let body = format!("[{i}, -3, 10, {}, 2.5, -7]", i * 7 % 13);
+    let reply = world
+        .send(
+            Call::post("experiment-proxy", path)
+                .header("x-correlation-id", &correlation_id)
+                .header("content-type", "application/json")
+                .raw_body(body.into_bytes()),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    correlation_id
+}
+
+/// The ids of the candidates compared on the request `correlation_id`.
+async fn compared_candidates(world: &World, experiment: &str, correlation_id: &str) -> Vec<String> {
+    let record = eventually(40, || async {
+        let reply = world
+            .send(Call::get(
+                "experiment-report",
+                &format!("/experiments/{experiment}?correlationId={correlation_id}"),
+            ))
+            .await;
+        match reply.json()["comparison"].clone() {
+            Value::Null => Err(format!("no comparison yet for {correlation_id}")),
+            record => Ok(record),
+        }
+    })
+    .await;
+    record["candidates"]
+        .as_array()
+        .expect("candidates")
+        .iter()
+        .map(|c| c["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_sort_solution_reaches_equivalent_is_promoted_serves_the_client_and_undo_restores() {
+    let world = World::new().await;
+    let store = store().await;
+    undo_all(&store, "sort-release").await;
+
+    // Clean comparisons until the verdict is `equivalent`, one request at a time, each waited
+    // for: a burst would only make the local proxy skip comparisons (and other tests' with them).
+    let mut equivalent = None;
+    let mut last = Value::Null;
+    for i in 0..80 {
+        let id = sort_through_proxy(&world, "/sort-release", i).await;
+        compared_candidates(&world, "sort-release", &id).await;
+        last = verdict(&report(&world, "sort-release").await, "fixed").clone();
+        if last["correctness"]["state"] == "equivalent" {
+            equivalent = Some(last.clone());
+            break;
+        }
+        assert_eq!(last["correctness"]["state"], "collecting", "{last}");
+    }
+    let equivalent = equivalent.unwrap_or_else(|| panic!("never equivalent: {last}"));
+    assert_eq!(equivalent["promotable"], true, "{equivalent}");
+    assert_eq!(equivalent["correctness"]["failures"], 0, "{equivalent}");
+    assert!(
+        equivalent["sentence"]
+            .as_str()
+            .unwrap()
+            .contains("equivalent"),
+        "{equivalent}"
+    );
+
+    // Promote, as ./build.sh promote does.
+    let read = store.promotions_of("sort-release").await.unwrap();
+    let next = read
+        .promote(
+            &uploaded(&store, "sort-release").await,
+            promotion("fixed", &equivalent),
+        )
+        .unwrap();
+    let written = store
+        .put_promotions("sort-release", &read, next)
+        .await
+        .unwrap();
+    assert_eq!(written.version, read.version + 1);
+
+    // The proxy answers with the solution now and compares the old control, under its new id.
+    eventually(30, || async {
+        let id = sort_through_proxy(&world, "/sort-release", 0).await;
+        let compared = compared_candidates(&world, "sort-release", &id).await;
+        if compared == ["control-before-fixed"] {
+            Ok(())
+        } else {
+            Err(format!("still comparing {compared:?}"))
+        }
+    })
+    .await;
+    let report = report(&world, "sort-release").await;
+    assert_eq!(
+        report["definition"]["control"]["function"], "sort-candidate-fixed",
+        "{report}"
+    );
+
+    // --undo restores the uploaded definition.
+    let read = store.promotions_of("sort-release").await.unwrap();
+    let next = read.undo("sort-release", "acceptance", "now").unwrap();
+    store
+        .put_promotions("sort-release", &read, next)
+        .await
+        .unwrap();
+    eventually(30, || async {
+        let id = sort_through_proxy(&world, "/sort-release", 1).await;
+        let compared = compared_candidates(&world, "sort-release", &id).await;
+        if compared == ["fixed"] {
+            Ok(())
+        } else {
+            Err(format!("still comparing {compared:?}"))
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_half_even_round_candidate_differs_with_62_5_among_its_inputs_and_may_not_be_promoted()
+{
+    let world = World::new().await;
+    for number in ["62.5", "0.5", "2.5", "-1.5"] {
+        let reply = world
+            .send(
+                Call::get("experiment-proxy", &format!("/round?number={number}"))
+                    .header("x-correlation-id", &unique("rel")),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+    }
+    let half_even = eventually(40, || async {
+        let report = report(&world, "round").await;
+        let half_even = verdict(&report, "half-even").clone();
+        let inputs = half_even["correctness"]["latestDiffering"].to_string();
+        if half_even["correctness"]["state"] == "differs" && inputs.contains("62.5") {
+            Ok(half_even)
+        } else {
+            Err(format!("not yet differs with 62.5: {half_even}"))
+        }
+    })
+    .await;
+    assert_eq!(half_even["promotable"], false, "{half_even}");
+    assert!(
+        half_even["sentence"].as_str().unwrap().contains("differs"),
+        "{half_even}"
+    );
+}
+
+#[tokio::test]
+async fn of_two_concurrent_promotions_exactly_one_wins() {
+    let store = store().await;
+    undo_all(&store, "sort-race").await;
+    let experiment = uploaded(&store, "sort-race").await;
+    let read = store.promotions_of("sort-race").await.unwrap();
+    let next = read
+        .promote(&experiment, promotion("fixed", &Value::Null))
+        .unwrap();
+    let (a, b) = tokio::join!(
+        store.put_promotions("sort-race", &read, next.clone()),
+        store.put_promotions("sort-race", &read, next),
+    );
+    let results = [a, b];
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    let told = results
+        .iter()
+        .filter(|r| matches!(r, Err(StoreError::Conflict { current, .. }) if *current == read.version + 1))
+        .count();
+    assert_eq!((won, told), (1, 1), "{results:?}");
+    undo_all(&store, "sort-race").await;
+    assert_eq!(
+        store.promotions_of("sort-race").await.unwrap().applied,
+        Promotions::default().applied
+    );
+}

@@ -1,0 +1,377 @@
+//! `verdict` and `promote`: releasing a candidate with stated confidence (the tutorial's slides
+//! 32-34).
+//!
+//! `verdict` reads the experiment's report (the same JSON the dashboard shows) and exits 0 when
+//! the candidate may be promoted, 1 when not, 2 on error. `promote` refuses, with the numbers,
+//! unless the verdict allows it (`--force --reason` overrides and is recorded), then makes the
+//! candidate the experiment's control with one conditional write; `--undo` takes the last
+//! promotion back. The proxy picks either up within its definitions cache time, with no deploy.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use experiments::promotion::Promotion;
+use experiments::store::{ExperimentStore, StoreError};
+use serde_json::Value;
+
+use crate::cmd::Cmd;
+use crate::log;
+
+/// Where the stack is, from [`crate::verbs::stack_env`]'s variables.
+pub struct Stack {
+    vars: Vec<(String, String)>,
+}
+
+impl Stack {
+    pub fn new(vars: Vec<(String, String)>) -> Self {
+        Self { vars }
+    }
+
+    fn var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn endpoints(&self) -> Result<Value> {
+        let file = self.var("ENDPOINTS_FILE").context("no endpoints file")?;
+        let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    /// The experiment's report, as the report function serves it.
+    fn report(&self, runtime: &tokio::runtime::Runtime, experiment: &str) -> Result<Value> {
+        let endpoints = self.endpoints()?;
+        let base = endpoints["experiment-report"]
+            .as_str()
+            .context("the endpoints file has no experiment-report")?
+            .trim_end_matches('/');
+        let url = format!("{base}/experiments/{experiment}");
+        runtime.block_on(async {
+            let response = reqwest::Client::new()
+                .get(&url)
+                .timeout(std::time::Duration::from_secs(30))
+                .send()
+                .await
+                .with_context(|| format!("GET {url}"))?;
+            let status = response.status();
+            let body: Value = response
+                .json()
+                .await
+                .with_context(|| format!("GET {url}: not JSON"))?;
+            if !status.is_success() {
+                bail!(
+                    "GET {url}: {status} {}",
+                    body["message"].as_str().unwrap_or_default()
+                );
+            }
+            // `{"definition": ..., "report": ...}`: the verdicts are in the report.
+            Ok(body["report"].clone())
+        })
+    }
+
+    async fn store(&self) -> Result<ExperimentStore> {
+        let table = self
+            .var("EXPERIMENTS_TABLE")
+            .filter(|t| !t.is_empty())
+            .context("no experiments table for this stack")?;
+        let mut config = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(endpoint) = self.var("AWS_ENDPOINT_URL_DYNAMODB") {
+            config = config
+                .endpoint_url(endpoint)
+                .region(aws_config::Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                    "local", "local", None, None, "local",
+                ));
+        } else {
+            if let Some(profile) = self.var("AWS_PROFILE") {
+                config = config.profile_name(profile);
+            }
+            if let Some(region) = self.var("AWS_REGION") {
+                config = config.region(aws_config::Region::new(region.to_owned()));
+            }
+        }
+        let client = aws_sdk_dynamodb::Client::new(&config.load().await);
+        Ok(ExperimentStore::new(client, table))
+    }
+}
+
+/// The verdicts of the report, or the one of `candidate`.
+fn verdicts<'a>(report: &'a Value, candidate: Option<&str>) -> Result<Vec<&'a Value>> {
+    let all: Vec<&Value> = report["verdicts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    match candidate {
+        None => Ok(all),
+        Some(id) => {
+            let found: Vec<&Value> = all.into_iter().filter(|v| v["candidate"] == id).collect();
+            if found.is_empty() {
+                let known: Vec<&str> = report["verdicts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v["candidate"].as_str())
+                    .collect();
+                bail!(
+                    "experiment {} has no candidate {id} (its candidates: {})",
+                    report["experiment"].as_str().unwrap_or("?"),
+                    known.join(", ")
+                );
+            }
+            Ok(found)
+        }
+    }
+}
+
+/// The sentence and the numbers behind it, as printed.
+pub fn describe(verdict: &Value) -> String {
+    let c = &verdict["correctness"];
+    let percent = |v: &Value| {
+        v.as_f64()
+            .map_or("-".to_owned(), |x| format!("{:.2} %", x * 100.0))
+    };
+    let mut lines = vec![
+        verdict["sentence"].as_str().unwrap_or_default().to_owned(),
+        format!(
+            "  correctness: {} ({} failures in {} comparisons; rate {}; always-valid 95 % bound {} - {}; threshold {})",
+            c["state"].as_str().unwrap_or("?"),
+            c["failures"],
+            c["comparisons"],
+            percent(&c["rate"]),
+            percent(&c["alwaysValid"]["low"]),
+            percent(&c["alwaysValid"]["high"]),
+            percent(&c["maxMismatchRate"]),
+        ),
+    ];
+    let p = &verdict["performance"];
+    if p.is_object() {
+        lines.push(format!(
+            "  performance: {} (p50 ratio {:.3}, 95 % interval {:.3} - {:.3}; p99 ratio {:.3}; tolerance {})",
+            p["state"].as_str().unwrap_or("?"),
+            p["p50Ratio"]["value"].as_f64().unwrap_or(f64::NAN),
+            p["p50Ratio"]["low"].as_f64().unwrap_or(f64::NAN),
+            p["p50Ratio"]["high"].as_f64().unwrap_or(f64::NAN),
+            p["p99Ratio"]["value"].as_f64().unwrap_or(f64::NAN),
+            p["maxDurationRatio"],
+        ));
+    } else {
+        lines.push("  performance: not enough timed comparisons yet".to_owned());
+    }
+    lines.push(format!(
+        "  may be promoted: {}",
+        if verdict["promotable"] == true {
+            "yes"
+        } else {
+            "no"
+        }
+    ));
+    lines.join("\n")
+}
+
+/// `./build.sh verdict`: 0 when the candidate (or, without one, any candidate) may be promoted,
+/// 1 when not, 2 on error.
+pub fn verdict(stack: &Stack, experiment: &str, candidate: Option<&str>) -> ExitCode {
+    let run = || -> Result<bool> {
+        let runtime = tokio::runtime::Runtime::new()?;
+        let report = stack.report(&runtime, experiment)?;
+        let verdicts = verdicts(&report, candidate)?;
+        for verdict in &verdicts {
+            println!("{}", describe(verdict));
+        }
+        Ok(verdicts.iter().any(|v| v["promotable"] == true))
+    };
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// What `promote` was asked to do.
+pub struct Ask<'a> {
+    pub experiment: &'a str,
+    pub candidate: Option<&'a str>,
+    pub undo: bool,
+    pub force: bool,
+    pub reason: Option<&'a str>,
+    pub dry_run: bool,
+}
+
+/// Who promotes: git's user name, else the login.
+fn who() -> String {
+    Cmd::new("git")
+        .args(["config", "user.name"])
+        .read()
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// `./build.sh promote`: 0 when promoted (or undone), 1 when refused, 2 on error.
+pub fn promote(stack: &Stack, ask: &Ask) -> ExitCode {
+    match run_promote(stack, ask) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_promote(stack: &Stack, ask: &Ask) -> Result<bool> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let store = runtime.block_on(stack.store())?;
+    let now = experiments::now_rfc3339();
+    let read = runtime.block_on(store.promotions_of(ask.experiment))?;
+    let next = if ask.undo {
+        let next = read.undo(ask.experiment, &who(), &now)?;
+        let last = read.applied.last().expect("undo checked there is one");
+        log!(
+            "undo: {} goes back to its control before {}",
+            ask.experiment,
+            last.candidate
+        );
+        next
+    } else {
+        let candidate = ask.candidate.context("name the candidate to promote")?;
+        if ask.force && ask.reason.is_none_or(|r| r.trim().is_empty()) {
+            bail!("--force needs --reason \"...\": it is recorded with the promotion");
+        }
+        let report = stack.report(&runtime, ask.experiment)?;
+        let verdict = (*verdicts(&report, Some(candidate))?[0]).clone();
+        println!("{}", describe(&verdict));
+        let allowed = verdict["promotable"] == true;
+        if !allowed && !ask.force {
+            eprintln!(
+                "refused: {candidate} may not be promoted on this verdict (--force --reason \"...\" overrides and is recorded)"
+            );
+            return Ok(false);
+        }
+        let experiment = runtime
+            .block_on(store.experiments())?
+            .by_name
+            .remove(ask.experiment)
+            .with_context(|| format!("no experiment {}", ask.experiment))?;
+        // The stored promotions apply on top of the uploaded definition.
+        let uploaded = {
+            let sources = runtime.block_on(store.definitions())?;
+            experiments::definition::Experiments::merge(&sources)?
+                .by_name
+                .remove(ask.experiment)
+                .unwrap_or(experiment)
+        };
+        let promotion = Promotion {
+            candidate: candidate.to_owned(),
+            by: who(),
+            at: now,
+            forced: !allowed,
+            reason: ask.reason.map(str::to_owned),
+            verdict: verdict["sentence"].as_str().unwrap_or_default().to_owned(),
+            evidence: verdict,
+        };
+        log!(
+            "promote: {candidate} becomes the control of {}",
+            ask.experiment
+        );
+        read.promote(&uploaded, promotion)?
+    };
+    if ask.dry_run {
+        println!(
+            "[dry-run] would write version {} of the promotions of {} over version {}:\n{}",
+            read.version + 1,
+            ask.experiment,
+            read.version,
+            serde_json::to_string_pretty(&next.applied)?
+        );
+        return Ok(true);
+    }
+    match runtime.block_on(store.put_promotions(ask.experiment, &read, next)) {
+        Ok(written) => {
+            log!(
+                "{} is at promotions version {} ({} applied); the proxy picks it up within its cache time",
+                ask.experiment,
+                written.version,
+                written.applied.len()
+            );
+            Ok(true)
+        }
+        Err(error @ StoreError::Conflict { .. }) => bail!("{error}"),
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn report() -> Value {
+        json!({
+            "experiment": "round",
+            "verdicts": [
+                {"candidate": "half-even", "sentence": "half-even differs from the control.", "promotable": false,
+                 "correctness": {"state": "differs", "failures": 37, "comparisons": 120, "rate": 0.308,
+                                  "alwaysValid": {"low": 0.2, "high": 0.42}, "maxMismatchRate": 0.02},
+                 "performance": null},
+                {"candidate": "floor", "sentence": "floor is equivalent.", "promotable": true,
+                 "correctness": {"state": "equivalent", "failures": 0, "comparisons": 500, "rate": 0.0,
+                                  "alwaysValid": {"low": 0.0, "high": 0.015}, "maxMismatchRate": 0.02},
+                 "performance": {"state": "same", "p50Ratio": {"value": 1.01, "low": 0.97, "high": 1.05},
+                                  "p99Ratio": {"value": 1.1}, "maxDurationRatio": 1.2}}
+            ]
+        })
+    }
+
+    #[test]
+    fn a_named_candidate_is_found_and_an_unknown_one_named_with_the_known_ones() {
+        let report = report();
+        assert_eq!(
+            verdicts(&report, Some("floor")).unwrap()[0]["promotable"],
+            true
+        );
+        assert_eq!(verdicts(&report, None).unwrap().len(), 2);
+        let error = verdicts(&report, Some("fixed")).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "experiment round has no candidate fixed (its candidates: half-even, floor)"
+        );
+    }
+
+    #[test]
+    fn the_description_gives_the_sentence_and_the_numbers() {
+        let report = report();
+        let text = describe(&report["verdicts"][0]);
+        assert!(
+            text.starts_with("half-even differs from the control."),
+            "{text}"
+        );
+        assert!(
+            text.contains("37 failures in 120 comparisons; rate 30.80 %"),
+            "{text}"
+        );
+        assert!(
+            text.contains("always-valid 95 % bound 20.00 % - 42.00 %"),
+            "{text}"
+        );
+        assert!(
+            text.contains("performance: not enough timed comparisons yet"),
+            "{text}"
+        );
+        assert!(text.ends_with("may be promoted: no"), "{text}");
+        let text = describe(&report["verdicts"][1]);
+        assert!(
+            text.contains("p50 ratio 1.010, 95 % interval 0.970 - 1.050"),
+            "{text}"
+        );
+    }
+}
