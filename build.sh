@@ -25,5 +25,7 @@ if ! command -v cargo >/dev/null; then
   echo "missing prerequisite: Rust (cargo): install with rustup, https://rustup.rs" >&2
   exit 1
 fi
-cargo build --quiet --package xtask
+# Every binary of the workspace at once (xtask among them): one feature resolution, shared by
+# cargo lambda watch's builds, so nothing is compiled twice for want of a feature.
+cargo build --quiet --bins
 exec "${CARGO_TARGET_DIR:-target}/debug/xtask" "$@"

@@ -21,15 +21,26 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// `==> message` in bold on stderr: what the tool is doing now.
+/// When the tool started, for the time in its log lines.
+pub static STARTED: std::sync::LazyLock<std::time::Instant> =
+    std::sync::LazyLock::new(std::time::Instant::now);
+
+/// `==> [m:ss] message` in bold on stderr: what the tool is doing now, and since when.
 #[macro_export]
 macro_rules! log {
-    ($($arg:tt)*) => {
-        eprintln!("\x1b[1m==> {}\x1b[0m", format!($($arg)*))
-    };
+    ($($arg:tt)*) => {{
+        let elapsed = $crate::STARTED.elapsed().as_secs();
+        eprintln!(
+            "\x1b[1m==> [{}:{:02}] {}\x1b[0m",
+            elapsed / 60,
+            elapsed % 60,
+            format!($($arg)*)
+        )
+    }};
 }
 
 fn main() -> ExitCode {
+    std::sync::LazyLock::force(&STARTED);
     let cli = cli::Cli::parse();
     let _guard = match procs::install_signal_handler() {
         Ok(guard) => guard,

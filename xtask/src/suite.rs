@@ -29,17 +29,21 @@ impl Mode {
     }
 }
 
+/// `cargo test` of the whole workspace with the stack's tests built: every test command uses it, so
+/// all of them share one build of the dependencies.
+fn cargo_test() -> Cmd {
+    Cmd::new("cargo").args([
+        "test",
+        "--quiet",
+        "--workspace",
+        "--features",
+        "acceptance/stack",
+    ])
+}
+
 fn suite(env: &[(String, String)], mode: Mode) -> Cmd {
-    Cmd::new("cargo")
-        .args([
-            "test",
-            "--quiet",
-            "-p",
-            "acceptance",
-            "--test",
-            "suite",
-            "--",
-        ])
+    cargo_test()
+        .args(["--test", "suite", "--"])
         .args(["--test-threads", "8"])
         .envs(env.iter().cloned())
         .env("TEST_MODE", mode.name())
@@ -48,17 +52,8 @@ fn suite(env: &[(String, String)], mode: Mode) -> Cmd {
 /// DynamoDB Local stopped and restarted under load; the test runs its own instance.
 fn fault_test(paths: &Paths) -> Result<()> {
     log!("fault test: DynamoDB Local stopped and restarted mid-run");
-    Cmd::new("cargo")
-        .args([
-            "test",
-            "--quiet",
-            "-p",
-            "acceptance",
-            "--test",
-            "faults",
-            "--",
-            "--nocapture",
-        ])
+    cargo_test()
+        .args(["--test", "faults", "--", "--nocapture"])
         .envs(local::local_env())
         .env(
             "DYNAMODB_LOCAL_DIR",
@@ -71,8 +66,8 @@ fn fault_test(paths: &Paths) -> Result<()> {
 fn browser_test(paths: &Paths, endpoints_file: &Path) -> Result<()> {
     let driver = local::start_chromedriver(paths)?;
     log!("browser test: the pages in headless Chromium");
-    Cmd::new("cargo")
-        .args(["test", "--quiet", "-p", "acceptance", "--test", "browser"])
+    cargo_test()
+        .args(["--test", "browser"])
         .envs(local::local_env())
         .env("WEBDRIVER_URL", &driver.url)
         .env("ENDPOINTS_FILE", endpoints_file.display().to_string())
@@ -132,18 +127,15 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
             "--quiet",
             "--workspace",
             "--all-targets",
+            "--features",
+            "acceptance/stack",
             "--",
             "-D",
             "warnings",
         ])
         .run()?;
-    log!("building the workspace's binaries and tests (debug)");
-    Cmd::new("cargo")
-        .args(["test", "--quiet", "--workspace", "--no-run"])
-        .run()?;
-    Cmd::new("cargo")
-        .args(["build", "--quiet", "--workspace", "--bins"])
-        .run()?;
+    log!("building the workspace's tests (debug)");
+    cargo_test().arg("--no-run").run()?;
     fetch
         .join()
         .map_err(|_| anyhow::anyhow!("fetching the tools panicked"))??;
@@ -155,8 +147,9 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
         Some(aws::start_artifacts_build(paths)?)
     };
     log!("unit and property tests (the registry checks among them)");
+    // The same build without the stack's tests: everything that runs offline.
     Cmd::new("cargo")
-        .args(["test", "--quiet", "--workspace", "--exclude", "acceptance"])
+        .args(["test", "--quiet", "--workspace"])
         .run()?;
 
     let template = paths.root.join("template.yaml").display().to_string();
@@ -286,17 +279,8 @@ pub fn suite_on(
 
 /// The suite's test names.
 fn suite_tests() -> Result<Vec<String>> {
-    let listing = Cmd::new("cargo")
-        .args([
-            "test",
-            "--quiet",
-            "-p",
-            "acceptance",
-            "--test",
-            "suite",
-            "--",
-        ])
-        .args(["--list", "--format", "terse"])
+    let listing = cargo_test()
+        .args(["--test", "suite", "--", "--list", "--format", "terse"])
         .read()?;
     Ok(listing
         .lines()

@@ -172,7 +172,7 @@ pub fn upload(
     } else {
         files
     };
-    local::upload_experiments(&vars, &files)
+    local::upload_experiments(paths, &vars, &files)
 }
 
 /// `./build.sh traffic <env> [region profile] <experiment> [--count N]`.
@@ -184,16 +184,8 @@ pub fn traffic(
     args: &[String],
 ) -> Result<()> {
     let vars = stack_env(paths, env, region, profile)?;
-    Cmd::new("cargo")
-        .args([
-            "run",
-            "--quiet",
-            "-p",
-            "acceptance",
-            "--bin",
-            "traffic",
-            "--",
-        ])
+    // The `traffic` binary is built with every other by ./build.sh.
+    Cmd::new(paths.target.join("debug/traffic").display().to_string())
         .args(args.iter().cloned())
         .envs(vars)
         .run()

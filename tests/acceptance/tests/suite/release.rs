@@ -73,43 +73,56 @@ fn verdict<'a>(report: &'a Value, candidate: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no verdict for {candidate} in {report}"))
 }
 
-/// A sort request through the proxy on `path`; returns its correlation id.
-async fn sort_through_proxy(world: &World, path: &str, i: usize) -> String {
-    let correlation_id = unique("rel");
-    let body = format!("[{i}, -3, 10, {}, 2.5, -7]", i * 7 % 13);
-    let reply = world
-        .send(
-            Call::post("experiment-proxy", path)
-                .header("x-correlation-id", &correlation_id)
-                .header("content-type", "application/json")
-                .raw_body(body.into_bytes()),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    correlation_id
-}
-
-/// The ids of the candidates compared on the request `correlation_id`.
-async fn compared_candidates(world: &World, experiment: &str, correlation_id: &str) -> Vec<String> {
-    let record = eventually(40, || async {
+/// The ids of the candidates compared on the request `correlation_id`, or `None` when no
+/// comparison arrives within about 4 s (the local proxy skips comparisons when too many are in
+/// flight, by design).
+async fn compared_candidates(
+    world: &World,
+    experiment: &str,
+    correlation_id: &str,
+) -> Option<Vec<String>> {
+    for _ in 0..20 {
         let reply = world
             .send(Call::get(
                 "experiment-report",
                 &format!("/experiments/{experiment}?correlationId={correlation_id}"),
             ))
             .await;
-        match reply.json()["comparison"].clone() {
-            Value::Null => Err(format!("no comparison yet for {correlation_id}")),
-            record => Ok(record),
+        let record = &reply.json()["comparison"];
+        if let Some(candidates) = record["candidates"].as_array() {
+            return Some(
+                candidates
+                    .iter()
+                    .map(|c| c["id"].as_str().expect("id").to_owned())
+                    .collect(),
+            );
         }
-    })
-    .await;
-    record["candidates"]
-        .as_array()
-        .expect("candidates")
-        .iter()
-        .map(|c| c["id"].as_str().expect("id").to_owned())
-        .collect()
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    None
+}
+
+/// Sends `call` through the proxy (with a new correlation id each time) until one is compared;
+/// returns the compared candidates' ids.
+async fn compared(world: &World, experiment: &str, call: impl Fn() -> Call) -> Vec<String> {
+    for _ in 0..5 {
+        let correlation_id = unique("rel");
+        let reply = world
+            .send(call().header("x-correlation-id", &correlation_id))
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        if let Some(candidates) = compared_candidates(world, experiment, &correlation_id).await {
+            return candidates;
+        }
+    }
+    panic!("5 requests to {experiment} in a row were not compared");
+}
+
+fn sort_call(path: &str, i: usize) -> Call {
+    let body = format!("[{i}, -3, 10, {}, 2.5, -7]", i * 7 % 13);
+    Call::post("experiment-proxy", path)
+        .header("content-type", "application/json")
+        .raw_body(body.into_bytes())
 }
 
 #[tokio::test]
@@ -123,8 +136,7 @@ async fn the_sort_solution_reaches_equivalent_is_promoted_serves_the_client_and_
     let mut equivalent = None;
     let mut last = Value::Null;
     for i in 0..80 {
-        let id = sort_through_proxy(&world, "/sort-release", i).await;
-        compared_candidates(&world, "sort-release", &id).await;
+        compared(&world, "sort-release", || sort_call("/sort-release", i)).await;
         last = verdict(&report(&world, "sort-release").await, "fixed").clone();
         if last["correctness"]["state"] == "equivalent" {
             equivalent = Some(last.clone());
@@ -159,8 +171,7 @@ async fn the_sort_solution_reaches_equivalent_is_promoted_serves_the_client_and_
 
     // The proxy answers with the solution now and compares the old control, under its new id.
     eventually(30, || async {
-        let id = sort_through_proxy(&world, "/sort-release", 0).await;
-        let compared = compared_candidates(&world, "sort-release", &id).await;
+        let compared = compared(&world, "sort-release", || sort_call("/sort-release", 0)).await;
         if compared == ["control-before-fixed"] {
             Ok(())
         } else {
@@ -182,8 +193,7 @@ async fn the_sort_solution_reaches_equivalent_is_promoted_serves_the_client_and_
         .await
         .unwrap();
     eventually(30, || async {
-        let id = sort_through_proxy(&world, "/sort-release", 1).await;
-        let compared = compared_candidates(&world, "sort-release", &id).await;
+        let compared = compared(&world, "sort-release", || sort_call("/sort-release", 1)).await;
         if compared == ["fixed"] {
             Ok(())
         } else {
@@ -249,4 +259,61 @@ async fn of_two_concurrent_promotions_exactly_one_wins() {
         store.promotions_of("sort-race").await.unwrap().applied,
         Promotions::default().applied
     );
+}
+
+#[tokio::test]
+async fn the_fizzbuzz_reference_with_its_intended_difference_reaches_equivalent() {
+    let world = World::new().await;
+    let mut last = Value::Null;
+    for i in 0..80 {
+        // Ranges across multiples of 15, where the control's bug shows.
+        let from = 1 + i * 7;
+        let path = format!("/fizzbuzz-release?from={from}&to={}", from + 20);
+        compared(&world, "fizzbuzz-release", || {
+            Call::get("experiment-proxy", &path)
+        })
+        .await;
+        last = verdict(&report(&world, "fizzbuzz-release").await, "reference").clone();
+        if last["correctness"]["state"] == "equivalent" {
+            break;
+        }
+        assert_eq!(last["correctness"]["state"], "collecting", "{last}");
+    }
+    let correctness = &last["correctness"];
+    assert_eq!(correctness["state"], "equivalent", "{last}");
+    assert_eq!(correctness["failures"], 0, "{last}");
+    // Every range above holds a multiple of 15: every comparison differed, as intended.
+    assert_eq!(
+        correctness["intended"], correctness["comparisons"],
+        "{last}"
+    );
+    assert_eq!(last["promotable"], true, "{last}");
+}
+
+#[tokio::test]
+async fn the_slow_chaos_candidate_is_slower() {
+    let world = World::new().await;
+    // 20 timed comparisons are the least a performance verdict uses; one at a time, so this test
+    // never fills the local proxy's hand-offs for the others.
+    for i in 0..22 {
+        let path = format!("/chaos-slow?number={i}.25");
+        compared(&world, "chaos-slow", || {
+            Call::get("experiment-proxy", &path)
+        })
+        .await;
+    }
+    let slow = eventually(30, || async {
+        let slow = verdict(&report(&world, "chaos-slow").await, "slow").clone();
+        if slow["performance"]["state"] == "slower" {
+            Ok(slow)
+        } else {
+            Err(format!("not yet slower: {slow}"))
+        }
+    })
+    .await;
+    assert!(
+        slow["performance"]["p50Ratio"]["low"].as_f64().unwrap() > 1.2,
+        "{slow}"
+    );
+    assert_eq!(slow["promotable"], false, "{slow}");
 }
