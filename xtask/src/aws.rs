@@ -344,7 +344,8 @@ pub fn build_artifacts_cmd(registry: &Registry) -> Cmd {
             "--output-format",
             "zip",
         ])
-        .args(["--target-dir", ARTIFACTS_DIR])
+        // (cargo lambda passes --target-dir on to `cargo metadata`, which refuses it.)
+        .env("CARGO_TARGET_DIR", ARTIFACTS_DIR)
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
     let binaries: std::collections::BTreeSet<&str> =
@@ -661,7 +662,7 @@ mod tests {
         let registry = Registry::load(&root).unwrap();
         let cmd = build_artifacts_cmd(&registry).to_string();
         assert!(cmd.starts_with(
-            "env CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo lambda build --release --arm64 --output-format zip --target-dir target/lambda-arm64"
+            "env CARGO_TARGET_DIR=target/lambda-arm64 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo lambda build --release --arm64 --output-format zip"
         ));
         for function in &registry.functions {
             assert_eq!(

@@ -107,12 +107,21 @@ impl Side {
 pub fn test(paths: &Paths, quick: bool) -> Result<()> {
     let started = Instant::now();
     tools::require_prerequisites()?;
-    // The tools download while the compiler works.
+    // The tools download while the compiler works; then the arm64 build starts, at the lowest
+    // priority: it takes the CPU time the other builds and the tests leave idle (a lone rustc on
+    // a big crate, links, tests waiting on DynamoDB Local and HTTP), in a target folder of its
+    // own so the tests' cargo commands are not locked out.
     let fetch = {
         let paths = paths.clone();
-        thread::spawn(move || -> Result<()> {
+        thread::spawn(move || -> Result<Option<crate::procs::Background>> {
             tools::ensure_local_tools(&paths)?;
-            tools::ensure_chromium()
+            let artifacts = if quick {
+                None
+            } else {
+                Some(aws::start_artifacts_build(&paths)?)
+            };
+            tools::ensure_chromium()?;
+            Ok(artifacts)
         })
     };
     log!("cargo fmt --check");
@@ -136,16 +145,9 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
         .run()?;
     log!("building the workspace's tests (debug)");
     cargo_test().arg("--no-run").run()?;
-    fetch
+    let mut artifacts = fetch
         .join()
         .map_err(|_| anyhow::anyhow!("fetching the tools panicked"))??;
-    // The arm64 build takes the CPU the tests leave idle (they mostly wait on DynamoDB Local and
-    // HTTP), in a target folder of its own so the tests' cargo commands are not locked out.
-    let mut artifacts = if quick {
-        None
-    } else {
-        Some(aws::start_artifacts_build(paths)?)
-    };
     log!("unit and property tests (the registry checks among them)");
     // The same build without the stack's tests: everything that runs offline.
     Cmd::new("cargo")

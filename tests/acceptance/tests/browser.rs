@@ -314,6 +314,31 @@ async fn dashboard_shows_the_reports_figures(client: Client) {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
+    // The verdict line at the top: one sentence per candidate, the JSON's own words and state.
+    let verdicts = report["report"]["verdicts"].as_array().expect("verdicts");
+    assert!(!verdicts.is_empty(), "{report}");
+    for verdict in verdicts {
+        let id = verdict["candidate"].as_str().expect("candidate");
+        let line = client
+            .find(Locator::Css(&format!("p[data-verdict=\"{id}\"]")))
+            .await
+            .unwrap_or_else(|_| panic!("no verdict line for {id}"));
+        assert_eq!(
+            line.text().await.expect("text"),
+            verdict["sentence"].as_str().expect("sentence"),
+            "{id}'s verdict line"
+        );
+        assert_eq!(
+            line.attr("data-state").await.expect("attribute").as_deref(),
+            verdict["correctness"]["state"].as_str(),
+            "{id}'s state"
+        );
+        assert_eq!(
+            line.attr("data-promotable").await.expect("attribute"),
+            Some(verdict["promotable"].to_string()),
+            "{id}'s promotability"
+        );
+    }
     for variant in report["report"]["variants"].as_array().expect("variants") {
         let id = variant["id"].as_str().expect("id");
         let (calls, mismatches, errors) = shown(&client, id).await;
