@@ -147,6 +147,15 @@ pub fn describe(verdict: &Value) -> String {
             percent(&c["maxMismatchRate"]),
         ),
     ];
+    let inputs: Vec<&str> = c["latestDiffering"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["input"].as_str())
+        .collect();
+    if !inputs.is_empty() {
+        lines.push(format!("  latest differing inputs: {}", inputs.join(", ")));
+    }
     let p = &verdict["performance"];
     if p.is_object() {
         lines.push(format!(
@@ -286,12 +295,32 @@ fn run_promote(stack: &Stack, ask: &Ask) -> Result<bool> {
         read.promote(&uploaded, promotion)?
     };
     if ask.dry_run {
+        let applied: Vec<String> = next
+            .applied
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} (by {} at {}{})",
+                    p.candidate,
+                    p.by,
+                    p.at,
+                    p.reason
+                        .as_deref()
+                        .map(|r| format!(", forced: {r}"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
         println!(
-            "[dry-run] would write version {} of the promotions of {} over version {}:\n{}",
+            "[dry-run] would write version {} of the promotions of {} over version {}: applied in order: {}",
             read.version + 1,
             ask.experiment,
             read.version,
-            serde_json::to_string_pretty(&next.applied)?
+            if applied.is_empty() {
+                "none".to_owned()
+            } else {
+                applied.join(", ")
+            }
         );
         return Ok(true);
     }
@@ -321,7 +350,8 @@ mod tests {
             "verdicts": [
                 {"candidate": "half-even", "sentence": "half-even differs from the control.", "promotable": false,
                  "correctness": {"state": "differs", "failures": 37, "comparisons": 120, "rate": 0.308,
-                                  "alwaysValid": {"low": 0.2, "high": 0.42}, "maxMismatchRate": 0.02},
+                                  "alwaysValid": {"low": 0.2, "high": 0.42}, "maxMismatchRate": 0.02,
+                                  "latestDiffering": [{"input": "GET /round?number=62.5"}]},
                  "performance": null},
                 {"candidate": "floor", "sentence": "floor is equivalent.", "promotable": true,
                  "correctness": {"state": "equivalent", "failures": 0, "comparisons": 500, "rate": 0.0,
