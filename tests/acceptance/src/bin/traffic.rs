@@ -5,7 +5,6 @@
 //! lists of numbers of mixed widths and lists of words; pbkdf2: small derivations. Two requests
 //! in flight at a time; at most 10,000 requests; stops by itself.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -140,20 +139,18 @@ async fn main() -> ExitCode {
         })
         .buffer_unordered(2);
 
+    // Drawn only on a terminal (indicatif hides itself otherwise), so logs stay readable.
+    let progress = indicatif::ProgressBar::new(count as u64).with_style(
+        indicatif::ProgressStyle::with_template("[{bar:30}] {pos}/{len} {per_sec}")
+            .expect("a valid template")
+            .progress_chars("#>-"),
+    );
     while let Some(status) = stream.next().await {
         sent += 1;
         *statuses.entry(status).or_default() += 1;
-        let width = 30;
-        let done = width * sent / count;
-        eprint!(
-            "\r[{}{}] {sent}/{count} {:.1}/s",
-            "#".repeat(done),
-            " ".repeat(width - done),
-            sent as f64 / started.elapsed().as_secs_f64().max(1e-3)
-        );
-        let _ = std::io::stderr().flush();
+        progress.inc(1);
     }
-    eprintln!();
+    progress.finish_and_clear();
     let summary: Vec<String> = statuses.iter().map(|(s, n)| format!("{s}: {n}")).collect();
     eprintln!(
         "sent {sent} requests to {proxy} ({experiment}) in {:.1} s; {}",
