@@ -118,6 +118,20 @@ async fn compared(world: &World, experiment: &str, call: impl Fn() -> Call) -> V
     panic!("5 requests to {experiment} in a row were not compared");
 }
 
+/// Polls until the proxy of `sort-release` compares exactly the candidate `id` (the proxy re-reads
+/// its definitions every few seconds).
+async fn until_compared(world: &World, id: &str) {
+    eventually(30, || async {
+        let compared = compared(world, "sort-release", || sort_call("/sort-release", 0)).await;
+        if compared == [id] {
+            Ok(())
+        } else {
+            Err(format!("still comparing {compared:?}"))
+        }
+    })
+    .await;
+}
+
 fn sort_call(path: &str, i: usize) -> Call {
     let body = format!("[{i}, -3, 10, {}, 2.5, -7]", i * 7 % 13);
     Call::post("experiment-proxy", path)
@@ -170,15 +184,7 @@ async fn the_sort_solution_reaches_equivalent_is_promoted_serves_the_client_and_
     assert_eq!(written.version, read.version + 1);
 
     // The proxy answers with the solution now and compares the old control, under its new id.
-    eventually(30, || async {
-        let compared = compared(&world, "sort-release", || sort_call("/sort-release", 0)).await;
-        if compared == ["control-before-fixed"] {
-            Ok(())
-        } else {
-            Err(format!("still comparing {compared:?}"))
-        }
-    })
-    .await;
+    until_compared(&world, "control-before-fixed").await;
     let report = report(&world, "sort-release").await;
     assert_eq!(
         report["definition"]["control"]["function"], "sort-candidate-fixed",
@@ -192,15 +198,7 @@ async fn the_sort_solution_reaches_equivalent_is_promoted_serves_the_client_and_
         .put_promotions("sort-release", &read, next)
         .await
         .unwrap();
-    eventually(30, || async {
-        let compared = compared(&world, "sort-release", || sort_call("/sort-release", 1)).await;
-        if compared == ["fixed"] {
-            Ok(())
-        } else {
-            Err(format!("still comparing {compared:?}"))
-        }
-    })
-    .await;
+    until_compared(&world, "fixed").await;
 }
 
 #[tokio::test]
