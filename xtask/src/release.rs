@@ -10,8 +10,8 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use experiments::promotion::Promotion;
-use experiments::store::{ExperimentStore, StoreError};
+use experiments::adapters::store::{ExperimentStore, StoreError};
+use experiments::domain::promotion::Promotion;
 use serde_json::Value;
 
 use crate::cmd::Cmd;
@@ -274,7 +274,7 @@ fn run_promote(stack: &Stack, ask: &Ask) -> Result<bool> {
         // The stored promotions apply on top of the uploaded definition.
         let uploaded = {
             let sources = runtime.block_on(store.definitions())?;
-            experiments::definition::Experiments::merge(&sources)?
+            experiments::domain::definition::Experiments::merge(&sources)?
                 .by_name
                 .remove(ask.experiment)
                 .unwrap_or(experiment)

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::record::VariantResult;
+use crate::domain::record::VariantResult;
 
 pub const NAMESPACE: &str = "ServerlessScientist";
 
@@ -46,7 +46,7 @@ pub fn line(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::FailureKind;
+    use crate::domain::compare::FailureKind;
 
     #[test]
     fn a_failed_variant_counts_one_error_and_no_match() {
@@ -83,7 +83,7 @@ mod tests {
             duration_ms: 5.0,
             failure: None,
             failure_detail: None,
-            verdict: Some(crate::compare::Verdict {
+            verdict: Some(crate::domain::compare::Verdict {
                 body: Some(false),
                 intended: Some("the spec prints \"Fizz Buzz\"".into()),
                 ..Default::default()

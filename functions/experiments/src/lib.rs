@@ -1,36 +1,36 @@
 //! The experiment runner, a serverless Scientist: the control answers the client, candidates are
 //! compared in the background, results go to a dashboard.
 //!
-//! | function                | what it serves                                         | code             |
-//! |-------------------------|--------------------------------------------------------|------------------|
-//! | `experiment-proxy`      | every experiment's `path` on its own base URL          | [`proxy`]        |
-//! | `experiment-comparator` | `Event` invocations from the proxy                     | [`comparator`]   |
-//! | `experiment-report`     | `GET /experiments`, `/experiments/{name}`, `.../dashboard` | [`routes`], [`dashboard`] |
+//! | function                | what it serves                                             | code                          |
+//! |-------------------------|------------------------------------------------------------|-------------------------------|
+//! | `experiment-proxy`      | every experiment's `path` on its own base URL              | [`handlers::proxy`]           |
+//! | `experiment-comparator` | `Event` invocations from the proxy, each a [`job::ComparisonJob`] | [`handlers::comparator`] |
+//! | `experiment-report`     | `GET /experiments`, `/experiments/{name}`, `.../dashboard` | [`handlers::report`] (page: [`handlers::report::dashboard`]) |
 //!
-//! Definitions ([`definition`]) are YAML files uploaded into the experiments table
+//! | module       | what it holds                                                                  |
+//! |--------------|--------------------------------------------------------------------------------|
+//! | [`handlers`] | one module per function: parse the input, call the domain and adapters, answer |
+//! | [`job`]      | the contract between two functions: what the proxy sends the comparator        |
+//! | [`domain`]   | pure logic: definitions, comparison, records, report, verdict, stats, promotion |
+//! | [`adapters`] | the experiments table ([`adapters::store`]), the Invoke API ([`adapters::invoke`]) and its payloads |
+//! | [`config`], [`emf`] | the functions' settings from the environment; CloudWatch EMF metric lines |
+//!
+//! Definitions ([`domain::definition`]) are YAML files uploaded into the experiments table
 //! (`./build.sh experiments upload`); the proxy re-reads them every few seconds, so adding a
 //! candidate needs no deploy of the proxy.
 
-pub mod comparator;
-pub mod compare;
+pub mod adapters;
 pub mod config;
-pub mod dashboard;
-pub mod definition;
+pub mod domain;
 pub mod emf;
-pub mod invoke;
-pub mod payload;
-pub mod promotion;
-pub mod proxy;
-pub mod record;
-pub mod report;
-pub mod routes;
-pub mod stats;
-pub mod store;
-pub mod verdict;
+pub mod handlers;
+pub mod job;
 
 use std::time::Duration;
 
 use shared::aws::SdkLimits;
+
+use crate::adapters::store::ExperimentStore;
 
 /// Now, as RFC 3339 in UTC with milliseconds (sorts as text in time order).
 pub fn now_rfc3339() -> String {
@@ -51,13 +51,13 @@ pub const INVOKE_LIMITS: SdkLimits = SdkLimits {
 
 /// The Lambda client and the DynamoDB-backed store the proxy and the comparator build at cold
 /// start.
-pub async fn clients(table: &str) -> (aws_sdk_lambda::Client, store::ExperimentStore) {
+pub async fn clients(table: &str) -> (aws_sdk_lambda::Client, ExperimentStore) {
     let invoke = shared::aws::sdk_config_with(INVOKE_LIMITS).await;
     (aws_sdk_lambda::Client::new(&invoke), store(table).await)
 }
 
 /// The DynamoDB-backed store alone: all the report function needs.
-pub async fn store(table: &str) -> store::ExperimentStore {
+pub async fn store(table: &str) -> ExperimentStore {
     let data = shared::aws::sdk_config().await;
-    store::ExperimentStore::new(aws_sdk_dynamodb::Client::new(&data), table)
+    ExperimentStore::new(aws_sdk_dynamodb::Client::new(&data), table)
 }

@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
-use experiments::comparator::ComparatorApp;
-use experiments::invoke::{BoxFuture, InvokeError, Invoker};
-use experiments::proxy::{ComparisonJob, ProxyApp};
-use experiments::routes::ReportApp;
-use experiments::store::ExperimentStore;
+use experiments::adapters::invoke::{BoxFuture, InvokeError, Invoker};
+use experiments::adapters::store::ExperimentStore;
+use experiments::handlers::comparator::ComparatorApp;
+use experiments::handlers::proxy::ProxyApp;
+use experiments::handlers::report::ReportApp;
+use experiments::job::ComparisonJob;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 
@@ -96,7 +97,7 @@ impl Invoker for InProcessInvoker {
                 invoker: Arc::new(self.clone()),
             };
             tokio::spawn(async move {
-                if let Err(error) = experiments::comparator::handler(&app, job).await {
+                if let Err(error) = experiments::handlers::comparator::handler(&app, job).await {
                     eprintln!("in-process comparator failed: {error}");
                 }
             });

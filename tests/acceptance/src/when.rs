@@ -117,7 +117,10 @@ pub struct World {
 struct Inner {
     shortener: Option<shortener::App>,
     /// The experiment proxy and report functions (handler mode only).
-    experiments: Option<(experiments::proxy::ProxyApp, experiments::routes::ReportApp)>,
+    experiments: Option<(
+        experiments::handlers::proxy::ProxyApp,
+        experiments::handlers::report::ReportApp,
+    )>,
     /// Bounds requests in flight over HTTP: `cargo lambda watch` 1.9.2 stops answering when many
     /// concurrent invocations queue up for one function instance (seen here with ~100).
     in_flight: Arc<tokio::sync::Semaphore>,
@@ -253,9 +256,9 @@ impl World {
             "experiment-proxy" | "experiment-report" => {
                 let (proxy, report) = self.inner.experiments.as_ref().expect("experiment apps");
                 if call.function == "experiment-proxy" {
-                    experiments::proxy::handler(proxy, request).await
+                    experiments::handlers::proxy::handler(proxy, request).await
                 } else {
-                    experiments::routes::handler(report, request).await
+                    experiments::handlers::report::handler(report, request).await
                 }
             }
             other => crate::when::workshop(other, request).await,

@@ -1,11 +1,11 @@
-//! `experiment-comparator`: wiring only; the handler is [`experiments::comparator::handler`].
+//! `experiment-comparator`: wiring only; the handler is [`experiments::handlers::comparator::handler`].
 
 use std::sync::Arc;
 
-use experiments::comparator::{ComparatorApp, handler};
+use experiments::adapters::invoke::LambdaInvoker;
 use experiments::config::Config;
-use experiments::invoke::LambdaInvoker;
-use experiments::proxy::ComparisonJob;
+use experiments::handlers::comparator::{ComparatorApp, handler};
+use experiments::job::ComparisonJob;
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 
 #[tokio::main(flavor = "current_thread")]

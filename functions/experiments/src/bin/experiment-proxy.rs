@@ -1,10 +1,10 @@
-//! `experiment-proxy`: wiring only; the handler is [`experiments::proxy::handler`].
+//! `experiment-proxy`: wiring only; the handler is [`experiments::handlers::proxy::handler`].
 
 use std::sync::Arc;
 
+use experiments::adapters::invoke::LambdaInvoker;
 use experiments::config::Config;
-use experiments::invoke::LambdaInvoker;
-use experiments::proxy::{ProxyApp, handler};
+use experiments::handlers::proxy::{ProxyApp, handler};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {

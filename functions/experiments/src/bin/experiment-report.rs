@@ -1,7 +1,7 @@
-//! `experiment-report`: wiring only; the handler is [`experiments::routes::handler`].
+//! `experiment-report`: wiring only; the handler is [`experiments::handlers::report::handler`].
 
 use experiments::config::Config;
-use experiments::routes::{ReportApp, handler};
+use experiments::handlers::report::{ReportApp, handler};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {

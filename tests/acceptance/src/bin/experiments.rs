@@ -4,8 +4,8 @@
 
 use std::process::ExitCode;
 
-use experiments::definition::Experiments;
-use experiments::store::ExperimentStore;
+use experiments::adapters::store::ExperimentStore;
+use experiments::domain::definition::Experiments;
 
 #[tokio::main]
 async fn main() -> ExitCode {

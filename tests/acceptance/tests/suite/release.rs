@@ -6,9 +6,9 @@
 //! own, so no other test sees a promotion.
 
 use acceptance::{Call, World, eventually, unique};
-use experiments::definition::{Experiment, Experiments};
-use experiments::promotion::{Promotion, Promotions};
-use experiments::store::{ExperimentStore, StoreError};
+use experiments::adapters::store::{ExperimentStore, StoreError};
+use experiments::domain::definition::{Experiment, Experiments};
+use experiments::domain::promotion::{Promotion, Promotions};
 use serde_json::Value;
 
 async fn store() -> ExperimentStore {

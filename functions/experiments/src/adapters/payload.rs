@@ -9,7 +9,7 @@ use lambda_http::http::{HeaderName, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 
-use crate::compare::Observed;
+use crate::domain::compare::Observed;
 
 /// The client's request as the HTTP API (v2) event a function behind API Gateway receives.
 pub fn event_for(request: &Request, correlation_id: &str) -> Value {

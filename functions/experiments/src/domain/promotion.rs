@@ -6,11 +6,11 @@
 //! order, on top of the uploaded definition, and the history of every change (promote, undo) with
 //! who made it, when, and the verdict it was based on. The state carries a version; the store
 //! writes it only if the version is still the one read, so of two promotions racing one wins and
-//! the other is told ([`crate::store::StoreError::Conflict`]).
+//! the other is told ([`crate::adapters::store::StoreError::Conflict`]).
 
 use serde::{Deserialize, Serialize};
 
-use crate::definition::{Experiment, Experiments, Variant};
+use crate::domain::definition::{Experiment, Experiments, Variant};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PromotionError {

@@ -1,17 +1,19 @@
 //! Per-variant figures over the latest comparisons of an experiment, and the verdict on each
-//! candidate ([`crate::verdict`]). Every candidate's call is a match, an intended difference (see
-//! [`crate::definition`]), a mismatch or an error; intended differences are listed apart from
+//! candidate ([`crate::domain::verdict`]). Every candidate's call is a match, an intended difference (see
+//! [`crate::domain::definition`]), a mismatch or an error; intended differences are listed apart from
 //! mismatches and do not count against the candidate.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::compare::{FailureKind, Outcome};
-use crate::definition::Experiment;
-use crate::record::{ComparisonRecord, RequestSummary, VariantResult};
-use crate::verdict::{self, CandidateVerdict, Differing, Observations};
+use crate::domain::compare::{FailureKind, Outcome};
+use crate::domain::definition::Experiment;
+use crate::domain::record::{ComparisonRecord, RequestSummary, VariantResult};
+use crate::domain::verdict::{self, CandidateVerdict, Differing, Observations};
 
+/// How many of the latest comparisons of an experiment a report covers (the verdict's window).
+pub const REPORT_WINDOW: usize = verdict::WINDOW as usize;
 /// How many of the latest mismatches a report lists.
 pub const LATEST_MISMATCHES: usize = 10;
 /// How many of the latest intended differences a report lists.
@@ -243,9 +245,9 @@ pub fn kind_name(kind: FailureKind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::Verdict;
-    use crate::definition::Experiments;
-    use crate::verdict::CorrectnessState;
+    use crate::domain::compare::Verdict;
+    use crate::domain::definition::Experiments;
+    use crate::domain::verdict::CorrectnessState;
     use proptest::prelude::*;
 
     fn round() -> Experiment {

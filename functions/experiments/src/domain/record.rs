@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::{FailureKind, Outcome, Verdict};
+use crate::domain::compare::{FailureKind, Outcome, Verdict};
 
 /// The client's request, as far as a person reading a mismatch needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

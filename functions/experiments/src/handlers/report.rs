@@ -8,12 +8,13 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use shared::ApiError;
 
-use crate::definition::{Experiment, Experiments};
-use crate::record::ComparisonRecord;
-use crate::report;
-use crate::store::{ExperimentStore, LoadError};
+use crate::adapters::store::{ExperimentStore, LoadError};
+use crate::domain::definition::{Experiment, Experiments};
+use crate::domain::record::ComparisonRecord;
+use crate::domain::report::{self, REPORT_WINDOW};
 
-pub const REPORT_WINDOW: usize = crate::verdict::WINDOW as usize;
+/// The report's view: the dashboard page.
+pub mod dashboard;
 
 pub struct ReportApp {
     pub store: ExperimentStore,
@@ -43,7 +44,7 @@ async fn route(app: &ReportApp, request: &Request) -> Response<Body> {
         ["experiments", name] => {
             one(app, name, shared::query::param(request, "correlationId")).await
         }
-        ["experiments", name, "dashboard"] => dashboard(app, name).await,
+        ["experiments", name, "dashboard"] => dashboard_page(app, name).await,
         _ => Err(ApiError::not_found("no such route; try GET /experiments")),
     };
     result.unwrap_or_else(ApiError::into_response)
@@ -131,11 +132,11 @@ async fn one(
     Ok(shared::http::json(StatusCode::OK, &body))
 }
 
-async fn dashboard(app: &ReportApp, name: &str) -> Result<Response<Body>, ApiError> {
+async fn dashboard_page(app: &ReportApp, name: &str) -> Result<Response<Body>, ApiError> {
     let (experiment, report, _) = load(app, name).await?;
     Ok(shared::http::with_body(
         StatusCode::OK,
         "text/html; charset=utf-8",
-        Body::Text(crate::dashboard::render(&experiment, &report)),
+        Body::Text(dashboard::render(&experiment, &report)),
     ))
 }

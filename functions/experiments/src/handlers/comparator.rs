@@ -10,13 +10,13 @@ use std::time::Instant;
 
 use futures::future::join_all;
 
-use crate::compare::{self, FailureKind, Observed, Verdict};
-use crate::definition::Variant;
-use crate::invoke::{InvokeError, Invoker};
-use crate::payload;
-use crate::proxy::ComparisonJob;
-use crate::record::{ComparisonRecord, RequestSummary, VariantResult};
-use crate::store::{ExperimentStore, StoreError};
+use crate::adapters::invoke::{InvokeError, Invoker};
+use crate::adapters::payload;
+use crate::adapters::store::{ExperimentStore, StoreError};
+use crate::domain::compare::{self, FailureKind, Observed, Verdict};
+use crate::domain::definition::Variant;
+use crate::domain::record::{ComparisonRecord, RequestSummary, VariantResult};
+use crate::job::ComparisonJob;
 
 pub struct ComparatorApp {
     pub store: ExperimentStore,

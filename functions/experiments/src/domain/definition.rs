@@ -13,7 +13,7 @@
 //!     ignore: [$.requestId] # JSON paths left out of the body comparison
 //!     redact: [$.password]  # JSON paths whose values are never stored (request and answer bodies)
 //!     noiseBaseline: true  # invoke the control twice and report mismatches net of its own noise
-//!     promotion:           # what a candidate must show to be promoted (see crate::verdict)
+//!     promotion:           # what a candidate must show to be promoted (see crate::domain::verdict)
 //!       maxMismatchRate: 0.02  # highest share of failed comparisons (default 0.02)
 //!       minComparisons: 300    # comparisons before `equivalent` (default 300, at most 1000)
 //!       maxDurationRatio: 1.2  # slowest candidate / control median duration (default 1.2)
@@ -44,7 +44,7 @@
 //! or in the string a JSON path points at in a JSON body (`$.message`). A comparison that differs
 //! as-is is compared again with the experiment's rewrites, then the candidate's, in order, applied
 //! to the control's answer; if the two are then equal it counts as `intended`
-//! ([`crate::compare::Verdict::intended`]). Rewrites touch the body only, so a status or header
+//! ([`crate::domain::compare::Verdict::intended`]). Rewrites touch the body only, so a status or header
 //! difference is never excused.
 
 use std::collections::BTreeMap;
@@ -52,7 +52,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::verdict::{self, Promotion};
+use crate::domain::verdict::{self, Promotion};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(3_000);
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
@@ -914,9 +914,9 @@ experiments:
 
     #[test]
     fn the_workshop_declares_exactly_the_fizzbuzz_controls_bug_as_intended() {
-        use crate::compare::{self, Observed, Outcome};
+        use crate::domain::compare::{self, Observed, Outcome};
         use fizzbuzz::domain::{self, Range};
-        let workshop = Experiments::parse(include_str!("../definitions/workshop.yaml")).unwrap();
+        let workshop = Experiments::parse(include_str!("../../definitions/workshop.yaml")).unwrap();
         let e = &workshop.by_name["fizzbuzz"];
         let answer = |body: String| Observed {
             status: 200,

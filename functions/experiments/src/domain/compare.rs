@@ -1,12 +1,12 @@
 //! Comparing a candidate's answer with the control's: status, named headers, body (JSON-aware, with
 //! ignored paths), the differences the experiment intends (the control's answer rewritten, see
-//! [`crate::definition`]), and the noise baseline (the control compared with itself).
+//! [`crate::domain::definition`]), and the noise baseline (the control compared with itself).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::definition::{Experiment, Rewrite, Within};
+use crate::domain::definition::{Experiment, Rewrite, Within};
 
 /// An HTTP answer as a function gave it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -298,7 +298,7 @@ pub fn excerpt(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::definition::Experiments;
+    use crate::domain::definition::Experiments;
 
     fn experiment(extra: &str) -> Experiment {
         let yaml = format!(

@@ -9,9 +9,9 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::definition::Experiments;
-use crate::promotion::{self, Promotions};
-use crate::record::ComparisonRecord;
+use crate::domain::definition::Experiments;
+use crate::domain::promotion::{self, Promotions};
+use crate::domain::record::ComparisonRecord;
 
 /// How long comparison records are kept (DynamoDB TTL removes them after).
 pub const RECORD_TTL_SECONDS: i64 = 30 * 24 * 3600;
@@ -44,7 +44,7 @@ pub enum LoadError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("stored definitions are invalid: {0}")]
-    Invalid(#[from] crate::definition::DefinitionError),
+    Invalid(#[from] crate::domain::definition::DefinitionError),
 }
 
 const PROMOTION_PREFIX: &str = "promotion#";

@@ -8,9 +8,9 @@
 //! ## Correctness
 //! Every comparison of the candidate counts: `n` comparisons, of which `k` failed, a failure being
 //! a mismatch (net of the noise baseline when the experiment has one: the comparator already
-//! discounts what the control disagrees with itself on, see [`crate::compare::Verdict::net_of`]),
+//! discounts what the control disagrees with itself on, see [`crate::domain::compare::Verdict::net_of`]),
 //! a timeout, a function error, a failed invocation or a malformed answer. A difference the
-//! experiment declares as intended ([`crate::definition`], [`crate::compare::Outcome::Intended`])
+//! experiment declares as intended ([`crate::domain::definition`], [`crate::domain::compare::Outcome::Intended`])
 //! is not a failure: it is counted apart (`intended`), shown, and named in the sentence, and it
 //! counts as a clean comparison.
 //!
@@ -52,7 +52,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{self, Estimate};
+use crate::domain::stats::{self, Estimate};
 
 /// One minus the confidence level of every bound and interval here (95 %).
 pub const ALPHA: f64 = 0.05;

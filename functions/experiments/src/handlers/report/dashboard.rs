@@ -6,10 +6,10 @@
 
 use std::fmt::Write;
 
-use crate::definition::Experiment;
-use crate::report::{Mismatch, Report, VariantFigures};
-use crate::stats::Estimate;
-use crate::verdict::{self, CandidateVerdict, CorrectnessState, PerformanceState};
+use crate::domain::definition::Experiment;
+use crate::domain::report::{Mismatch, Report, VariantFigures};
+use crate::domain::stats::Estimate;
+use crate::domain::verdict::{self, CandidateVerdict, CorrectnessState, PerformanceState};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -388,7 +388,7 @@ pub fn render(experiment: &Experiment, report: &Report) -> String {
             ""
         },
         comparisons = report.comparisons,
-        window = crate::routes::REPORT_WINDOW,
+        window = crate::domain::report::REPORT_WINDOW,
         outcomes = outcome_chart(&candidates),
         durations = duration_chart(&report.variants),
         sentences = verdict_sentences(&report.verdicts),
@@ -405,9 +405,9 @@ pub fn render(experiment: &Experiment, report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::Verdict;
-    use crate::definition::Experiments;
-    use crate::record::{ComparisonRecord, RequestSummary, VariantResult};
+    use crate::domain::compare::Verdict;
+    use crate::domain::definition::Experiments;
+    use crate::domain::record::{ComparisonRecord, RequestSummary, VariantResult};
 
     fn experiment() -> Experiment {
         let yaml = "experiments:\n  round:\n    comparators: [body]\n    path: /round\n    control: {name: c, function: round-control}\n    candidates:\n      half-even: {name: Half even, function: h}\n      \"fixed\": {name: Fixed, function: f}\n";
@@ -452,7 +452,7 @@ mod tests {
                 noise: None,
             })
             .collect();
-        let report = crate::report::report(&experiment, &records, &Default::default());
+        let report = crate::domain::report::report(&experiment, &records, &Default::default());
         let html = render(&experiment, &report);
         let sentences = html.find(r#"<section id="verdicts">"#).unwrap();
         assert!(sentences < html.find(r#"<h2>Variants</h2>"#).unwrap());
@@ -507,7 +507,7 @@ mod tests {
                 noise: None,
             })
             .collect();
-        let report = crate::report::report(&experiment, &records, &Default::default());
+        let report = crate::domain::report::report(&experiment, &records, &Default::default());
         let html = render(&experiment, &report);
         assert!(
             html.contains(
@@ -527,7 +527,7 @@ mod tests {
         );
         assert_eq!(
             intended.matches("<tr><td>").count(),
-            crate::report::LATEST_INTENDED
+            crate::domain::report::LATEST_INTENDED
         );
     }
 

@@ -7,32 +7,15 @@ use std::time::Instant;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde::{Deserialize, Serialize};
 use shared::ApiError;
 use tokio::sync::{RwLock, Semaphore};
 
-use crate::compare::Observed;
+use crate::adapters::invoke::{InvokeError, Invoker};
+use crate::adapters::payload;
+use crate::adapters::store::ExperimentStore;
 use crate::config::{Config, Handoff};
-use crate::definition::{Experiment, Experiments};
-use crate::invoke::{InvokeError, Invoker};
-use crate::payload;
-use crate::store::ExperimentStore;
-
-/// What the comparator receives: everything it needs, so it reads no definitions itself.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ComparisonJob {
-    pub experiment: Experiment,
-    pub correlation_id: String,
-    pub event: serde_json::Value,
-    pub control: Observed,
-    pub control_duration_ms: f64,
-    /// RFC 3339 with milliseconds, UTC: when the proxy received the request.
-    pub at: String,
-}
-
-/// Comparison jobs above this size are not handed off (an `Event` payload is limited to 256 KB).
-pub const MAX_JOB_BYTES: usize = 240 * 1024;
+use crate::domain::definition::{Experiment, Experiments};
+use crate::job::{ComparisonJob, MAX_JOB_BYTES};
 
 pub struct ProxyApp {
     pub config: Config,

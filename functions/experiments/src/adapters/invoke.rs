@@ -1,0 +1,202 @@
+//! Invoking functions: the Lambda Invoke API (on AWS, or `cargo lambda watch`'s emulation of it
+//! locally), behind a trait so the in-process tests can dispatch to handlers directly.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use aws_sdk_lambda::config::http::HttpResponse;
+use aws_sdk_lambda::error::{DisplayErrorContext, SdkError};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum InvokeError {
+    /// The function ran and failed (panic, crash, unhandled error).
+    #[error("the function failed: {0}")]
+    FunctionError(String),
+    /// The invocation did not happen or its answer was lost.
+    #[error("could not invoke the function: {0}")]
+    Failed(String),
+}
+
+pub trait Invoker: Send + Sync {
+    /// A synchronous (`RequestResponse`) invocation; the function's payload.
+    fn invoke<'a>(
+        &'a self,
+        function: &'a str,
+        payload: Vec<u8>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, InvokeError>>;
+
+    /// An asynchronous (`Event`) invocation: queued by Lambda, run later, failures to its destination.
+    fn invoke_event<'a>(
+        &'a self,
+        function: &'a str,
+        payload: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), InvokeError>>;
+}
+
+/// The Invoke API. Function names without `arn:` get `prefix` (the stack's name and `-`) first.
+pub struct LambdaInvoker {
+    client: aws_sdk_lambda::Client,
+    prefix: String,
+}
+
+impl LambdaInvoker {
+    pub fn new(client: aws_sdk_lambda::Client, prefix: impl Into<String>) -> Self {
+        Self {
+            client,
+            prefix: prefix.into(),
+        }
+    }
+
+    fn name(&self, function: &str) -> String {
+        if function.starts_with("arn:") {
+            function.to_owned()
+        } else {
+            format!("{}{function}", self.prefix)
+        }
+    }
+}
+
+/// Whether the function ran and failed, from the Invoke API's typed answer: the HTTP status of its
+/// response and the `X-Amz-Function-Error` header ([`InvokeOutput::function_error`]). On AWS a
+/// function's error comes back as 200 with that header set; `cargo lambda watch` answers it as HTTP
+/// 500 instead. `None` for a status: no response was received.
+///
+/// [`InvokeOutput::function_error`]: aws_sdk_lambda::operation::invoke::InvokeOutput::function_error
+pub fn function_failed(status: Option<u16>, function_error: Option<&str>) -> bool {
+    function_error.is_some() || status == Some(500)
+}
+
+/// An Invoke API call that did not return an output: the function failed (as `cargo lambda watch`
+/// reports it) or the invocation itself did.
+fn classify<E>(error: SdkError<E, HttpResponse>) -> InvokeError
+where
+    E: std::error::Error + 'static,
+{
+    let status = match &error {
+        SdkError::ServiceError(e) => Some(e.raw().status().as_u16()),
+        _ => None,
+    };
+    let text = DisplayErrorContext(&error).to_string();
+    if function_failed(status, None) {
+        InvokeError::FunctionError(text)
+    } else {
+        InvokeError::Failed(text)
+    }
+}
+
+impl Invoker for LambdaInvoker {
+    fn invoke<'a>(
+        &'a self,
+        function: &'a str,
+        payload: Vec<u8>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, InvokeError>> {
+        Box::pin(async move {
+            let output = self
+                .client
+                .invoke()
+                .function_name(self.name(function))
+                .payload(Blob::new(payload))
+                .send()
+                .await
+                .map_err(classify)?;
+            let body = output
+                .payload()
+                .map(|p| p.as_ref().to_vec())
+                .unwrap_or_default();
+            let status = u16::try_from(output.status_code()).ok();
+            if function_failed(status, output.function_error()) {
+                Err(InvokeError::FunctionError(format!(
+                    "{}: {}",
+                    output.function_error().unwrap_or("Unhandled"),
+                    crate::domain::compare::excerpt(&String::from_utf8_lossy(&body))
+                )))
+            } else {
+                Ok(body)
+            }
+        })
+    }
+
+    fn invoke_event<'a>(
+        &'a self,
+        function: &'a str,
+        payload: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), InvokeError>> {
+        Box::pin(async move {
+            self.client
+                .invoke()
+                .function_name(self.name(function))
+                .invocation_type(InvocationType::Event)
+                .payload(Blob::new(payload))
+                .send()
+                .await
+                .map_err(classify)?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_lambda::operation::invoke::InvokeError as SdkInvokeError;
+    use aws_sdk_lambda::primitives::SdkBody;
+
+    use super::*;
+
+    #[test]
+    fn function_failed_reads_the_status_and_the_function_error_header() {
+        let cases = [
+            ("AWS, the function answered", Some(200), None, false),
+            (
+                "AWS, an unhandled error",
+                Some(200),
+                Some("Unhandled"),
+                true,
+            ),
+            ("AWS, a handled error", Some(200), Some("Handled"), true),
+            ("AWS, an Event invocation queued", Some(202), None, false),
+            ("cargo lambda watch, a handler error", Some(500), None, true),
+            ("no such function", Some(404), None, false),
+            ("throttled", Some(429), None, false),
+            ("no response at all", None, None, false),
+        ];
+        for (case, status, function_error, expected) in cases {
+            assert_eq!(
+                function_failed(status, function_error),
+                expected,
+                "{case}: status {status:?}, function error {function_error:?}"
+            );
+        }
+    }
+
+    fn service_error(status: u16) -> SdkError<SdkInvokeError, HttpResponse> {
+        let raw = HttpResponse::new(status.try_into().expect("a valid status"), SdkBody::empty());
+        SdkError::service_error(SdkInvokeError::unhandled("boom"), raw)
+    }
+
+    #[test]
+    fn a_500_from_the_invoke_api_is_the_function_failing() {
+        assert!(matches!(
+            classify(service_error(500)),
+            InvokeError::FunctionError(_)
+        ));
+    }
+
+    #[test]
+    fn other_service_errors_and_lost_answers_are_failed_invocations() {
+        assert!(matches!(
+            classify(service_error(404)),
+            InvokeError::Failed(_)
+        ));
+        assert!(matches!(
+            classify(service_error(429)),
+            InvokeError::Failed(_)
+        ));
+        let timeout: SdkError<SdkInvokeError, HttpResponse> =
+            SdkError::timeout_error("no answer in time");
+        assert!(matches!(classify(timeout), InvokeError::Failed(_)));
+    }
+}

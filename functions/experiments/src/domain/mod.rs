@@ -1,0 +1,9 @@
+//! The experiment runner's pure logic: no I/O, no `lambda_http`, no SDK types.
+
+pub mod compare;
+pub mod definition;
+pub mod promotion;
+pub mod record;
+pub mod report;
+pub mod stats;
+pub mod verdict;
