@@ -463,7 +463,8 @@ pub fn check_artifacts(paths: &Paths) -> Result<()> {
 
 /// Writes the packaged template for `sam deploy`.
 pub fn package(paths: &Paths, out: &Path) -> Result<()> {
-    let template = Template::load(&paths.root)?;
+    let registry = registry::Registry::load(&paths.root)?;
+    let template = crate::scaffolded::template(&paths.root, &registry)?;
     let text = template.packaged(|binary| zip_path(paths, binary).display().to_string())?;
     std::fs::create_dir_all(out.parent().expect("a folder"))?;
     std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))

@@ -4,7 +4,9 @@
 //! function per deployment, its binary, name, memory size and HTTP API routes, a Function URL in
 //! Outputs, a log group with a retention), the workspace's binaries, the `cargo lambda watch`
 //! router in `Cargo.toml`, the acceptance suite's dependencies (its in-process dispatch is
-//! generated from the registry) and the experiment definitions.
+//! generated from the registry) and the experiment definitions. Candidates made by
+//! `new-candidate` are checked as deployed and uploaded: with the resources and the place in an
+//! experiment that `scaffolded.rs` derives from their entries.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -17,7 +19,7 @@ use crate::template::Template;
 /// Problems found, one sentence each; empty when everything agrees.
 pub fn problems(root: &Path) -> Result<Vec<String>> {
     let registry = Registry::load(root)?;
-    let template = Template::load(root)?;
+    let template = crate::scaffolded::template(root, &registry)?;
     let metadata = cargo_metadata::MetadataCommand::new()
         .manifest_path(root.join("Cargo.toml"))
         .no_deps()
@@ -251,7 +253,8 @@ fn dispatch_problems(registry: &Registry, metadata: &cargo_metadata::Metadata) -
 }
 
 /// Every function an experiment names is registered, with the role it plays there; every
-/// workshop candidate is in its family's experiment.
+/// workshop candidate is in its family's experiment (a scaffolded one joins the experiment named
+/// after its family, so that experiment must exist).
 pub fn definition_problems(registry: &Registry, root: &Path) -> Result<Vec<String>> {
     let dir = root.join("functions/experiments/definitions");
     let mut found = Vec::new();
@@ -264,8 +267,10 @@ pub fn definition_problems(registry: &Registry, root: &Path) -> Result<Vec<Strin
     files.sort();
     for path in files {
         let text = std::fs::read_to_string(&path)?;
-        let value: serde_norway::Value = serde_norway::from_str(&text)
+        let mut value: serde_norway::Value = serde_norway::from_str(&text)
             .with_context(|| format!("{} is not valid YAML", path.display()))?;
+        // As uploaded: with the scaffolded candidates in their families' experiments.
+        crate::scaffolded::add_candidates(registry, &mut value)?;
         let file = path.file_name().unwrap_or_default().to_string_lossy();
         for (name, experiment) in value["experiments"].as_mapping().into_iter().flatten() {
             let name = name.as_str().unwrap_or_default();

@@ -241,13 +241,17 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
             let writes = new_candidate::plan(&paths.root, &family, &name)?;
             new_candidate::apply(&paths.root, &writes)?;
             let function = format!("{family}-candidate-{name}");
+            for write in &writes {
+                println!("wrote {}", write.path.display());
+            }
             println!(
-                "created functions/{family}-{name} (function {function}); it answers 501 until written."
+                "{function} answers 501 until you write respond() in {}",
+                writes[0].path.display()
             );
             println!(
-                "registered in functions.toml; compared in experiment {family} (functions/experiments/definitions/workshop.yaml)"
+                "it joins experiment {family} when the definitions are uploaded (./build.sh local does; \
+                 on AWS: ./build.sh experiments upload <env> <region> <profile>)"
             );
-            println!("upload the definitions with ./build.sh experiments upload <env>");
             println!("locally: http://127.0.0.1:9000/lambda-url/{function}/");
             Ok(())
         }

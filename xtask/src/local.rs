@@ -231,6 +231,8 @@ pub fn upload_experiments(
     env: &[(String, String)],
     files: &[PathBuf],
 ) -> Result<()> {
+    let registry = Registry::load(&paths.root)?;
+    let files = crate::scaffolded::definition_files(&registry, &paths.target, files)?;
     Cmd::new(paths.target.join("debug/experiments").display().to_string())
         .arg("upload")
         .args(files.iter().map(|f| f.display().to_string()))

@@ -1,31 +1,28 @@
 //! `./build.sh new-candidate <family> <name>`: scaffolds a workshop candidate.
 //!
-//! What the attendee gets is a crate copied from `xtask/templates/candidate/` and one entry in
-//! `functions.toml`. The registry's consumers that are files follow from that entry: the
-//! acceptance suite's dependency on the crate (edited with `toml_edit`), the function's resources
-//! in `template.yaml` and its place in the family's experiment in `workshop.yaml`. Those two YAML
-//! files keep their comments, so the new blocks are added as text, and every edit is verified by
-//! parsing the result: the new file must equal the old one plus exactly the new entry, and
-//! `cargo xtask check` must find nothing. All of it is computed before the first file is
-//! written; a refusal leaves the tree as it was.
+//! What the attendee gets is one entry in `functions.toml` (marked `scaffolded`) and two files in
+//! the family's crate, copied from `xtask/templates/candidate/`: the candidate's module
+//! `src/attendees/<name>.rs` (declared by the crate's build script, see `registry::attendees`) and
+//! its binary `src/bin/<family>-candidate-<name>.rs` (found by Cargo). No other file is edited:
+//! the candidate's resources in the deployed template and its place in the family's experiment
+//! follow from the entry (`scaffolded.rs`), the in-process dispatch, the endpoints and the arm64
+//! build read the registry. The plan is computed, and checked as `cargo xtask check` would,
+//! before the first file is written; a refusal leaves the tree as it was.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use registry::{Function, Registry};
-use serde_norway::Value;
 
 use crate::check;
-use crate::template::Template;
+use crate::scaffolded;
 
 /// At most 20 characters: deployed, the function is named
 /// `rust-serverless-<env>-<family>-candidate-<name>`, and Lambda allows 64.
 const NAME_MAX: usize = 20;
 
-/// The template crate, relative to the workspace root.
-const TEMPLATE_CRATE: &str = "xtask/templates/candidate";
-const WORKSHOP_DEFINITIONS: &str = "functions/experiments/definitions/workshop.yaml";
-const ACCEPTANCE_MANIFEST: &str = "tests/acceptance/Cargo.toml";
+/// The templates of the two files, relative to the workspace root.
+const TEMPLATES: &str = "xtask/templates/candidate";
 
 /// A file to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,15 +31,37 @@ pub struct Write {
     pub text: String,
 }
 
-/// An example request of each family's control: (method, path and query).
-fn example(family: &str) -> (&'static str, &'static str) {
+/// A request each family's control answers with 200: method, path and query, JSON body.
+fn example(family: &str) -> (&'static str, &'static str, Option<&'static str>) {
     match family {
-        "round" => ("GET", "/round?number=62.5"),
-        "sort" => ("POST", "/sort"),
-        "fizzbuzz" => ("GET", "/fizzbuzz?from=1&to=15"),
-        "pbkdf2" => ("POST", "/pbkdf2"),
-        _ => ("GET", "/"),
+        "round" => ("GET", "/round?number=62.5", None),
+        "sort" => ("POST", "/sort", Some("[3, 1, 2]")),
+        "fizzbuzz" => ("GET", "/fizzbuzz?from=1&to=15", None),
+        "pbkdf2" => (
+            "POST",
+            "/pbkdf2",
+            Some(r#"{"password": "correct horse", "salt": "NaCl", "iterations": 1000}"#),
+        ),
+        _ => ("GET", "/", None),
     }
+}
+
+/// The Rust expression that builds the example request (indented for the template).
+fn request_code(method: &str, uri: &str, body: Option<&str>) -> String {
+    let mut code = String::from("lambda_http::http::Request::builder()\n");
+    if method != "GET" {
+        code.push_str(&format!("            .method({method:?})\n"));
+    }
+    code.push_str(&format!("            .uri({uri:?})\n"));
+    match body {
+        None => code.push_str("            .body(Body::Empty)\n"),
+        Some(body) => code.push_str(&format!(
+            "            .header(\"content-type\", \"application/json\")\n            \
+             .body(Body::from(r#\"{body}\"#))\n"
+        )),
+    }
+    code.push_str("            .expect(\"a valid request\")");
+    code
 }
 
 /// Every file `new-candidate` writes, relative to `root`, or why it refuses.
@@ -62,65 +81,128 @@ pub fn plan(root: &Path, family: &str, name: &str) -> Result<Vec<Write>> {
              starting with a letter, with no '-' at the end or next to another (e.g. my-name)"
         );
     }
-    let function = Function::workshop_candidate(&format!("{family}-candidate-{name}"), family);
-    let crate_dir = format!("functions/{family}-{name}");
-    refuse_clashes(root, &registry, &function, &crate_dir, name, family)?;
+    let control = registry
+        .control_of(family)
+        .context("checked: the family has a control")?;
+    let function = Function::workshop_candidate(family, name, &control.crate_name);
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .manifest_path(root.join("Cargo.toml"))
+        .no_deps()
+        .exec()
+        .context("cargo metadata")?;
+    let crate_dir = metadata
+        .workspace_packages()
+        .into_iter()
+        .find(|p| p.name.as_str() == control.crate_name)
+        .and_then(|p| p.manifest_path.parent())
+        .with_context(|| format!("the crate {} is not in the workspace", control.crate_name))?
+        .strip_prefix(root.canonicalize()?)
+        .map(|dir| dir.as_std_path().to_owned())
+        .context("the family's crate is outside the workspace")?;
+    let module = registry::attendees::module_name(name);
+    let module_file = crate_dir
+        .join(registry::attendees::DIR)
+        .join(format!("{module}.rs"));
+    let bin_file = crate_dir.join(format!("src/bin/{}.rs", function.name));
+    refuse_clashes(
+        root,
+        &registry,
+        &function,
+        &metadata,
+        &[&module_file, &bin_file],
+    )?;
 
-    let mut writes = crate_files(root, &function, family, &crate_dir)?;
+    let (method, uri, body) = example(family);
+    let control_handler = control
+        .handler
+        .as_deref()
+        .context("the control's handler")?;
+    let local = |path: &str| {
+        path.split_once("::")
+            .map_or(path.to_owned(), |(_, rest)| format!("crate::{rest}"))
+    };
+    let control_call = match &control.config {
+        None => format!("{}(example()).await", local(control_handler)),
+        Some(config) => format!(
+            "{}(\n            &{}::from_env().expect(\"the default configuration\"),\n            \
+             example(),\n        )\n        .await",
+            local(control_handler),
+            local(config)
+        ),
+    };
+    let fill = |text: &str| {
+        text.replace("{{function}}", &function.name)
+            .replace("{{family}}", family)
+            .replace("{{crate}}", &control.crate_name.replace('-', "_"))
+            .replace("{{module}}", &module)
+            .replace("{{control}}", &local(control_handler))
+            .replace("{{control_call}}", &control_call)
+            .replace("{{file}}", &module_file.display().to_string())
+            .replace("{{method}}", method)
+            .replace("{{path}}", uri.split('?').next().unwrap_or(uri))
+            .replace("{{example}}", uri)
+            .replace("{{request}}", &request_code(method, uri, body))
+    };
+    let mut writes = Vec::new();
+    for (template, path) in [("attendee.rs", &module_file), ("bin.rs", &bin_file)] {
+        let source = root.join(TEMPLATES).join(format!("{template}.tmpl"));
+        let text = std::fs::read_to_string(&source)
+            .with_context(|| format!("cannot read {}", source.display()))?;
+        let text = fill(&text);
+        if text.contains("{{") {
+            bail!(
+                "{} has a placeholder new-candidate does not fill",
+                source.display()
+            );
+        }
+        writes.push(Write {
+            path: path.clone(),
+            text,
+        });
+    }
+
     let new_registry_text = Registry::append_entry(&registry_text, &function)?;
     let new_registry = Registry::parse(&new_registry_text)?;
-    writes.push(Write {
-        path: registry::FILE.into(),
-        text: new_registry_text,
-    });
-    writes.push(Write {
-        path: ACCEPTANCE_MANIFEST.into(),
-        text: acceptance_manifest(root, &function, &crate_dir)?,
-    });
-    let template_text = template_with(root, &function)?;
-    let problems = check::template_problems(&new_registry, &Template::parse(&template_text)?)?;
+    let problems =
+        check::template_problems(&new_registry, &scaffolded::template(root, &new_registry)?)?;
     if !problems.is_empty() {
         bail!(
-            "the template edit is wrong (a bug): {}",
+            "the derived template is wrong (a bug): {}",
             problems.join("; ")
         );
     }
     writes.push(Write {
-        path: crate::template::FILE.into(),
-        text: template_text,
-    });
-    writes.push(Write {
-        path: WORKSHOP_DEFINITIONS.into(),
-        text: definitions_with(root, &function, family, name)?,
+        path: registry::FILE.into(),
+        text: new_registry_text,
     });
     Ok(writes)
 }
 
-/// Refuses a name whose function, crate or resources exist anywhere already: a second function
+/// Refuses a name whose function, files or resources exist anywhere already: a second function
 /// of that name would be deployed twice or shadow the first.
 fn refuse_clashes(
     root: &Path,
     registry: &Registry,
     function: &Function,
-    crate_dir: &str,
-    name: &str,
-    family: &str,
+    metadata: &cargo_metadata::Metadata,
+    files: &[&Path],
 ) -> Result<()> {
-    let mut found = Vec::new();
-    if root.join(crate_dir).exists() {
-        found.push(crate_dir.to_owned());
-    }
+    let mut found: Vec<String> = files
+        .iter()
+        .filter(|f| root.join(f).exists())
+        .map(|f| f.display().to_string())
+        .collect();
     if registry
         .deployments()
         .iter()
-        .any(|d| d.name == function.name || d.function.crate_name == function.crate_name)
+        .any(|d| d.name == function.name)
     {
         found.push(registry::FILE.to_owned());
     }
-    let template = Template::load(root)?;
+    let template = crate::template::Template::load(root)?;
     let id = Function::logical_id(&function.name);
     let base = id.trim_end_matches("Function");
-    // The ids this would write, and SAM's implicit <Function>Url.
+    // The ids the derived template would add, and SAM's implicit <Function>Url.
     let ids = [
         id.clone(),
         format!("{id}Url"),
@@ -138,18 +220,17 @@ fn refuse_clashes(
     {
         found.push(crate::template::FILE.to_owned());
     }
-    let definitions = std::fs::read_to_string(root.join(WORKSHOP_DEFINITIONS))?;
-    let value: Value = serde_norway::from_str(&definitions)?;
-    if !value["experiments"][family]["candidates"][name].is_null()
-        || definitions.contains(&format!("function: {}", function.name))
-    {
-        found.push(WORKSHOP_DEFINITIONS.to_owned());
+    for file in crate::local::definition_files(root)? {
+        let value: serde_norway::Value = serde_norway::from_str(&std::fs::read_to_string(&file)?)?;
+        if scaffolded::named_functions(&value).contains(&function.name) {
+            found.push(
+                file.strip_prefix(root)
+                    .unwrap_or(&file)
+                    .display()
+                    .to_string(),
+            );
+        }
     }
-    let metadata = cargo_metadata::MetadataCommand::new()
-        .manifest_path(root.join("Cargo.toml"))
-        .no_deps()
-        .exec()
-        .context("cargo metadata")?;
     let rust_name = function.name.replace('-', "_");
     for package in metadata.workspace_packages() {
         let clash = package.name.replace('-', "_") == rust_name
@@ -162,6 +243,7 @@ fn refuse_clashes(
         }
     }
     if !found.is_empty() {
+        found.sort();
         found.dedup();
         bail!(
             "{} already exists in {}: choose another name",
@@ -170,179 +252,6 @@ fn refuse_clashes(
         );
     }
     Ok(())
-}
-
-/// The template crate's files with the placeholders filled in.
-fn crate_files(
-    root: &Path,
-    function: &Function,
-    family: &str,
-    crate_dir: &str,
-) -> Result<Vec<Write>> {
-    let (method, example) = example(family);
-    let path = example.split('?').next().unwrap_or(example);
-    let ident = function.name.replace('-', "_");
-    let fill = |text: &str| {
-        text.replace("{{function}}", &function.name)
-            .replace("{{ident}}", &ident)
-            .replace("{{family}}", family)
-            .replace("{{method}}", method)
-            .replace("{{path}}", path)
-            .replace("{{example}}", example)
-            .replace("{{crate_dir}}", crate_dir)
-    };
-    let mut writes = Vec::new();
-    for file in ["Cargo.toml", "src/main.rs", "src/lib.rs"] {
-        let source = root.join(TEMPLATE_CRATE).join(format!("{file}.tmpl"));
-        let text = std::fs::read_to_string(&source)
-            .with_context(|| format!("cannot read {}", source.display()))?;
-        let text = fill(&text);
-        if text.contains("{{") {
-            bail!(
-                "{} has a placeholder new-candidate does not fill",
-                source.display()
-            );
-        }
-        writes.push(Write {
-            path: Path::new(crate_dir).join(file),
-            text,
-        });
-    }
-    Ok(writes)
-}
-
-/// The acceptance suite's manifest with a path dependency on the new crate.
-fn acceptance_manifest(root: &Path, function: &Function, crate_dir: &str) -> Result<String> {
-    let text = std::fs::read_to_string(root.join(ACCEPTANCE_MANIFEST))?;
-    let mut doc: toml_edit::DocumentMut = text.parse().context(ACCEPTANCE_MANIFEST)?;
-    let dependencies = doc["dependencies"]
-        .as_table_mut()
-        .context("no [dependencies] in the acceptance manifest")?;
-    let mut dependency = toml_edit::InlineTable::new();
-    dependency.insert("path", format!("../../{crate_dir}").into());
-    dependencies.insert(&function.name, toml_edit::value(dependency));
-    Ok(doc.to_string())
-}
-
-/// `template.yaml` with the function, its log group and its URL output, checked by parsing.
-fn template_with(root: &Path, function: &Function) -> Result<String> {
-    let text = std::fs::read_to_string(root.join(crate::template::FILE))?;
-    let id = Function::logical_id(&function.name);
-    let base = id.trim_end_matches("Function");
-    let name = &function.name;
-    let resource = format!(
-        "  {id}:\n    Type: AWS::Serverless::Function\n    Metadata:\n      BuildMethod: rust-cargolambda\n      \
-         BuildProperties:\n        Binary: {name}\n    Properties:\n      \
-         FunctionName: !Sub \"${{AWS::StackName}}-{name}\"\n      CodeUri: .\n      \
-         Description: Workshop candidate {name} (functions.toml)\n      FunctionUrlConfig:\n        AuthType: NONE\n\n  \
-         {base}LogGroup:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      \
-         LogGroupName: !Sub \"/aws/lambda/${{{id}}}\"\n      RetentionInDays: !Ref LogRetentionDays\n\n"
-    );
-    let output = format!(
-        "  {base}Url:\n    Description: Function URL of {name} (append the function's path).\n    \
-         Value: !GetAtt {id}Url.FunctionUrl\n"
-    );
-    // Resources end where the top-level `Outputs:` starts; Outputs end at the next top-level key.
-    let lines: Vec<&str> = text.lines().collect();
-    let outputs = lines
-        .iter()
-        .position(|l| *l == "Outputs:")
-        .context("template.yaml has no top-level Outputs:")?;
-    let outputs_end = lines[outputs + 1..]
-        .iter()
-        .position(|l| !l.is_empty() && !l.starts_with(' ') && !l.starts_with('#'))
-        .map_or(lines.len(), |i| outputs + 1 + i);
-    let mut out: Vec<String> = lines[..outputs].iter().map(|l| (*l).to_owned()).collect();
-    while out.last().is_some_and(|l| l.is_empty()) {
-        out.pop();
-    }
-    out.push(String::new());
-    out.push(resource.trim_end().to_owned());
-    out.push(String::new());
-    let mut body: Vec<String> = lines[outputs..outputs_end]
-        .iter()
-        .map(|l| (*l).to_owned())
-        .collect();
-    while body.last().is_some_and(|l| l.is_empty()) {
-        body.pop();
-    }
-    out.extend(body);
-    out.push(output.trim_end().to_owned());
-    if outputs_end < lines.len() {
-        out.push(String::new());
-        out.extend(lines[outputs_end..].iter().map(|l| (*l).to_owned()));
-    }
-    let new_text = out.join("\n") + "\n";
-
-    // The edit adds exactly three entries and changes nothing else.
-    let mut before = Template::parse(&text)?.value;
-    let after = Template::parse(&new_text)?.value;
-    let added: [(&str, String); 3] = [
-        ("Resources", id.clone()),
-        ("Resources", format!("{base}LogGroup")),
-        ("Outputs", format!("{base}Url")),
-    ];
-    for (section, key) in &added {
-        let value = after[*section][key.as_str()].clone();
-        if value.is_null() {
-            bail!("the template edit lost {section}.{key} (a bug)");
-        }
-        before[*section]
-            .as_mapping_mut()
-            .context("a section")?
-            .insert(Value::String(key.clone()), value);
-    }
-    if before != after {
-        bail!("the template edit changed more than the new function (a bug)");
-    }
-    Ok(new_text)
-}
-
-/// `workshop.yaml` with the candidate first in its family's experiment, checked by parsing.
-fn definitions_with(root: &Path, function: &Function, family: &str, name: &str) -> Result<String> {
-    let text = std::fs::read_to_string(root.join(WORKSHOP_DEFINITIONS))?;
-    let lines: Vec<&str> = text.lines().collect();
-    let block = lines
-        .iter()
-        .position(|l| *l == format!("  {family}:"))
-        .with_context(|| format!("experiment {family} is not in {WORKSHOP_DEFINITIONS}"))?;
-    let candidates = lines[block + 1..]
-        .iter()
-        .take_while(|l| l.is_empty() || l.starts_with("    ") || l.trim_start().starts_with('#'))
-        .position(|l| *l == "    candidates:")
-        .map(|i| block + 1 + i)
-        .with_context(|| {
-            format!(
-                "experiment {family} has no block-style candidates list in {WORKSHOP_DEFINITIONS}"
-            )
-        })?;
-    let entry = [
-        format!("      {name}:"),
-        format!("        name: {} (new)", function.name),
-        format!("        function: {}", function.name),
-    ];
-    let mut out: Vec<String> = lines[..=candidates]
-        .iter()
-        .map(|l| (*l).to_owned())
-        .collect();
-    out.extend(entry);
-    out.extend(lines[candidates + 1..].iter().map(|l| (*l).to_owned()));
-    let new_text = out.join("\n") + "\n";
-
-    let mut before: Value = serde_norway::from_str(&text)?;
-    let after: Value = serde_norway::from_str(&new_text)?;
-    let added = after["experiments"][family]["candidates"][name].clone();
-    if added["function"].as_str() != Some(function.name.as_str()) {
-        bail!("the definitions edit did not add {name} to {family} (a bug)");
-    }
-    before["experiments"][family]["candidates"]
-        .as_mapping_mut()
-        .context("candidates")?
-        .insert(Value::String(name.to_owned()), added);
-    if before != after {
-        bail!("the definitions edit changed more than the new candidate (a bug)");
-    }
-    Ok(new_text)
 }
 
 /// Writes the planned files under `root`.
@@ -375,8 +284,8 @@ mod tests {
     }
 
     #[test]
-    fn a_candidate_is_a_crate_and_one_registry_entry_and_everything_agrees() {
-        let writes = plan(&root(), "sort", "zz-test").unwrap();
+    fn a_candidate_is_two_files_in_its_familys_crate_and_one_registry_entry() {
+        let writes = plan(&root(), "pbkdf2", "zz-test").unwrap();
         let paths: Vec<String> = writes
             .iter()
             .map(|w| w.path.display().to_string())
@@ -384,53 +293,33 @@ mod tests {
         assert_eq!(
             paths,
             [
-                "functions/sort-zz-test/Cargo.toml",
-                "functions/sort-zz-test/src/main.rs",
-                "functions/sort-zz-test/src/lib.rs",
+                "functions/pbkdf2/src/attendees/zz_test.rs",
+                "functions/pbkdf2/src/bin/pbkdf2-candidate-zz-test.rs",
                 "functions.toml",
-                "tests/acceptance/Cargo.toml",
-                "template.yaml",
-                "functions/experiments/definitions/workshop.yaml",
             ]
         );
         let registry = Registry::parse(written(&writes, "functions.toml")).unwrap();
-        let entry = registry.get("sort-candidate-zz-test").expect("the entry");
+        let entry = registry.get("pbkdf2-candidate-zz-test").expect("the entry");
         assert_eq!(
             entry.handler.as_deref(),
-            Some("sort_candidate_zz_test::handler")
+            Some("pbkdf2_fn::attendees::zz_test::handler")
         );
+        assert!(entry.scaffolded);
         let old = std::fs::read_to_string(root().join("functions.toml")).unwrap();
         assert!(written(&writes, "functions.toml").starts_with(old.trim_end()));
 
-        let template = Template::parse(written(&writes, "template.yaml")).unwrap();
-        assert_eq!(
-            check::template_problems(&registry, &template).unwrap(),
-            Vec::<String>::new()
-        );
-
-        let dir = tempfile::tempdir().unwrap();
-        let definitions = dir.path().join("functions/experiments/definitions");
-        std::fs::create_dir_all(&definitions).unwrap();
-        std::fs::write(
-            definitions.join("workshop.yaml"),
-            written(&writes, WORKSHOP_DEFINITIONS),
-        )
-        .unwrap();
+        let module = written(&writes, "functions/pbkdf2/src/attendees/zz_test.rs");
+        assert!(module.contains("control (POST /pbkdf2)"));
         assert!(
-            check::definition_problems(&registry, dir.path())
-                .unwrap()
-                .iter()
-                .all(|p| !p.contains("sort-candidate-zz-test"))
+            module.contains("implement respond() in functions/pbkdf2/src/attendees/zz_test.rs")
         );
-
-        let manifest = written(&writes, ACCEPTANCE_MANIFEST);
-        assert!(
-            manifest
-                .contains(r#"sort-candidate-zz-test = { path = "../../functions/sort-zz-test" }"#)
+        assert!(module.contains("crate::pbkdf2_control(\n            &crate::Config::from_env()"));
+        assert!(module.contains(".method(\"POST\")"));
+        let main = written(
+            &writes,
+            "functions/pbkdf2/src/bin/pbkdf2-candidate-zz-test.rs",
         );
-        let lib = written(&writes, "functions/sort-zz-test/src/lib.rs");
-        assert!(lib.contains("POST /sort"));
-        assert!(lib.contains("implement respond() in functions/sort-zz-test/src/lib.rs"));
+        assert!(main.contains("pbkdf2_fn::attendees::zz_test::handler(request)"));
     }
 
     #[test]

@@ -154,7 +154,11 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
         .args(["test", "--quiet", "--workspace"])
         .run()?;
 
-    let template = paths.root.join("template.yaml").display().to_string();
+    // template.yaml, plus the candidates new-candidate registered (see scaffolded.rs).
+    let registry = registry::Registry::load(&paths.root)?;
+    let template = crate::scaffolded::template_file(&paths.root, &paths.target, &registry)?
+        .display()
+        .to_string();
     let linters = [
         Side::start(
             "cfn-lint template.yaml",

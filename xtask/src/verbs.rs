@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use registry::Registry;
 
 use crate::aws::{self, Deployed, Retained, Step, Target};
 use crate::cmd::Cmd;
 use crate::local::{self, DataStack};
 use crate::log;
-use crate::template::Template;
 use crate::tools::{self, Paths};
 
 /// `./build.sh local`: the whole app on this machine until Ctrl-C, data kept in `.local/dynamodb`.
@@ -150,7 +150,10 @@ fn fetch_endpoints(paths: &Paths, target: &Target) -> Result<BTreeMap<String, St
             )
         })?;
     let outputs = aws::parse_outputs(&json)?;
-    let endpoints = aws::endpoints_from_outputs(&Template::load(&paths.root)?, &outputs)?;
+    let endpoints = aws::endpoints_from_outputs(
+        &crate::scaffolded::template(&paths.root, &Registry::load(&paths.root)?)?,
+        &outputs,
+    )?;
     let file = endpoints_file(paths, target);
     std::fs::create_dir_all(file.parent().expect("a folder"))?;
     std::fs::write(&file, serde_json::to_string_pretty(&endpoints)? + "\n")?;

@@ -10,6 +10,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub mod attendees;
+
 /// The registry's file name, at the workspace root.
 pub const FILE: &str = "functions.toml";
 
@@ -99,22 +101,32 @@ pub struct Function {
     pub handler: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<String>,
+    /// Made by `new-candidate`: a module of its family's crate (`src/attendees/`), whose
+    /// resources in the deployed template and place in its family's experiment are derived from
+    /// this entry rather than written in `template.yaml` and the definitions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub scaffolded: bool,
 }
 
 impl Function {
-    /// An attendee's workshop candidate: its own crate, no routes, called in-process through
-    /// `<crate>::handler`.
-    pub fn workshop_candidate(name: &str, family: &str) -> Self {
+    /// An attendee's workshop candidate `<family>-candidate-<short>`: module `short` (as an
+    /// identifier) of the family's crate `crate_name`, under `attendees`, with no routes.
+    pub fn workshop_candidate(family: &str, short: &str, crate_name: &str) -> Self {
         Self {
-            name: name.to_owned(),
-            crate_name: name.to_owned(),
+            name: format!("{family}-candidate-{short}"),
+            crate_name: crate_name.to_owned(),
             family: family.to_owned(),
             role: Role::Candidate,
             routes: Vec::new(),
             memory: None,
             variants: Vec::new(),
-            handler: Some(format!("{}::handler", name.replace('-', "_"))),
+            handler: Some(format!(
+                "{}::attendees::{}::handler",
+                crate_name.replace('-', "_"),
+                attendees::module_name(short)
+            )),
             config: None,
+            scaffolded: true,
         }
     }
 
@@ -256,6 +268,14 @@ impl Registry {
                     ));
                 }
             }
+            if function.scaffolded
+                && (function.role != Role::Candidate || !function.variants.is_empty())
+            {
+                return Err(format!(
+                    "{}: only a candidate without memory variants can be scaffolded",
+                    function.name
+                ));
+            }
             if function.config.is_some() && function.handler.is_none() {
                 return Err(format!("{}: config without a handler", function.name));
             }
@@ -303,6 +323,11 @@ impl Registry {
         self.functions
             .iter()
             .find(|f| f.family == family && f.role == Role::Control)
+    }
+
+    /// The entries `new-candidate` made.
+    pub fn scaffolded(&self) -> impl Iterator<Item = &Function> {
+        self.functions.iter().filter(|f| f.scaffolded)
     }
 
     /// The local router: every route, literal paths before parameters (a `{code}` must not
@@ -434,11 +459,13 @@ handler = "round::round_control"
 
     #[test]
     fn append_entry_keeps_the_text_and_adds_a_parsable_entry() {
-        let function = Function::workshop_candidate("round-candidate-mine", "round");
+        let function = Function::workshop_candidate("round", "my-idea", "round");
+        assert_eq!(function.name, "round-candidate-my-idea");
         assert_eq!(
             function.handler.as_deref(),
-            Some("round_candidate_mine::handler")
+            Some("round::attendees::my_idea::handler")
         );
+        assert!(function.scaffolded);
         let text = format!("# a comment\n{SAMPLE}");
         let out = Registry::append_entry(&text, &function).unwrap();
         assert!(out.starts_with("# a comment\n"));
