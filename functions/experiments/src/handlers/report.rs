@@ -137,6 +137,6 @@ async fn dashboard_page(app: &ReportApp, name: &str) -> Result<Response<Body>, A
     Ok(shared::http::with_body(
         StatusCode::OK,
         "text/html; charset=utf-8",
-        Body::Text(dashboard::render(&experiment, &report)),
+        Body::Text(dashboard::render(&experiment, &report).into_string()),
     ))
 }
