@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::definition::{Experiment, Experiments, Variant};
+use crate::domain::definition::{Experiment, Experiments, Intended, Rewrite, Variant};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PromotionError {
@@ -105,7 +105,9 @@ impl Promotions {
 }
 
 /// `candidate` answers the client from now on; the control is compared as
-/// [`previous_control_id`]`(candidate)`.
+/// [`previous_control_id`]`(candidate)`. The differences the candidate intended (its own and the
+/// experiment's) are intended the other way round by the old control: each rewrite, reversed, is
+/// declared for it, and the candidate's own are dropped (the experiment's stay for the others).
 fn swap(experiment: &mut Experiment, candidate: &str) -> Result<(), PromotionError> {
     let position = experiment
         .candidates
@@ -121,6 +123,26 @@ fn swap(experiment: &mut Experiment, candidate: &str) -> Result<(), PromotionErr
                 .collect::<Vec<_>>()
                 .join(", "),
         })?;
+    let previous = previous_control_id(candidate);
+    let reversed: Vec<Intended> = experiment
+        .intended_for(candidate)
+        .map(|intended| Intended {
+            candidate: Some(previous.clone()),
+            description: format!(
+                "{} (reversed: {candidate} is the control now)",
+                intended.description
+            ),
+            rewrite: Rewrite {
+                within: intended.rewrite.within.clone(),
+                from: intended.rewrite.to.clone(),
+                to: intended.rewrite.from.clone(),
+            },
+        })
+        .collect();
+    experiment
+        .intended
+        .retain(|i| i.candidate.as_deref() != Some(candidate));
+    experiment.intended.extend(reversed);
     let promoted = experiment.candidates.remove(position);
     let old = std::mem::replace(
         &mut experiment.control,
@@ -133,7 +155,7 @@ fn swap(experiment: &mut Experiment, candidate: &str) -> Result<(), PromotionErr
     experiment.candidates.insert(
         position,
         Variant {
-            id: previous_control_id(candidate),
+            id: previous,
             name: format!("{} (the control before {candidate})", old.name),
             function: old.function,
         },
@@ -230,6 +252,52 @@ experiments:
         );
         assert_eq!(e.control.id, "control");
         assert_eq!(state.history, vec![Event::Promoted(promotion("fixed"))]);
+    }
+
+    #[test]
+    fn the_difference_a_promoted_candidate_intended_is_intended_in_reverse_by_the_old_control() {
+        let yaml = r#"
+experiments:
+  fizzbuzz:
+    comparators: [body]
+    path: /fizzbuzz
+    control: { name: FizzBuzz in production, function: fizzbuzz-control }
+    candidates:
+      reference:
+        name: FizzBuzz by the spec
+        function: fizzbuzz-candidate-reference
+        intended:
+          - description: the spec's space
+            replace: { in: body, from: FizzBuzz, to: Fizz Buzz }
+      other: { name: Another, function: fizzbuzz-candidate-other }
+"#;
+        let uploaded = Experiments::parse(yaml)
+            .unwrap()
+            .by_name
+            .remove("fizzbuzz")
+            .unwrap();
+        let mut promoted = uploaded.clone();
+        apply(&mut promoted, &[promotion("reference")]).unwrap();
+        let rules: Vec<(&str, &str, &str)> = promoted
+            .intended
+            .iter()
+            .map(|i| {
+                (
+                    i.candidate.as_deref().unwrap_or("*"),
+                    i.rewrite.from.as_str(),
+                    i.rewrite.to.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rules,
+            [("control-before-reference", "Fizz Buzz", "FizzBuzz")]
+        );
+        assert_eq!(promoted.intended_for("other").count(), 0);
+        // Undo is the uploaded definition with one promotion fewer: the rule is back as written.
+        let mut undone = uploaded.clone();
+        apply(&mut undone, &[]).unwrap();
+        assert_eq!(undone, uploaded);
     }
 
     #[test]
