@@ -120,18 +120,59 @@ mod tests {
         assert_eq!(body_text(&response), "[2,9,10]");
     }
 
-    #[tokio::test]
-    async fn exercise_candidate_sorts_numbers_as_strings() {
-        let response = sort_candidate(post("[10, 9, 2]")).await;
-        assert_eq!(body_text(&response), "[10,2,9]");
+    fn content_type(response: &Response<Body>) -> Option<&str> {
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+    }
+
+    /// The exercise's answer must be what it answers as shipped (a deliberate mistake) or exactly
+    /// the control's: an attendee's fix keeps this passing, any third answer fails it.
+    fn assert_shipped_or_control<T: PartialEq + std::fmt::Debug>(
+        case: &str,
+        exercise: T,
+        shipped: T,
+        control: T,
+    ) {
+        assert!(
+            exercise == shipped || exercise == control,
+            "case {case}: the exercise answered {exercise:?}, neither its shipped mistake \
+             {shipped:?} nor the control's {control:?}"
+        );
     }
 
     #[tokio::test]
-    async fn exercise_candidate_answers_text_plain() {
-        let response = sort_candidate(post("[\"b\", \"a\"]")).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.headers()["content-type"], "text/plain");
-        assert_eq!(body_text(&response), r#"["a","b"]"#);
+    async fn exercise_candidate_sorts_numbers_as_text_as_shipped_or_exactly_like_the_control() {
+        for (list, shipped) in [
+            ("[10, 9, 2]", "[10,2,9]"),
+            ("[-1.5, 2.25, -10, 0.5]", "[-1.5,-10,0.5,2.25]"),
+            // 2^53 + 1 and 2^53 are one f64: a sort through f64 leaves them in this order.
+            (
+                "[9007199254740993, 9007199254740992, 10, 9]",
+                "[10,9,9007199254740992,9007199254740993]",
+            ),
+        ] {
+            let control = sort_control(post(list)).await;
+            let exercise = sort_candidate(post(list)).await;
+            assert_eq!(exercise.status(), StatusCode::OK, "case {list}");
+            assert_shipped_or_control(list, body_text(&exercise), shipped, body_text(&control));
+        }
+    }
+
+    #[tokio::test]
+    async fn exercise_candidate_answers_text_plain_as_shipped_or_the_controls_content_type() {
+        let list = r#"["b", "a"]"#;
+        let control = sort_control(post(list)).await;
+        let exercise = sort_candidate(post(list)).await;
+        assert_eq!(exercise.status(), StatusCode::OK);
+        assert_shipped_or_control(
+            "content-type",
+            content_type(&exercise),
+            Some("text/plain"),
+            content_type(&control),
+        );
+        assert_eq!(body_text(&exercise), body_text(&control));
     }
 
     #[tokio::test]

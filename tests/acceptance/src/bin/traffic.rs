@@ -2,8 +2,9 @@
 //! named in `ENDPOINTS_FILE`, so the experiment's dashboard fills. `./build.sh traffic` runs it.
 //!
 //! round: ties, negative ties and plain numbers; fizzbuzz: ranges across multiples of 15; sort:
-//! lists of numbers of mixed widths and lists of words; pbkdf2: small derivations. Two requests
-//! in flight at a time; at most 10,000 requests; stops by itself.
+//! lists of numbers of mixed widths, of integers past 2^53 that f64 cannot tell apart, and of
+//! words; pbkdf2: small derivations. Two requests in flight at a time; at most 10,000 requests;
+//! stops by itself.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -41,15 +42,22 @@ fn request(experiment: &str, i: usize) -> Option<(&'static str, String, Option<S
             )
         }
         "sort" => {
-            let body = if i.is_multiple_of(3) {
-                json!(["pear", "apple", "fig", "banana"]).to_string()
-            } else {
-                let list: Vec<i64> = (0..6)
-                    .map(|k| (n * 37 + k * 53) % (10_i64.pow((k % 4) as u32 + 1)))
-                    .collect();
-                json!(list).to_string()
+            let body = match i % 3 {
+                0 => json!(["pear", "apple", "fig", "banana"]),
+                1 => {
+                    let list: Vec<i64> = (0..6)
+                        .map(|k| (n * 37 + k * 53) % (10_i64.pow((k % 4) as u32 + 1)))
+                        .collect();
+                    json!(list)
+                }
+                _ => {
+                    // Past 2^53 an f64 holds only even integers: 2^53 + 4m + 1 rounds to 2^53 + 4m,
+                    // so a sort through f64 sees each pair as equal and leaves it in this order.
+                    let base = (1_i64 << 53) + 4 * (n % 1000);
+                    json!([base + 1, base, 10, -base, -(base + 1), 9])
+                }
             };
-            ("POST", "/sort".to_owned(), Some(body))
+            ("POST", "/sort".to_owned(), Some(body.to_string()))
         }
         "pbkdf2" | "pbkdf2-memory" => {
             let body = json!({"password": format!("pw-{i}"), "salt": "NaCl", "iterations": 1000 + (i % 5) * 1000, "keyLength": 32});
@@ -158,4 +166,29 @@ async fn main() -> ExitCode {
         summary.join(", ")
     );
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The integers of the `i`-th sort request, if it is a list of integers.
+    fn integers(i: usize) -> Option<Vec<i64>> {
+        let (_, _, body) = request("sort", i)?;
+        serde_json::from_str(&body?).ok()
+    }
+
+    #[test]
+    fn a_third_of_the_sort_traffic_has_integers_out_of_order_that_f64_cannot_tell_apart() {
+        // A sort that compares through f64 keeps such a pair in this order; the control does not.
+        let exposing = (0..300)
+            .filter(|&i| {
+                integers(i).is_some_and(|list| {
+                    list.windows(2)
+                        .any(|pair| pair[0] > pair[1] && pair[0] as f64 == pair[1] as f64)
+                })
+            })
+            .count();
+        assert_eq!(exposing, 100);
+    }
 }

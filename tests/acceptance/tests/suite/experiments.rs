@@ -2,7 +2,7 @@
 //! candidate's behaviour shows up in the experiment's report.
 
 use acceptance::{Call, Mode, World, eventually, unique};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Sends `path` through the proxy with a correlation id of its own; returns it with the reply.
 async fn through_proxy(world: &World, path: &str) -> (String, acceptance::Reply) {
@@ -45,9 +45,9 @@ fn matched(result: &Value) -> bool {
     verdict.is_object()
         && verdict["status"] != false
         && verdict["body"] != false
-        && verdict["headersDiffering"]
+        && verdict["headers_differing"]
             .as_array()
-            .is_none_or(Vec::is_empty)
+            .is_some_and(Vec::is_empty)
 }
 
 /// The proxy's answer equals the control's own, header for header that matters and byte for byte.
@@ -113,31 +113,49 @@ async fn fizzbuzz_control_bug_shows_against_the_reference() {
 }
 
 #[tokio::test]
-async fn sort_exercise_mismatches_and_its_solution_matches() {
+async fn sort_solution_matches_and_the_exercise_mismatches_as_shipped_or_matches_once_fixed() {
     let world = World::new().await;
     let correlation_id = unique("exp");
-    let body = b"[10, 9, 1, 100]".to_vec();
+    // 2^53 + 1 before 2^53: one f64, so a sort through f64 leaves them so. The comparator compares
+    // JSON numbers as f64 and calls that a match; workshop.rs's test of sort-candidate catches it.
+    let list = "[10, 9, 1, 100, 9007199254740993, 9007199254740992]";
     let reply = world
         .send(
             Call::post("experiment-proxy", "/sort")
                 .header("x-correlation-id", &correlation_id)
                 .header("content-type", "application/json")
-                .raw_body(body.clone()),
+                .raw_body(list),
         )
         .await;
     let direct = world
         .send(
             Call::post("sort-control", "/sort")
                 .header("content-type", "application/json")
-                .raw_body(body),
+                .raw_body(list),
         )
         .await;
     assert_eq!((reply.status, &reply.body), (direct.status, &direct.body));
     let record = comparison(&world, "sort", &correlation_id).await;
     assert_eq!(record["request"]["method"], "POST");
-    assert_eq!(record["request"]["body"], "[10, 9, 1, 100]");
-    assert!(!matched(candidate(&record, "exercise")), "{record}");
+    assert_eq!(record["request"]["body"], list);
     assert!(matched(candidate(&record, "fixed")), "{record}");
+    // Each of the exercise's two mistakes shows exactly as shipped, or not at all once fixed: an
+    // attendee's fix keeps this passing, any third outcome fails it.
+    let exercise = &candidate(&record, "exercise")["verdict"];
+    assert_eq!(exercise["status"], true, "{record}");
+    let diff = exercise["diff"].as_str().unwrap_or_default();
+    let sorted_as_text =
+        exercise["body"] == false && diff.contains("$[1]: control 9, candidate 10");
+    assert!(
+        sorted_as_text || exercise["body"] == true,
+        "the exercise's body is neither sorted as text, as shipped, nor the control's: {record}"
+    );
+    let headers = &exercise["headers_differing"];
+    assert!(
+        *headers == json!(["content-type"]) || *headers == json!([]),
+        "the exercise's headers differ neither in content-type alone, as shipped, nor not at all: \
+         {record}"
+    );
 }
 
 #[tokio::test]

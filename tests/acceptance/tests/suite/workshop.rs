@@ -155,19 +155,56 @@ async fn sort_control_sorts_numbers_numerically_and_strings_by_code_point() {
     }
 }
 
-#[tokio::test]
-async fn sort_candidate_compares_numbers_as_strings() {
-    let world = World::new().await;
-    let reply = sort(&world, "sort-candidate", &json!([10, 9, 2])).await;
-    assert_eq!(reply.json(), json!([10, 2, 9]));
+/// `sort-candidate`'s answer must be what the exercise answers as shipped (a deliberate mistake)
+/// or exactly the control's: an attendee's fix keeps the suite passing, any third answer fails it.
+fn assert_shipped_or_control<T: PartialEq + std::fmt::Debug>(
+    case: &str,
+    candidate: T,
+    shipped: T,
+    control: T,
+) {
+    assert!(
+        candidate == shipped || candidate == control,
+        "case {case}: sort-candidate answered {candidate:?}, neither the exercise's shipped \
+         mistake {shipped:?} nor the control's {control:?}"
+    );
 }
 
 #[tokio::test]
-async fn sort_candidate_answers_text_plain() {
+async fn sort_candidate_compares_numbers_as_text_as_shipped_or_exactly_like_the_control() {
     let world = World::new().await;
-    let reply = sort(&world, "sort-candidate", &json!(["b", "a"])).await;
-    assert_eq!(reply.header("content-type"), Some("text/plain"));
-    assert_eq!(reply.json(), json!(["a", "b"]));
+    for (list, shipped) in [
+        (json!([10, 9, 2]), "[10,2,9]"),
+        // 2^53 + 1 and 2^53 are one f64: a sort through f64 leaves them in this order.
+        (
+            json!([9007199254740993_u64, 9007199254740992_u64, 10, 9]),
+            "[10,9,9007199254740992,9007199254740993]",
+        ),
+    ] {
+        let control = sort(&world, "sort-control", &list).await.text();
+        let candidate = sort(&world, "sort-candidate", &list).await.text();
+        assert_shipped_or_control(
+            &list.to_string(),
+            candidate.as_str(),
+            shipped,
+            control.as_str(),
+        );
+    }
+}
+
+#[tokio::test]
+async fn sort_candidate_answers_text_plain_as_shipped_or_the_controls_content_type() {
+    let world = World::new().await;
+    let list = json!(["b", "a"]);
+    let control = sort(&world, "sort-control", &list).await;
+    let candidate = sort(&world, "sort-candidate", &list).await;
+    assert_shipped_or_control(
+        "content-type",
+        candidate.header("content-type"),
+        Some("text/plain"),
+        control.header("content-type"),
+    );
+    assert_eq!(candidate.text(), control.text());
 }
 
 #[tokio::test]
