@@ -1,5 +1,6 @@
 //! Pages in a real browser: headless Chromium, driven over WebDriver by `chromedriver`, against a
-//! running local stack: the shortener's create page, and an experiment's dashboard.
+//! running local stack: the shortener's create page, and the round and sort experiments'
+//! dashboards.
 //!
 //! Needs `WEBDRIVER_URL` (a running `chromedriver`) and `ENDPOINTS_FILE` (the stack's endpoints);
 //! `./build.sh test` starts both. `CHROMIUM_BIN` overrides the browser (default
@@ -219,6 +220,30 @@ async fn the_page_creates_a_link_that_a_browser_follows() {
     with_browser(|client| async move { shortens_follows_and_reports_errors(&client).await }).await;
 }
 
+/// The stored comparison of the request with `correlation_id`, once the comparator has written it
+/// (at most [`WAIT`]).
+async fn comparison(http: &reqwest::Client, report_url: &str, correlation_id: &str) -> Value {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let body: Value = http
+            .get(format!("{report_url}?correlationId={correlation_id}"))
+            .send()
+            .await
+            .expect("report")
+            .json()
+            .await
+            .expect("report JSON");
+        if !body["comparison"].is_null() {
+            return body["comparison"].clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the comparison of {correlation_id} never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The figures the dashboard shows for one variant: calls, mismatches, errors.
 async fn shown(client: &Client, variant: &str) -> (String, String, String) {
     let cell = |class: &'static str| {
@@ -257,25 +282,7 @@ async fn dashboard_shows_the_reports_figures(client: Client) {
     }
     let report_url = format!("{reports}/experiments/round");
     // Wait for the last request's comparison (the others arrive around the same time).
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let body: Value = http
-            .get(format!("{report_url}?correlationId={last}"))
-            .send()
-            .await
-            .expect("report")
-            .json()
-            .await
-            .expect("report JSON");
-        if !body["comparison"].is_null() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the comparisons never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    comparison(&http, &report_url, &last).await;
     // Page and JSON agree once they cover the same comparisons (a late one may land in between).
     let mut attempts = 0;
     let report = loop {
@@ -374,4 +381,71 @@ async fn dashboard_shows_the_reports_figures(client: Client) {
 #[tokio::test]
 async fn the_experiment_dashboard_shows_the_reports_figures() {
     with_browser(dashboard_shows_the_reports_figures).await;
+}
+
+/// The sort exercise answers `text/plain` where the control answers `application/json` (one of
+/// its two mistakes as shipped): the dashboard's difference names the header, with both values.
+async fn dashboard_names_a_differing_header_with_both_values(client: Client) {
+    let proxy = endpoint("experiment-proxy");
+    let report_url = format!("{}/experiments/sort", endpoint("experiment-report"));
+    let http = reqwest::Client::new();
+    // As the suite sends sort traffic: a JSON list, posted through the proxy.
+    let correlation_id = format!("browser-{}", uuid::Uuid::new_v4().simple());
+    let reply = http
+        .post(format!("{proxy}/sort"))
+        .header("x-correlation-id", &correlation_id)
+        .header("content-type", "application/json")
+        .body("[10, 9, 1, 100]")
+        .send()
+        .await
+        .expect("proxy");
+    assert_eq!(reply.status(), 200);
+    let record = comparison(&http, &report_url, &correlation_id).await;
+    let exercise = record["candidates"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == "exercise"))
+        .unwrap_or_else(|| panic!("no exercise candidate in {record}"));
+    let headers = &exercise["verdict"]["headers_differing"];
+    if *headers == json!([]) {
+        // An attendee fixed the header: there is none to name.
+        return;
+    }
+    assert_eq!(*headers, json!(["content-type"]), "{record}");
+    let expected = r#"content-type: control "application/json", candidate "text/plain""#;
+    let stored = exercise["verdict"]["diff"].as_str().unwrap_or_default();
+    assert!(
+        stored.lines().any(|line| line == expected),
+        "the stored difference does not name the header: {record}"
+    );
+    // The page renders after the comparison is stored: it is among the latest mismatches, and
+    // every exercise mismatch newer than it names the header too.
+    client
+        .goto(&format!("{report_url}/dashboard"))
+        .await
+        .expect("open the dashboard");
+    wait_for(
+        &client,
+        Locator::Css("#mismatches code.diff"),
+        "the dashboard lists the latest mismatches",
+    )
+    .await;
+    let mut shown = Vec::new();
+    for diff in client
+        .find_all(Locator::Css("#mismatches code.diff"))
+        .await
+        .expect("differences")
+    {
+        shown.push(diff.text().await.expect("text"));
+    }
+    assert!(
+        shown
+            .iter()
+            .any(|diff| diff.lines().any(|line| line.trim() == expected)),
+        "no difference on the page names the header, {expected:?} not in {shown:#?}"
+    );
+}
+
+#[tokio::test]
+async fn the_experiment_dashboard_names_a_differing_header_with_both_values() {
+    with_browser(dashboard_names_a_differing_header_with_both_values).await;
 }

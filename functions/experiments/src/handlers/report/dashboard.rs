@@ -2,7 +2,9 @@
 //! external assets) with the verdict on each candidate at the top (one sentence each, marked
 //! `data-verdict="<candidate>"`, the same text as the JSON report's `sentence`), the numbers behind
 //! it, the report's figures, two charts, the latest mismatches and, apart from them, the latest
-//! differences the experiment intends.
+//! differences the experiment intends. Each difference is shown as the comparator wrote it (see
+//! [`crate::domain::compare`]), its lines and spaces kept so that a caret stays under the character
+//! it points at.
 //!
 //! The view is a pure function from the report to markup, written with maud's `html!`: every value
 //! spliced into the page is escaped by the template, so stored inputs, bodies, differences and
@@ -25,6 +27,11 @@ const STYLE: &str = r#"
   th, td { border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left; vertical-align: top; }
   td.calls, td.matches, td.intended, td.mismatches, td.errors, td.p50, td.p90, td.p99 { text-align: right; font-variant-numeric: tabular-nums; }
   code { word-break: break-all; }
+  /* A difference keeps its lines and spaces: the caret under a differing line of text points at
+     the first character that differs. Long lines scroll rather than wrap. */
+  code.diff { display: block; white-space: pre; overflow-x: auto; word-break: normal; }
+  /* Beside the verdict's figures there is less room: the lines wrap there. */
+  #verdict-figures code.diff { white-space: pre-wrap; overflow-wrap: anywhere; margin-top: .2rem; }
   svg { max-width: 100%; height: auto; font-size: 12px; }
   .label { font-size: 13px; } .tick { fill: #555; } .in-bar { fill: #fff; font-weight: 600; }
   .grid { stroke: #ccc; stroke-dasharray: 2 3; }
@@ -150,7 +157,7 @@ fn verdict_rows(verdicts: &[CandidateVerdict]) -> Markup {
                 td class="inputs" {
                     ul {
                         @for d in &c.latest_differing {
-                            li { code { (d.input) } ": " (d.why) }
+                            li { code { (d.input) } code class="diff" { (d.why) } }
                         }
                     }
                 }
@@ -303,7 +310,7 @@ fn difference_row(m: &Mismatch) -> Markup {
                 @if !request.body.is_empty() { br; code { (request.body) } }
             }
             td {
-                code { (m.diff) }
+                code class="diff" { (m.diff) }
                 @if let Some(declared) = &m.intended { br; small { "intended: " (declared) } }
             }
         }
@@ -622,5 +629,118 @@ mod tests {
                 "{what}: {expected} not in\n{html}"
             );
         }
+    }
+
+    /// A report of the workshop's kinds of difference, each as the comparator writes it: the sort
+    /// exercise's header and body, a candidate's 500, FizzBuzz's text.
+    fn differences_report() -> (Experiment, crate::domain::report::Report) {
+        use crate::domain::compare::{Observed, compare};
+        use std::collections::BTreeMap;
+        let yaml = "experiments:\n  e:\n    comparators: [body, statuscode, {headers: [content-type]}]\n    path: /e\n    control: {name: c, function: c}\n    candidates:\n      exercise: {name: Exercise, function: x}\n      fails: {name: Fails, function: f}\n      text: {name: Text, function: t}\n";
+        let experiment = Experiments::parse(yaml).unwrap().by_name["e"].clone();
+        let answer = |status, content_type: &str, body: &str| Observed {
+            status,
+            headers: BTreeMap::from([("content-type".to_owned(), content_type.to_owned())]),
+            body: body.to_owned(),
+        };
+        let json = "application/json";
+        let fizzbuzz = |fifteen: &str| {
+            let lines: Vec<String> = (1..=30)
+                .map(|n| match (n % 3, n % 5) {
+                    (0, 0) => fifteen.to_owned(),
+                    (0, _) => "Fizz".to_owned(),
+                    (_, 0) => "Buzz".to_owned(),
+                    _ => n.to_string(),
+                })
+                .collect();
+            lines.join("\n")
+        };
+        let pairs = [
+            (
+                "exercise",
+                answer(200, json, "[2,9,10]"),
+                answer(200, "text/plain", "[10,2,9]"),
+            ),
+            (
+                "fails",
+                answer(200, json, r#"{"rounded":2}"#),
+                answer(500, json, r#"{"error":"chaos"}"#),
+            ),
+            (
+                "text",
+                answer(200, "text/plain", &fizzbuzz("FizzBuzz")),
+                answer(200, "text/plain", &fizzbuzz("Fizz Buzz")),
+            ),
+        ];
+        let records: Vec<ComparisonRecord> = pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (id, control, candidate))| ComparisonRecord {
+                experiment: "e".into(),
+                correlation_id: format!("c{i}"),
+                at: format!("2026-11-30T10:00:0{i}.000Z"),
+                request: RequestSummary {
+                    method: "GET".into(),
+                    path: "/e".into(),
+                    query: String::new(),
+                    body: String::new(),
+                },
+                control: VariantResult {
+                    verdict: None,
+                    ..result("control", true)
+                },
+                candidates: vec![VariantResult {
+                    verdict: Some(compare(&experiment, control, candidate)),
+                    ..result(id, false)
+                }],
+                noise: None,
+            })
+            .collect();
+        let report = crate::domain::report::report(&experiment, &records, &Default::default());
+        (experiment, report)
+    }
+
+    #[test]
+    fn differences_show_status_headers_and_text_lines_as_the_comparator_wrote_them() {
+        let (experiment, report) = differences_report();
+        let html = render(&experiment, &report).into_string();
+        let mismatches = &html[html.find(r#"<table id="mismatches">"#).unwrap()..];
+        for (what, expected) in [
+            (
+                "a header, named, with both values",
+                "<code class=\"diff\">content-type: control &quot;application/json&quot;, \
+                 candidate &quot;text/plain&quot;\n$[0]: control 2, candidate 10",
+            ),
+            (
+                "a status before the body",
+                "<code class=\"diff\">status: control 200, candidate 500\n\
+                 $.error: control (absent), candidate &quot;chaos&quot;\n",
+            ),
+            (
+                "a text's first differing line, its lines and caret kept",
+                "<code class=\"diff\">body, line 15:\n\
+                 \x20 line 14    &quot;14&quot;\n\
+                 \x20 control    &quot;FizzBuzz&quot;\n\
+                 \x20 candidate  &quot;Fizz Buzz&quot;\n\
+                 \x20                 ^\n\
+                 \x20 line 16    &quot;16&quot;\n\
+                 … 1 more differing line</code>",
+            ),
+        ] {
+            assert!(
+                mismatches.contains(expected),
+                "{what}: {expected}\nnot in\n{mismatches}"
+            );
+        }
+        // The verdict's latest differing inputs say the same.
+        let figures = &html[html
+            .find(r#"<tr data-verdict-figures="exercise">"#)
+            .unwrap()..];
+        assert!(
+            figures.contains(
+                r#"<code class="diff">content-type: control &quot;application/json&quot;"#
+            ),
+            "{figures}"
+        );
     }
 }
