@@ -462,6 +462,23 @@ struct Difference {
     text: String,
 }
 
+/// Two JSON numbers are the same answer when they are the same integer, or, when either is
+/// written as a float, the same `f64`: 63 and 63.0 are one number to every client that parses
+/// them, but 9007199254740993 and 9007199254740992 are two integers that an `f64` cannot tell
+/// apart (past 2^53 it holds only every other one), and a candidate that sorts through `f64`
+/// must show as differing.
+fn same_number(x: &serde_json::Number, y: &serde_json::Number) -> bool {
+    let integer = |n: &serde_json::Number| {
+        n.as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+    };
+    match (integer(x), integer(y)) {
+        (Some(a), Some(b)) => a == b,
+        _ => x.as_f64() == y.as_f64(),
+    }
+}
+
 /// Every path where `a` and `b` differ, under `at`, in document order (object keys sorted).
 fn json_differences(
     at: &str,
@@ -493,8 +510,7 @@ fn json_differences(
                 json_differences(&format!("{at}[{i}]"), p, q, found);
             }
         }
-        // 63 and 63.0 are the same JSON number to every client that parses it.
-        (Value::Number(x), Value::Number(y)) if x.as_f64() == y.as_f64() => {}
+        (Value::Number(x), Value::Number(y)) if same_number(x, y) => {}
         _ if a == b => {}
         _ => found.add(at.to_owned(), |at| {
             format!(
@@ -564,6 +580,42 @@ mod tests {
         let control = answer(200, "application/json", r#"{"a": 1, "b": [1, 2]}"#);
         let same = answer(200, "application/json", r#"{"b":[1,2],"a":1.0}"#);
         assert!(compare(&e, &control, &same).matches());
+    }
+
+    #[test]
+    fn integers_an_f64_cannot_tell_apart_differ_and_a_float_equals_its_integer() {
+        let e = experiment("");
+        let control = answer(
+            200,
+            "application/json",
+            "[9007199254740992, 9007199254740993]",
+        );
+        let through_f64 = answer(
+            200,
+            "application/json",
+            "[9007199254740993, 9007199254740992]",
+        );
+        let verdict = compare(&e, &control, &through_f64);
+        assert!(!verdict.matches());
+        let as_float = answer(
+            200,
+            "application/json",
+            "[9007199254740992.0, 9007199254740993]",
+        );
+        assert!(
+            compare(&e, &control, &as_float).matches(),
+            "2^53 and 2^53 as a float"
+        );
+        let negative = answer(200, "application/json", "[-3, 63]");
+        assert!(
+            compare(
+                &e,
+                &negative,
+                &answer(200, "application/json", "[-3.0, 63.0]")
+            )
+            .matches()
+        );
+        assert!(!compare(&e, &negative, &answer(200, "application/json", "[-3, 64]")).matches());
     }
 
     fn with_header(mut observed: Observed, name: &str, value: &str) -> Observed {
