@@ -1,6 +1,7 @@
 //! The statistics behind a verdict, as plain functions on counts and samples: the exact binomial
 //! (Clopper-Pearson) bounds, an always-valid confidence sequence for a rate that may be checked
-//! after every comparison, and a bootstrap interval for a ratio of duration quantiles.
+//! after every comparison, and bootstrap intervals for duration ratios (the median of paired
+//! ratios, and the ratio of two quantiles).
 //!
 //! Everything is `f64` and computed here (log-gamma by Lanczos, the regularized incomplete beta by
 //! its continued fraction, inverses by bisection) so the Lambda binaries need no statistics crate.
@@ -185,10 +186,31 @@ pub struct Estimate {
     pub high: f64,
 }
 
+/// `statistic` of `pairs` with its bootstrap percentile interval at level `1 - alpha`:
+/// `resamples` resamplings of the pairs with replacement from a generator seeded with `seed`, so
+/// the same samples give the same interval. Pairs are resampled whole, so whatever the two
+/// durations of one request share stays shared. `None` without pairs or when `statistic` has no
+/// value for them.
+fn bootstrap(
+    pairs: &[(f64, f64)],
+    statistic: impl Fn(&mut dyn Iterator<Item = (f64, f64)>) -> Option<f64>,
+    resamples: usize,
+    seed: u64,
+    alpha: f64,
+) -> Option<Estimate> {
+    let value = statistic(&mut pairs.iter().copied())?;
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut values: Vec<f64> = (0..resamples)
+        .filter_map(|_| statistic(&mut (0..pairs.len()).map(|_| pairs[rng.usize(..pairs.len())])))
+        .collect();
+    let low = quantile(&mut values, alpha / 2.0)?;
+    let high = quantile(&mut values, 1.0 - alpha / 2.0)?;
+    Some(Estimate { value, low, high })
+}
+
 /// `quantile(candidate) / quantile(control)` over paired samples `(control, candidate)`, with its
-/// bootstrap percentile interval at level `1 - alpha`: `resamples` resamplings of the pairs with
-/// replacement from a generator seeded with `seed`, so the same samples give the same interval.
-/// `None` without pairs or with a control quantile of 0.
+/// bootstrap percentile interval at level `1 - alpha` (see [`bootstrap`]). `None` without pairs or
+/// with a control quantile of 0.
 pub fn bootstrap_quantile_ratio(
     pairs: &[(f64, f64)],
     q: f64,
@@ -201,14 +223,33 @@ pub fn bootstrap_quantile_ratio(
         let denominator = quantile(&mut control, q).filter(|d| *d > 0.0)?;
         quantile(&mut candidate, q).map(|c| c / denominator)
     };
-    let value = ratio(&mut pairs.iter().copied())?;
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let mut ratios: Vec<f64> = (0..resamples)
-        .filter_map(|_| ratio(&mut (0..pairs.len()).map(|_| pairs[rng.usize(..pairs.len())])))
-        .collect();
-    let low = quantile(&mut ratios, alpha / 2.0)?;
-    let high = quantile(&mut ratios, 1.0 - alpha / 2.0)?;
-    Some(Estimate { value, low, high })
+    bootstrap(pairs, ratio, resamples, seed, alpha)
+}
+
+/// The median over paired samples `(control, candidate)` of `candidate / control`: how many times
+/// the control's duration the candidate takes on the same request, for the typical request. With
+/// its bootstrap percentile interval at level `1 - alpha` (see [`bootstrap`]). Pairs with a
+/// control of 0 are left out; `None` when none is left.
+///
+/// Each ratio divides two durations measured on the same input at nearly the same moment, so
+/// what they share (the input's size, a busy machine, a queue in front of both) cancels, which a
+/// ratio of the two medians leaves in. When the two are measured alike, in an order that is
+/// random for each pair, the ratio of two identical functions is as likely to be above 1 as
+/// below, and this median is 1 give or take sampling.
+pub fn bootstrap_median_paired_ratio(
+    pairs: &[(f64, f64)],
+    resamples: usize,
+    seed: u64,
+    alpha: f64,
+) -> Option<Estimate> {
+    let median = |sample: &mut dyn Iterator<Item = (f64, f64)>| {
+        let mut ratios: Vec<f64> = sample
+            .filter(|(control, _)| *control > 0.0)
+            .map(|(control, candidate)| candidate / control)
+            .collect();
+        quantile(&mut ratios, 0.5)
+    };
+    bootstrap(pairs, median, resamples, seed, alpha)
 }
 
 #[cfg(test)]
@@ -395,6 +436,75 @@ mod tests {
         assert!(bootstrap_quantile_ratio(&[], 0.5, 1_000, 1, ALPHA).is_none());
     }
 
+    /// `(control, candidate)` pairs of two functions that take the same time, give or take 20 %
+    /// each, on requests whose durations share a factor of 1 to 10 (the input's size, a busy
+    /// moment): the sort solution against its control, in short.
+    fn identical_with_a_shared_factor(count: usize, seed: u64) -> Vec<(f64, f64)> {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        (0..count)
+            .map(|_| {
+                let shared = 1.0 + 9.0 * rng.f64();
+                let own = |rng: &mut fastrand::Rng| 0.8 + 0.4 * rng.f64();
+                (shared * own(&mut rng), shared * own(&mut rng))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_median_paired_ratio_of_identical_functions_is_1_and_narrower_than_the_ratio_of_medians()
+    {
+        let (mut paired_widths, mut medians_widths) = (0.0, 0.0);
+        for seed in 1..=20 {
+            let pairs = identical_with_a_shared_factor(300, seed);
+            let paired = bootstrap_median_paired_ratio(&pairs, 1_000, 1, ALPHA).unwrap();
+            let medians = bootstrap_quantile_ratio(&pairs, 0.5, 1_000, 1, ALPHA).unwrap();
+            assert!(
+                (0.97..=1.03).contains(&paired.value),
+                "seed {seed}: {paired:?}"
+            );
+            assert!(
+                paired.high - paired.low < medians.high - medians.low,
+                "seed {seed}: paired {paired:?}, medians {medians:?}"
+            );
+            paired_widths += paired.high - paired.low;
+            medians_widths += medians.high - medians.low;
+        }
+        assert!(
+            paired_widths < 0.6 * medians_widths,
+            "{paired_widths} vs {medians_widths}"
+        );
+    }
+
+    #[test]
+    fn the_median_paired_ratio_of_a_clear_case_holds_the_true_ratio() {
+        // The candidate takes twice the control's time on every request, give or take 10 %.
+        let mut rng = fastrand::Rng::with_seed(11);
+        let pairs: Vec<(f64, f64)> = (0..400)
+            .map(|_| {
+                let control = 1.0 + 30.0 * rng.f64();
+                (control, 2.0 * control * (0.9 + 0.2 * rng.f64()))
+            })
+            .collect();
+        let ratio = bootstrap_median_paired_ratio(&pairs, 1_000, 1, ALPHA).unwrap();
+        assert!(ratio.low <= 2.0 && 2.0 <= ratio.high, "{ratio:?}");
+        assert!(ratio.high - ratio.low < 0.05, "{ratio:?}");
+        assert_eq!(
+            Some(ratio),
+            bootstrap_median_paired_ratio(&pairs, 1_000, 1, ALPHA)
+        );
+    }
+
+    #[test]
+    fn pairs_with_a_control_of_0_are_left_out_of_the_paired_ratio() {
+        assert_eq!(bootstrap_median_paired_ratio(&[], 100, 1, ALPHA), None);
+        assert_eq!(
+            bootstrap_median_paired_ratio(&[(0.0, 3.0)], 100, 1, ALPHA),
+            None
+        );
+        let ratio = bootstrap_median_paired_ratio(&[(0.0, 9.0), (2.0, 3.0)], 100, 1, ALPHA);
+        assert_eq!(ratio.map(|r| r.value), Some(1.5));
+    }
+
     proptest! {
         #[test]
         fn bounds_lie_in_0_1_around_the_observed_rate(n in 1u64..2_000, share in 0.0f64..=1.0) {
@@ -408,6 +518,20 @@ mod tests {
                 prop_assert!((0.0..=1.0).contains(&lower) && (0.0..=1.0).contains(&upper));
                 prop_assert!(lower <= rate + 1e-12 && rate <= upper + 1e-12, "{} {} {}", lower, rate, upper);
             }
+        }
+
+        #[test]
+        fn the_median_paired_ratio_scales_with_the_candidate(
+            pairs in proptest::collection::vec((0.1f64..100.0, 0.1f64..100.0), 1..60),
+            factor in 0.1f64..10.0,
+        ) {
+            let scaled: Vec<(f64, f64)> = pairs.iter().map(|(a, b)| (*a, b * factor)).collect();
+            let before = bootstrap_median_paired_ratio(&pairs, 50, 1, ALPHA).unwrap();
+            let after = bootstrap_median_paired_ratio(&scaled, 50, 1, ALPHA).unwrap();
+            for (b, a) in [(before.value, after.value), (before.low, after.low), (before.high, after.high)] {
+                prop_assert!((a - b * factor).abs() <= 1e-9 * a.abs().max(1.0), "{} {} {}", a, b, factor);
+            }
+            prop_assert!(before.low <= before.high);
         }
 
         #[test]

@@ -1,6 +1,11 @@
 //! `experiment-proxy`: serves each experiment on its path. The control answers the client,
 //! unchanged; a sample of requests is handed to the comparator, which never delays or changes the
 //! answer.
+//!
+//! The proxy does not time the control: the duration the verdict compares is measured by the
+//! comparator, which invokes the control again beside the candidates (see
+//! [`crate::handlers::comparator`]); a figure taken here, in another process, before the hand-off
+//! and while the client waits, is not comparable with the candidates'.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -95,14 +100,12 @@ async fn proxy(app: &ProxyApp, request: &Request, correlation_id: &str) -> Respo
     };
     let at = crate::now_rfc3339();
     let event = payload::event_for(request, correlation_id);
-    let started = Instant::now();
     let invoked = tokio::time::timeout(
         app.config.control_timeout,
         app.invoker
             .invoke(&experiment.control.function, event.to_string().into_bytes()),
     )
     .await;
-    let control_duration_ms = started.elapsed().as_secs_f64() * 1e3;
     let control = match invoked {
         Ok(Ok(bytes)) => match payload::observed(&bytes) {
             Some(observed) => observed,
@@ -137,7 +140,6 @@ async fn proxy(app: &ProxyApp, request: &Request, correlation_id: &str) -> Respo
             correlation_id: correlation_id.to_owned(),
             event,
             control,
-            control_duration_ms,
             at,
         };
         hand_off(app, &job).await;
