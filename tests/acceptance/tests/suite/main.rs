@@ -3,5 +3,6 @@
 
 mod experiments;
 mod release;
+mod release_gate;
 mod shortener;
 mod workshop;
