@@ -10,6 +10,7 @@ use registry::Registry;
 
 use crate::cmd::Cmd;
 use crate::log;
+use crate::releases::Releases;
 use crate::template::Template;
 use crate::tools::{ARM64_TARGET, Paths};
 
@@ -98,8 +99,11 @@ pub enum Step {
     /// Builds every function's arm64 zip in one cargo invocation (this command) and checks each
     /// bootstrap.
     BuildArtifacts(Cmd),
-    /// Writes the template `sam deploy` uploads, each function pointing at its zip.
-    Package { out: PathBuf },
+    /// Writes the template `sam deploy` uploads, each function pointing at its zip (a family's
+    /// control at its released candidate's).
+    Package { out: PathBuf, releases: Releases },
+    /// Writes the environment's releases, once `sam deploy` has succeeded.
+    RecordReleases { file: PathBuf, releases: Releases },
     /// Reads the stack's outputs into `.deploy/<env>/endpoints.json`.
     FetchEndpoints,
     /// Deletes `.deploy/<env>/`.
@@ -113,10 +117,27 @@ impl std::fmt::Display for Step {
         match self {
             Step::Run(cmd) => write!(f, "{cmd}"),
             Step::BuildArtifacts(cmd) => write!(f, "{cmd}"),
-            Step::Package { out } => write!(
+            Step::Package { out, releases } => {
+                write!(f, "# write {} (CodeUri: each function's zip", out.display())?;
+                for (family, release) in &releases.0 {
+                    write!(f, "; {family}-control runs {}", release.function)?;
+                }
+                write!(f, ")")
+            }
+            Step::RecordReleases { file, releases } => write!(
                 f,
-                "# write {} (CodeUri: each function's zip)",
-                out.display()
+                "# write {}: {}",
+                file.display(),
+                if releases.0.is_empty() {
+                    "every control runs its own code".to_owned()
+                } else {
+                    releases
+                        .0
+                        .iter()
+                        .map(|(family, r)| format!("{family}={}", r.candidate))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
             ),
             Step::FetchEndpoints => write!(
                 f,
@@ -168,8 +189,20 @@ pub fn deployed_commit_query(target: &Target) -> Cmd {
     )
 }
 
-/// `./build.sh deploy`: skip when the stack is at this clean commit; otherwise build, package,
-/// `sam deploy` tagged with the commit; then read the outputs.
+/// What a deploy changes besides the code at a commit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseChange {
+    /// What it does, for the operator.
+    pub sentence: String,
+    /// Where the stack's releases are kept, and what they become.
+    pub file: PathBuf,
+}
+
+/// `./build.sh deploy`: skip when the stack is at this clean commit (unless a release changes);
+/// otherwise build, package with the stack's releases, `sam deploy` tagged with the commit; then
+/// read the outputs. A release change is recorded once `sam deploy` has succeeded: CodeDeploy
+/// rolling a release back fails the stack update, and the recorded releases stay as they were.
+#[allow(clippy::too_many_arguments)]
 pub fn deploy_plan(
     target: &Target,
     build: Cmd,
@@ -177,10 +210,15 @@ pub fn deploy_plan(
     deployed: &Deployed,
     overrides: &[String],
     packaged: &Path,
+    releases: &Releases,
+    change: Option<&ReleaseChange>,
 ) -> Vec<Step> {
     let stack = target.stack();
     let mut plan = Vec::new();
-    if *deployed == Deployed::At(commit.to_owned()) {
+    if let Some(change) = change {
+        plan.push(Step::Say(change.sentence.clone()));
+    }
+    if *deployed == Deployed::At(commit.to_owned()) && change.is_none() {
         plan.push(Step::Say(format!(
             "skipping deploy: stack {stack} is already tagged git-commit={commit} and the tree is clean"
         )));
@@ -200,6 +238,7 @@ pub fn deploy_plan(
         plan.push(Step::BuildArtifacts(build));
         plan.push(Step::Package {
             out: packaged.to_owned(),
+            releases: releases.clone(),
         });
         let mut deploy = Cmd::new("sam")
             .args(["deploy", "--template-file"])
@@ -217,6 +256,12 @@ pub fn deploy_plan(
             .arg(format!("git-commit={commit}"));
         deploy = deploy.env("SAM_CLI_TELEMETRY", "0");
         plan.push(Step::Run(deploy));
+        if let Some(change) = change {
+            plan.push(Step::RecordReleases {
+                file: change.file.clone(),
+                releases: releases.clone(),
+            });
+        }
     }
     plan.push(Step::Run(outputs_query(target)));
     plan.push(Step::FetchEndpoints);
@@ -349,9 +394,9 @@ pub fn build_artifacts_cmd(registry: &Registry) -> Cmd {
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
     // The two SDK crates are most of the build's compile time; their code waits on the network,
-    // so they are optimised for size (smaller zips too). Their effect on a function's CPU time is
-    // not measured (README).
-    for sdk in ["aws-sdk-dynamodb", "aws-sdk-lambda"] {
+    // so they are optimised for size (smaller zips too), as is the release hook, which only calls
+    // CodeDeploy and the functions. Their effect on a function's CPU time is not measured (README).
+    for sdk in ["aws-sdk-dynamodb", "aws-sdk-lambda", "release-hook"] {
         cmd = cmd
             .arg("--config")
             .arg(format!("profile.release.package.{sdk}.opt-level=\"s\""));
@@ -462,10 +507,14 @@ pub fn check_artifacts(paths: &Paths) -> Result<()> {
 }
 
 /// Writes the packaged template for `sam deploy`.
-pub fn package(paths: &Paths, out: &Path) -> Result<()> {
+pub fn package(paths: &Paths, out: &Path, releases: &Releases) -> Result<()> {
     let registry = registry::Registry::load(&paths.root)?;
     let template = crate::scaffolded::template(&paths.root, &registry)?;
-    let text = template.packaged(|binary| zip_path(paths, binary).display().to_string())?;
+    let text = template.packaged(|binary| {
+        zip_path(paths, releases.binary_of(&registry, binary))
+            .display()
+            .to_string()
+    })?;
     std::fs::create_dir_all(out.parent().expect("a folder"))?;
     std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))
 }
@@ -550,6 +599,8 @@ mod tests {
             &Deployed::At("old".into()),
             &overrides,
             Path::new("/repo/.aws-sam/build/template.yaml"),
+            &Releases::default(),
+            None,
         );
         assert_eq!(plan[1], Step::BuildArtifacts(Cmd::new("build")));
         assert!(matches!(plan[2], Step::Package { .. }));
@@ -580,6 +631,8 @@ mod tests {
             &Deployed::At("abc123".into()),
             &[],
             Path::new("t.yaml"),
+            &Releases::default(),
+            None,
         );
         assert!(matches!(&plan[0], Step::Say(s) if s.contains("skipping deploy")));
         assert!(!plan.iter().any(|s| matches!(s, Step::BuildArtifacts(_))));
@@ -596,10 +649,71 @@ mod tests {
             &Deployed::At("abc123".into()),
             &[],
             Path::new("t.yaml"),
+            &Releases::default(),
+            None,
         );
         let lines = lines(&plan);
         assert!(lines[0].contains("uncommitted changes"), "{lines:?}");
         assert!(lines.iter().any(|l| l.ends_with("git-commit=abc123-dirty")));
+    }
+
+    #[test]
+    fn a_release_deploys_even_at_the_same_commit_and_is_recorded_after_sam_deploy() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let registry = Registry::load(&root).unwrap();
+        let releases = Releases::default()
+            .with(
+                &registry,
+                "sort",
+                Some(crate::releases::Release {
+                    candidate: "fixed".into(),
+                    function: "sort-candidate-fixed".into(),
+                }),
+            )
+            .unwrap();
+        let mut overrides = parameter_overrides("dev", &BTreeMap::new());
+        overrides.extend(releases.parameter_overrides(&registry));
+        let change = ReleaseChange {
+            sentence: "release sort-candidate-fixed to sort-control".into(),
+            file: "/repo/.deploy/dev/releases.json".into(),
+        };
+        let plan = deploy_plan(
+            &target(),
+            Cmd::new("build"),
+            "abc123",
+            &Deployed::At("abc123".into()),
+            &overrides,
+            Path::new("t.yaml"),
+            &releases,
+            Some(&change),
+        );
+        let lines = lines(&plan);
+        assert_eq!(lines[0], "# release sort-candidate-fixed to sort-control");
+        assert_eq!(
+            lines[3],
+            "# write t.yaml (CodeUri: each function's zip; sort-control runs sort-candidate-fixed)"
+        );
+        assert!(
+            lines[4].contains(
+                "--parameter-overrides Stage=dev RoundRelease=none SortRelease=fixed \
+                 FizzbuzzRelease=none Pbkdf2Release=none --tags"
+            ),
+            "{}",
+            lines[4]
+        );
+        assert!(lines[4].starts_with("env SAM_CLI_TELEMETRY=0 sam deploy"));
+        assert_eq!(
+            plan[5],
+            Step::RecordReleases {
+                file: change.file.clone(),
+                releases
+            }
+        );
+        assert_eq!(
+            lines[5],
+            "# write /repo/.deploy/dev/releases.json: sort=fixed"
+        );
+        assert_eq!(plan.last(), Some(&Step::FetchEndpoints));
     }
 
     #[test]

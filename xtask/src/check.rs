@@ -14,7 +14,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use registry::{Registry, Role};
 
-use crate::template::Template;
+use crate::template::{RELEASE_ALIAS, Template, release_parameter};
 
 /// Problems found, one sentence each; empty when everything agrees.
 pub fn problems(root: &Path) -> Result<Vec<String>> {
@@ -86,7 +86,24 @@ pub fn template_problems(registry: &Registry, template: &Template) -> Result<Vec
                 "template.yaml: {id}'s HTTP API routes {have:?} are not functions.toml's {want:?}"
             ));
         }
-        if !(resource.has_public_url || resource.invoked_async || !have.is_empty()) {
+        if deployment.function.role == Role::Control && !deployment.variant {
+            if resource.alias.as_deref() != Some(RELEASE_ALIAS) {
+                found.push(format!(
+                    "template.yaml: {id} is a control but has no AutoPublishAlias {RELEASE_ALIAS}: it cannot be released"
+                ));
+            }
+            let parameter = release_parameter(&deployment.function.family);
+            if template.value["Parameters"][parameter.as_str()].is_null() {
+                found.push(format!(
+                    "template.yaml: no parameter {parameter}, the candidate {id} runs when released"
+                ));
+            }
+        }
+        if !(resource.has_public_url
+            || resource.invoked_async
+            || resource.release_hook
+            || !have.is_empty())
+        {
             found.push(format!(
                 "template.yaml: {id} can be reached by no route, no Function URL and no asynchronous invocation"
             ));

@@ -121,6 +121,11 @@ enum Verb {
         /// Take the experiment's last promotion back (no candidate).
         #[arg(long, conflicts_with_all = ["force", "reason"])]
         undo: bool,
+        /// On AWS: release the candidate's code to its family's control (CodeDeploy moves the
+        /// control's alias `live`, canary by default, rolled back on alarms) instead of making
+        /// it the experiment's control; with --undo, the control's own code again.
+        #[arg(long)]
+        release: bool,
     },
 }
 
@@ -188,9 +193,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             force,
             reason,
             undo,
+            release,
         } => {
             let (env, rest) = args.split_first().expect("clap requires one");
             let (region, profile, rest) = split_env(env, rest)?;
+            let target = match (release, region.as_deref()) {
+                (false, _) => None,
+                (true, Some(region)) => Some(crate::aws::Target::new(env, region, &profile)?),
+                (true, None) => bail!(
+                    "--release needs an AWS environment (<env> <region> <profile>): locally there is no alias or CodeDeploy to shift traffic; promote without --release"
+                ),
+            };
             let (experiment, candidate) = match (rest.as_slice(), undo) {
                 ([experiment], true) => (experiment, None),
                 ([experiment, candidate], false) => (experiment, Some(candidate.as_str())),
@@ -207,6 +220,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 force,
                 reason: reason.as_deref(),
                 dry_run,
+                release: target.as_ref().map(|t| (&paths, t)),
             };
             Ok(release::promote(&stack, &ask))
         }

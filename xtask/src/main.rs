@@ -12,6 +12,7 @@ mod new_candidate;
 mod performance_md;
 mod procs;
 mod release;
+mod releases;
 mod scaffolded;
 mod suite;
 mod template;

@@ -211,6 +211,9 @@ pub struct Ask<'a> {
     pub force: bool,
     pub reason: Option<&'a str>,
     pub dry_run: bool,
+    /// On AWS: release the candidate's code to the family's control (`--release`) instead of
+    /// making it the experiment's control.
+    pub release: Option<(&'a crate::tools::Paths, &'a crate::aws::Target)>,
 }
 
 /// Who promotes: git's user name, else the login.
@@ -237,7 +240,81 @@ pub fn promote(stack: &Stack, ask: &Ask) -> ExitCode {
     }
 }
 
+/// The candidate's verdict, printed; None when it refuses (not promotable, not forced).
+fn gate(
+    stack: &Stack,
+    runtime: &tokio::runtime::Runtime,
+    ask: &Ask,
+    candidate: &str,
+) -> Result<Option<(Value, bool)>> {
+    if ask.force && ask.reason.is_none_or(|r| r.trim().is_empty()) {
+        bail!("--force needs --reason \"...\": it is recorded with the promotion");
+    }
+    let report = stack.report(runtime, ask.experiment)?;
+    let verdict = (*verdicts(&report, Some(candidate))?[0]).clone();
+    println!("{}", describe(&verdict));
+    let allowed = verdict["promotable"] == true;
+    if !allowed && !ask.force {
+        eprintln!(
+            "refused: {candidate} may not be promoted on this verdict (--force --reason \"...\" overrides and is recorded)"
+        );
+        return Ok(None);
+    }
+    Ok(Some((verdict, allowed)))
+}
+
+/// `--release`: the experiment's control must be its family's control (the function with the
+/// alias `live`); the candidate's code is deployed to it, or, with `--undo`, the control's own.
+fn run_release(
+    stack: &Stack,
+    ask: &Ask,
+    paths: &crate::tools::Paths,
+    target: &crate::aws::Target,
+) -> Result<bool> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let store = runtime.block_on(stack.store())?;
+    let experiment = runtime
+        .block_on(store.experiments())?
+        .by_name
+        .remove(ask.experiment)
+        .with_context(|| format!("no experiment {}", ask.experiment))?;
+    let registry = registry::Registry::load(&paths.root)?;
+    let family = registry
+        .get(&experiment.control.function)
+        .filter(|f| f.role == registry::Role::Control)
+        .map(|f| f.family.clone())
+        .with_context(|| {
+            format!(
+                "the control of {} is {}, not a family's control: --release deploys a candidate's \
+                 code to its family's control (undo the experiment's promotion first)",
+                ask.experiment, experiment.control.function
+            )
+        })?;
+    let release = if ask.undo {
+        None
+    } else {
+        let candidate = ask.candidate.context("name the candidate to release")?;
+        if gate(stack, &runtime, ask, candidate)?.is_none() {
+            return Ok(false);
+        }
+        let variant = experiment
+            .candidates
+            .iter()
+            .find(|c| c.id == candidate)
+            .with_context(|| format!("{} has no candidate {candidate}", ask.experiment))?;
+        Some(crate::releases::Release {
+            candidate: candidate.to_owned(),
+            function: variant.function.clone(),
+        })
+    };
+    crate::verbs::release(paths, target, &family, release, ask.dry_run)?;
+    Ok(true)
+}
+
 fn run_promote(stack: &Stack, ask: &Ask) -> Result<bool> {
+    if let Some((paths, target)) = ask.release {
+        return run_release(stack, ask, paths, target);
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     let store = runtime.block_on(stack.store())?;
     let now = experiments::now_rfc3339();
@@ -253,19 +330,9 @@ fn run_promote(stack: &Stack, ask: &Ask) -> Result<bool> {
         next
     } else {
         let candidate = ask.candidate.context("name the candidate to promote")?;
-        if ask.force && ask.reason.is_none_or(|r| r.trim().is_empty()) {
-            bail!("--force needs --reason \"...\": it is recorded with the promotion");
-        }
-        let report = stack.report(&runtime, ask.experiment)?;
-        let verdict = (*verdicts(&report, Some(candidate))?[0]).clone();
-        println!("{}", describe(&verdict));
-        let allowed = verdict["promotable"] == true;
-        if !allowed && !ask.force {
-            eprintln!(
-                "refused: {candidate} may not be promoted on this verdict (--force --reason \"...\" overrides and is recorded)"
-            );
+        let Some((verdict, allowed)) = gate(stack, &runtime, ask, candidate)? else {
             return Ok(false);
-        }
+        };
         let experiment = runtime
             .block_on(store.experiments())?
             .by_name
@@ -360,6 +427,86 @@ mod tests {
                                   "p99Ratio": {"value": 1.1}, "maxDurationRatio": 1.2}}
             ]
         })
+    }
+
+    /// A report function on 127.0.0.1 answering every request with `{"report": report()}`,
+    /// and the stack whose endpoints file points at it.
+    fn stack_serving_the_report(dir: &std::path::Path) -> Stack {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(8) {
+                let mut stream = stream.unwrap();
+                let mut request = [0_u8; 4096];
+                let _ = stream.read(&mut request);
+                let body = json!({"report": report()}).to_string();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        let endpoints = dir.join("endpoints.json");
+        std::fs::write(&endpoints, json!({"experiment-report": url}).to_string()).unwrap();
+        Stack::new(vec![(
+            "ENDPOINTS_FILE".to_owned(),
+            endpoints.display().to_string(),
+        )])
+    }
+
+    fn ask<'a>(candidate: &'a str, force: bool, reason: Option<&'a str>) -> Ask<'a> {
+        Ask {
+            experiment: "round",
+            candidate: Some(candidate),
+            undo: false,
+            force,
+            reason,
+            dry_run: true,
+            release: None,
+        }
+    }
+
+    #[test]
+    fn promote_refuses_a_differing_candidate_unless_forced_with_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = stack_serving_the_report(dir.path());
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+
+        let refused = gate(
+            &stack,
+            &runtime,
+            &ask("half-even", false, None),
+            "half-even",
+        )
+        .unwrap();
+        assert!(refused.is_none(), "half-even differs: refused");
+
+        let (verdict, allowed) = gate(&stack, &runtime, &ask("floor", false, None), "floor")
+            .unwrap()
+            .expect("floor is promotable");
+        assert!(allowed);
+        assert_eq!(verdict["candidate"], "floor");
+
+        let error = gate(
+            &stack,
+            &runtime,
+            &ask("half-even", true, Some(" ")),
+            "half-even",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("--force needs --reason"), "{error}");
+        let (_, allowed) = gate(
+            &stack,
+            &runtime,
+            &ask("half-even", true, Some("the spec changed")),
+            "half-even",
+        )
+        .unwrap()
+        .expect("forced");
+        assert!(!allowed, "recorded as forced");
     }
 
     #[test]

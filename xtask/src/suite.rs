@@ -205,7 +205,11 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
                 );
             }
             aws::check_artifacts(paths)?;
-            aws::package(paths, &aws::packaged_template(paths))?;
+            aws::package(
+                paths,
+                &aws::packaged_template(paths),
+                &crate::releases::Releases::default(),
+            )?;
         }
     }
     log!("all tests passed in {}s", started.elapsed().as_secs());

@@ -9,6 +9,16 @@ use serde_norway::{Mapping, Value};
 
 pub const FILE: &str = "template.yaml";
 
+/// The alias each control's routes and Function URL serve; a release moves it (CodeDeploy).
+pub const RELEASE_ALIAS: &str = "live";
+
+/// The template parameter naming the candidate a family's control runs: `pbkdf2` ->
+/// `Pbkdf2Release` (`none`: the control's own code).
+pub fn release_parameter(family: &str) -> String {
+    let id = registry::Function::logical_id(family);
+    format!("{}Release", id.trim_end_matches("Function"))
+}
+
 /// The template, parsed. CloudFormation's short-form tags (`!Ref X`) are kept as tagged values.
 pub struct Template {
     pub value: Value,
@@ -26,6 +36,10 @@ pub struct FunctionResource {
     pub routes: Vec<String>,
     pub has_public_url: bool,
     pub invoked_async: bool,
+    /// A CodeDeploy pre-traffic hook of some function's `DeploymentPreference`.
+    pub release_hook: bool,
+    /// `AutoPublishAlias`: its routes and URL serve this alias of the latest version.
+    pub alias: Option<String>,
 }
 
 /// An `AWS::DynamoDB::Table` resource: what DynamoDB Local needs to create it.
@@ -84,6 +98,12 @@ impl Template {
         let default_memory = self.value["Globals"]["Function"]["MemorySize"]
             .as_u64()
             .unwrap_or(128);
+        let hooks: Vec<&str> = self
+            .of_type("AWS::Serverless::Function")
+            .filter_map(|(_, r)| {
+                text(&r["Properties"]["DeploymentPreference"]["Hooks"]["PreTraffic"])
+            })
+            .collect();
         self.of_type("AWS::Serverless::Function")
             .map(|(id, resource)| {
                 let properties = &resource["Properties"];
@@ -92,8 +112,10 @@ impl Template {
                     .ok_or_else(|| anyhow!("{id} has no Metadata.BuildProperties.Binary"))?;
                 let full_name = text(&properties["FunctionName"])
                     .ok_or_else(|| anyhow!("{id} has no FunctionName"))?;
+                // CodeDeploy may invoke only hooks named CodeDeployHook_*.
                 let name = full_name
                     .strip_prefix("${AWS::StackName}-")
+                    .or_else(|| full_name.strip_prefix("CodeDeployHook_${AWS::StackName}-"))
                     .ok_or_else(|| {
                         anyhow!("{id}: FunctionName {full_name:?} must start with ${{AWS::StackName}}-")
                     })?;
@@ -122,6 +144,8 @@ impl Template {
                     invoked_async: !properties["EventInvokeConfig"]["DestinationConfig"]
                         ["OnFailure"]
                         .is_null(),
+                    release_hook: hooks.contains(&id),
+                    alias: text(&properties["AutoPublishAlias"]).map(str::to_owned),
                 })
             })
             .collect()

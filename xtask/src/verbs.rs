@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use registry::Registry;
 
-use crate::aws::{self, Deployed, Retained, Step, Target};
+use crate::aws::{self, Deployed, ReleaseChange, Retained, Step, Target};
 use crate::cmd::Cmd;
 use crate::local::{self, DataStack};
 use crate::log;
+use crate::releases::{Release, Releases};
 use crate::tools::{self, Paths};
 
 /// `./build.sh local`: the whole app on this machine until Ctrl-C, data kept in `.local/dynamodb`.
@@ -305,7 +306,8 @@ fn execute(paths: &Paths, target: &Target, plan: &[Step], dry_run: bool) -> Resu
                 .dir(&paths.root)
                 .run()?,
             Step::BuildArtifacts(_) => aws::build_artifacts(paths)?,
-            Step::Package { out } => aws::package(paths, out)?,
+            Step::Package { out, releases } => aws::package(paths, out, releases)?,
+            Step::RecordReleases { file, releases } => releases.save(file)?,
             Step::FetchEndpoints => {
                 fetch_endpoints(paths, target)?;
             }
@@ -348,17 +350,80 @@ pub fn deploy(
         target.region,
         target.profile
     );
+    deploy_with(paths, target, &commit, &deployed, None, dry_run)
+}
+
+/// The deploy plan with the environment's releases, or with `change` made to them, run.
+fn deploy_with(
+    paths: &Paths,
+    target: &Target,
+    commit: &str,
+    deployed: &Deployed,
+    change: Option<(&ReleaseChange, &Releases)>,
+    dry_run: bool,
+) -> Result<()> {
     let vars: BTreeMap<String, String> = std::env::vars().collect();
-    let registry = registry::Registry::load(&paths.root)?;
+    let registry = Registry::load(&paths.root)?;
+    let releases = match change {
+        Some((_, next)) => next.clone(),
+        None => Releases::load(&Releases::file(&paths.deploy, &target.env))?,
+    };
+    let mut overrides = aws::parameter_overrides(&target.env, &vars);
+    overrides.extend(releases.parameter_overrides(&registry));
     let plan = aws::deploy_plan(
         target,
         aws::build_artifacts_cmd(&registry),
-        &commit,
-        &deployed,
-        &aws::parameter_overrides(&target.env, &vars),
+        commit,
+        deployed,
+        &overrides,
         &aws::packaged_template(paths),
+        &releases,
+        change.map(|(change, _)| change),
     );
     execute(paths, target, &plan, dry_run)
+}
+
+/// `./build.sh promote <env> <region> <profile> <experiment> <candidate> --release` (or
+/// `--release --undo`, `release` None): the family's control runs the candidate's code (or its
+/// own again) through a deploy, which CodeDeploy shifts to the control's alias `live`.
+pub fn release(
+    paths: &Paths,
+    target: &Target,
+    family: &str,
+    release: Option<Release>,
+    dry_run: bool,
+) -> Result<()> {
+    let registry = Registry::load(&paths.root)?;
+    let file = Releases::file(&paths.deploy, &target.env);
+    let before = Releases::load(&file)?;
+    let next = before.with(&registry, family, release.clone())?;
+    let control = format!("{family}-control");
+    let sentence = match (&release, before.0.get(family)) {
+        (Some(r), _) => format!(
+            "release: {control} runs {}'s code; CodeDeploy shifts its alias live to it \
+             (ReleaseTrafficShifting) after the pre-traffic hook, rolling back on alarms",
+            r.function
+        ),
+        (None, Some(r)) => format!(
+            "undo the release of {}: {control} runs its own code again, shifted by CodeDeploy",
+            r.function
+        ),
+        (None, None) => bail!("{control} runs its own code already: nothing to undo"),
+    };
+    let change = ReleaseChange { sentence, file };
+    let commit = aws::source_commit(&paths.root)?;
+    if !dry_run {
+        tools::ensure_local_tools(paths)?;
+        tools::ensure_awscli(paths)?;
+    }
+    deploy_with(
+        paths,
+        target,
+        &commit,
+        &Deployed::Unknown,
+        Some((&change, &next)),
+        dry_run,
+    )
 }
 
 /// `./build.sh remove <env> <region> <profile> [--delete-data] [--dry-run]`.

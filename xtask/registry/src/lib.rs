@@ -470,7 +470,9 @@ handler = "round::round_control"
         let out = Registry::append_entry(&text, &function).unwrap();
         assert!(out.starts_with("# a comment\n"));
         assert_eq!(
-            Registry::parse(&out).unwrap().get("round-candidate-mine"),
+            Registry::parse(&out)
+                .unwrap()
+                .get("round-candidate-my-idea"),
             Some(&function)
         );
     }
