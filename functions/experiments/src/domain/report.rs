@@ -221,12 +221,18 @@ fn observe(observed: &mut Observations, record: &ComparisonRecord, result: &Vari
             why,
         });
     }
-    // A timeout is timed at the timeout, a lower bound of its duration; a crash has none.
-    let timed = matches!(
-        result.failure,
-        None | Some(FailureKind::Timeout | FailureKind::Malformed)
-    );
-    if timed && observed.durations.len() < verdict::MAX_PAIRS {
+    // A timeout is timed at the timeout, a lower bound of its duration; a crash has none, and
+    // neither has the pair when the control's own timing crashed.
+    let timed = |failure: Option<FailureKind>| {
+        matches!(
+            failure,
+            None | Some(FailureKind::Timeout | FailureKind::Malformed)
+        )
+    };
+    if timed(result.failure)
+        && timed(record.control.failure)
+        && observed.durations.len() < verdict::MAX_PAIRS
+    {
         observed
             .durations
             .push((record.control.duration_ms, result.duration_ms));
