@@ -130,6 +130,25 @@ pub fn template_problems(registry: &Registry, template: &Template) -> Result<Vec
             ));
         }
     }
+    // The experiment runner invokes exactly the controls through their alias.
+    let controls: BTreeSet<&str> = registry
+        .functions
+        .iter()
+        .filter(|f| f.role == Role::Control)
+        .map(|f| f.name.as_str())
+        .collect();
+    for (id, resource) in template.resources() {
+        let variables = &resource["Properties"]["Environment"]["Variables"];
+        if let Some(list) = variables["LIVE_ALIAS_FUNCTIONS"].as_str() {
+            let named: BTreeSet<&str> = list.split(',').map(str::trim).collect();
+            if named != controls {
+                found.push(format!(
+                    "template.yaml: {}'s LIVE_ALIAS_FUNCTIONS names {named:?}, functions.toml's controls are {controls:?}",
+                    id.as_str().unwrap_or_default()
+                ));
+            }
+        }
+    }
     let globals = &template.value["Globals"]["Function"];
     for (key, want) in [("Runtime", "provided.al2023"), ("Tracing", "Active")] {
         if globals[key].as_str() != Some(want) {

@@ -9,8 +9,9 @@ use serde_norway::{Mapping, Value};
 
 pub const FILE: &str = "template.yaml";
 
-/// The alias each control's routes and Function URL serve; a release moves it (CodeDeploy).
-pub const RELEASE_ALIAS: &str = "live";
+/// The alias each control's routes and Function URL serve; a release moves it (CodeDeploy). The
+/// experiment runner invokes the functions in `LIVE_ALIAS_FUNCTIONS` through the same alias.
+pub const RELEASE_ALIAS: &str = experiments::adapters::invoke::LIVE_ALIAS;
 
 /// The template parameter naming the candidate a family's control runs: `pbkdf2` ->
 /// `Pbkdf2Release` (`none`: the control's own code).

@@ -33,6 +33,9 @@ pub struct Config {
     pub control_timeout: Duration,
     /// `DEFINITIONS_CACHE_SECONDS` (proxy): how long definitions are reused before re-reading.
     pub definitions_ttl: Duration,
+    /// `LIVE_ALIAS_FUNCTIONS` (proxy, comparator): `name,name`, the functions invoked through their
+    /// alias `live` (on AWS the controls, whose routes serve it; none locally).
+    pub live_functions: std::collections::BTreeSet<String>,
     /// `FUNCTION_MEMORY_MB` (report): `name=MB,...`, each function's memory size for the cost of
     /// a verdict; written from functions.toml (locally) or passed by the deploy (on AWS).
     pub memory_mb: std::collections::BTreeMap<String, u32>,
@@ -87,6 +90,13 @@ impl Config {
                 15u64,
             )?),
             memory_mb: memory_sizes(&optional(env, "FUNCTION_MEMORY_MB").unwrap_or_default())?,
+            live_functions: optional(env, "LIVE_ALIAS_FUNCTIONS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .collect(),
         })
     }
 }
@@ -106,6 +116,21 @@ mod tests {
             .to_string();
         assert!(error.contains("HANDOFF"), "{error}");
         assert!(Config::from_env(&[("HANDOFF", "event")]).is_err());
+    }
+
+    #[test]
+    fn live_alias_functions_are_a_comma_separated_set() {
+        let config = Config::from_env(&[
+            ("EXPERIMENTS_TABLE", "t"),
+            ("LIVE_ALIAS_FUNCTIONS", "sort-control, round-control,,"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.live_functions.into_iter().collect::<Vec<_>>(),
+            ["round-control", "sort-control"]
+        );
+        let none = Config::from_env(&[("EXPERIMENTS_TABLE", "t")]).unwrap();
+        assert!(none.live_functions.is_empty());
     }
 
     #[test]

@@ -37,10 +37,16 @@ pub trait Invoker: Send + Sync {
     ) -> BoxFuture<'a, Result<(), InvokeError>>;
 }
 
-/// The Invoke API. Function names without `arn:` get `prefix` (the stack's name and `-`) first.
+/// The alias a family's control serves on AWS; a release moves it through CodeDeploy.
+pub const LIVE_ALIAS: &str = "live";
+
+/// The Invoke API. Function names without `arn:` get `prefix` (the stack's name and `-`) first,
+/// and the functions in `live` are invoked through their alias [`LIVE_ALIAS`], as their routes
+/// are, so an experiment sees what clients get while a release shifts traffic.
 pub struct LambdaInvoker {
     client: aws_sdk_lambda::Client,
     prefix: String,
+    live: std::collections::BTreeSet<String>,
 }
 
 impl LambdaInvoker {
@@ -48,12 +54,21 @@ impl LambdaInvoker {
         Self {
             client,
             prefix: prefix.into(),
+            live: Default::default(),
         }
+    }
+
+    /// Invokes `functions` through their alias [`LIVE_ALIAS`].
+    pub fn with_live(mut self, functions: std::collections::BTreeSet<String>) -> Self {
+        self.live = functions;
+        self
     }
 
     fn name(&self, function: &str) -> String {
         if function.starts_with("arn:") {
             function.to_owned()
+        } else if self.live.contains(function) {
+            format!("{}{function}:{LIVE_ALIAS}", self.prefix)
         } else {
             format!("{}{function}", self.prefix)
         }
@@ -170,6 +185,24 @@ mod tests {
                 "{case}: status {status:?}, function error {function_error:?}"
             );
         }
+    }
+
+    #[test]
+    fn controls_are_invoked_through_their_live_alias_and_others_at_latest() {
+        let config = aws_sdk_lambda::Config::builder()
+            .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+            .build();
+        let invoker = LambdaInvoker::new(aws_sdk_lambda::Client::from_conf(config), "stack-")
+            .with_live(["sort-control".to_owned()].into());
+        assert_eq!(invoker.name("sort-control"), "stack-sort-control:live");
+        assert_eq!(
+            invoker.name("sort-candidate-fixed"),
+            "stack-sort-candidate-fixed"
+        );
+        assert_eq!(
+            invoker.name("arn:aws:lambda:eu-west-1:1:function:x"),
+            "arn:aws:lambda:eu-west-1:1:function:x"
+        );
     }
 
     fn service_error(status: u16) -> SdkError<SdkInvokeError, HttpResponse> {

@@ -13,7 +13,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let config = Config::from_env(&shared::config::ProcessEnv)?;
     let (lambda, store) = experiments::clients(&config.table).await;
-    let invoker = Arc::new(LambdaInvoker::new(lambda, config.function_prefix.clone()));
+    let invoker = Arc::new(
+        LambdaInvoker::new(lambda, config.function_prefix.clone())
+            .with_live(config.live_functions.clone()),
+    );
     let app: &'static ComparatorApp = Box::leak(Box::new(ComparatorApp { store, invoker }));
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ComparisonJob>| async move {

@@ -11,7 +11,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let config = Config::from_env(&shared::config::ProcessEnv)?;
     let (lambda, store) = experiments::clients(&config.table).await;
-    let invoker = Arc::new(LambdaInvoker::new(lambda, config.function_prefix.clone()));
+    let invoker = Arc::new(
+        LambdaInvoker::new(lambda, config.function_prefix.clone())
+            .with_live(config.live_functions.clone()),
+    );
     let app: &'static ProxyApp = Box::leak(Box::new(ProxyApp::new(config, store, invoker)));
     shared::run::serve(app, handler).await
 }
