@@ -342,9 +342,15 @@ pub fn start_watch(
         ("HANDOFF".to_owned(), "detached".to_owned()),
         // A promotion shows within 2 s locally (15 s deployed).
         ("DEFINITIONS_CACHE_SECONDS".to_owned(), "2".to_owned()),
-        // watch runs the comparator one invocation at a time, so hand-offs queue up locally;
-        // at the default 8 the suite's parallel tests made the proxy skip comparisons.
-        ("MAX_DETACHED_HANDOFFS".to_owned(), "32".to_owned()),
+        // The binaries watch runs: their build ids are the versions an experiment records.
+        (
+            "LOCAL_BUILDS_DIR".to_owned(),
+            paths
+                .target
+                .join(if release { "release" } else { "debug" })
+                .display()
+                .to_string(),
+        ),
         // The slow chaos candidate still misses its 1 s timeout, but holds watch's single
         // instance 1.2 s per call rather than 2 s.
         ("CHAOS_SLEEP_MS".to_owned(), "1200".to_owned()),

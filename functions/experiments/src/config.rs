@@ -27,7 +27,9 @@ pub struct Config {
     pub comparator_function: String,
     /// `HANDOFF` (proxy): `event` (default) or `detached`.
     pub handoff: Handoff,
-    /// `MAX_DETACHED_HANDOFFS` (proxy): background hand-offs in flight before comparisons are skipped.
+    /// `MAX_DETACHED_HANDOFFS` (proxy, `detached`): hand-offs queued for the background workers
+    /// (default 1024); a hand-off beyond them is skipped and counted. The workers hand off one
+    /// job each at a time, as many as the machine has cores.
     pub max_detached: usize,
     /// `CONTROL_TIMEOUT_MS` (proxy): the most the client waits for the control (default 25000).
     pub control_timeout: Duration,
@@ -39,6 +41,9 @@ pub struct Config {
     /// `FUNCTION_MEMORY_MB` (report): `name=MB,...`, each function's memory size for the cost of
     /// a verdict; written from functions.toml (locally) or passed by the deploy (on AWS).
     pub memory_mb: std::collections::BTreeMap<String, u32>,
+    /// `LOCAL_BUILDS_DIR` (proxy, comparator; local only): the folder of the binaries `cargo lambda
+    /// watch` runs, whose build ids are the versions recorded (on AWS the Invoke API reports them).
+    pub local_builds: Option<std::path::PathBuf>,
 }
 
 /// Parses `name=MB,name=MB`.
@@ -78,7 +83,7 @@ impl Config {
             comparator_function: optional(env, "COMPARATOR_FUNCTION")
                 .unwrap_or_else(|| "experiment-comparator".to_owned()),
             handoff,
-            max_detached: parsed_or(env, "MAX_DETACHED_HANDOFFS", 8usize)?,
+            max_detached: parsed_or(env, "MAX_DETACHED_HANDOFFS", 1024usize)?,
             control_timeout: Duration::from_millis(parsed_or(
                 env,
                 "CONTROL_TIMEOUT_MS",
@@ -90,6 +95,7 @@ impl Config {
                 15u64,
             )?),
             memory_mb: memory_sizes(&optional(env, "FUNCTION_MEMORY_MB").unwrap_or_default())?,
+            local_builds: optional(env, "LOCAL_BUILDS_DIR").map(std::path::PathBuf::from),
             live_functions: optional(env, "LIVE_ALIAS_FUNCTIONS")
                 .unwrap_or_default()
                 .split(',')

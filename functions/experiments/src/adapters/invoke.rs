@@ -21,6 +21,27 @@ pub enum InvokeError {
     Failed(String),
 }
 
+/// What a synchronous invocation returned: the function's payload and the version that ran it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoked {
+    pub payload: Vec<u8>,
+    /// On AWS the version the Invoke API reports (`ExecutedVersion`: a number through the alias
+    /// `live`, `$LATEST` otherwise); locally the build id of the function's binary
+    /// ([`build_id`]); `None` when the invoker cannot tell.
+    pub version: Option<String>,
+}
+
+/// Why a synchronous invocation gave no payload, told apart where the caller answers differently.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum InvokeFailure {
+    /// The Invoke API says the function does not exist here (`ResourceNotFoundException`): the
+    /// experiment names a function this environment does not deploy. No retry fixes it.
+    #[error("function {0} is not deployed here")]
+    NotDeployed(String),
+    #[error(transparent)]
+    Invoke(#[from] InvokeError),
+}
+
 pub trait Invoker: Send + Sync {
     /// A synchronous (`RequestResponse`) invocation; the function's payload.
     fn invoke<'a>(
@@ -35,6 +56,22 @@ pub trait Invoker: Send + Sync {
         function: &'a str,
         payload: Vec<u8>,
     ) -> BoxFuture<'a, Result<(), InvokeError>>;
+
+    /// [`Invoker::invoke`], also telling which version answered and whether the function exists.
+    /// By default: the payload alone, with no version, and any failure as it is.
+    fn invoke_versioned<'a>(
+        &'a self,
+        function: &'a str,
+        payload: Vec<u8>,
+    ) -> BoxFuture<'a, Result<Invoked, InvokeFailure>> {
+        Box::pin(async move {
+            let payload = self.invoke(function, payload).await?;
+            Ok(Invoked {
+                payload,
+                version: None,
+            })
+        })
+    }
 }
 
 /// The alias a family's control serves on AWS; a release moves it through CodeDeploy.
@@ -47,6 +84,9 @@ pub struct LambdaInvoker {
     client: aws_sdk_lambda::Client,
     prefix: String,
     live: std::collections::BTreeSet<String>,
+    /// Locally, the folder of the binaries `cargo lambda watch` runs (`LOCAL_BUILDS_DIR`): a
+    /// version is then the build id of `<folder>/<function>`.
+    builds: Option<std::path::PathBuf>,
 }
 
 impl LambdaInvoker {
@@ -55,7 +95,15 @@ impl LambdaInvoker {
             client,
             prefix: prefix.into(),
             live: Default::default(),
+            builds: None,
         }
+    }
+
+    /// Versions are the build ids of the binaries in `folder` (locally, where the Invoke API of
+    /// `cargo lambda watch` reports none).
+    pub fn with_local_builds(mut self, folder: Option<std::path::PathBuf>) -> Self {
+        self.builds = folder;
+        self
     }
 
     /// Invokes `functions` through their alias [`LIVE_ALIAS`].
@@ -85,6 +133,39 @@ pub fn function_failed(status: Option<u16>, function_error: Option<&str>) -> boo
     function_error.is_some() || status == Some(500)
 }
 
+/// The build id of a local binary: its size and modification time, hashed (FNV-1a) into 8 hex
+/// digits. A rebuild that changes the binary changes it; reading it costs one `stat`, not a read
+/// of the file. `None` when the file cannot be read.
+pub fn build_id(binary: &std::path::Path) -> Option<String> {
+    let metadata = std::fs::metadata(binary).ok()?;
+    let modified = metadata
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(build_id_of(metadata.len(), modified.as_nanos()))
+}
+
+/// [`build_id`] from a size and a modification time in nanoseconds.
+pub fn build_id_of(len: u64, modified_nanos: u128) -> String {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in len
+        .to_le_bytes()
+        .iter()
+        .chain(&modified_nanos.to_le_bytes())
+    {
+        hash ^= u32::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    format!("build-{hash:08x}")
+}
+
+/// Whether the Invoke API's error says the function does not exist: its typed
+/// `ResourceNotFoundException`, or HTTP 404, the status the API gives only that error.
+pub fn not_deployed(status: Option<u16>, resource_not_found: bool) -> bool {
+    resource_not_found || status == Some(404)
+}
+
 /// An Invoke API call that did not return an output: the function failed (as `cargo lambda watch`
 /// reports it) or the invocation itself did.
 fn classify<E>(error: SdkError<E, HttpResponse>) -> InvokeError
@@ -110,14 +191,49 @@ impl Invoker for LambdaInvoker {
         payload: Vec<u8>,
     ) -> BoxFuture<'a, Result<Vec<u8>, InvokeError>> {
         Box::pin(async move {
-            let output = self
+            match self.invoke_versioned(function, payload).await {
+                Ok(invoked) => Ok(invoked.payload),
+                Err(InvokeFailure::Invoke(error)) => Err(error),
+                Err(missing @ InvokeFailure::NotDeployed(_)) => {
+                    Err(InvokeError::Failed(missing.to_string()))
+                }
+            }
+        })
+    }
+
+    fn invoke_versioned<'a>(
+        &'a self,
+        function: &'a str,
+        payload: Vec<u8>,
+    ) -> BoxFuture<'a, Result<Invoked, InvokeFailure>> {
+        Box::pin(async move {
+            let output = match self
                 .client
                 .invoke()
                 .function_name(self.name(function))
                 .payload(Blob::new(payload))
                 .send()
                 .await
-                .map_err(classify)?;
+            {
+                Ok(output) => output,
+                Err(error) => {
+                    let (status, missing) = match &error {
+                        SdkError::ServiceError(e) => (
+                            Some(e.raw().status().as_u16()),
+                            e.err().is_resource_not_found_exception(),
+                        ),
+                        _ => (None, false),
+                    };
+                    if not_deployed(status, missing) {
+                        return Err(InvokeFailure::NotDeployed(function.to_owned()));
+                    }
+                    return Err(classify(error).into());
+                }
+            };
+            let version = match &self.builds {
+                Some(folder) => build_id(&folder.join(function)),
+                None => output.executed_version().map(str::to_owned),
+            };
             let body = output
                 .payload()
                 .map(|p| p.as_ref().to_vec())
@@ -128,9 +244,13 @@ impl Invoker for LambdaInvoker {
                     "{}: {}",
                     output.function_error().unwrap_or("Unhandled"),
                     crate::domain::compare::excerpt(&String::from_utf8_lossy(&body))
-                )))
+                ))
+                .into())
             } else {
-                Ok(body)
+                Ok(Invoked {
+                    payload: body,
+                    version,
+                })
             }
         })
     }

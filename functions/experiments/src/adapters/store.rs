@@ -5,13 +5,18 @@
 //! | `definitions`         | `file#<definitions file stem>`  | `yaml`, `updatedAt`   |
 //! | `definitions`         | `promotion#<experiment>`        | `state` (JSON), `version` |
 //! | `results#<experiment>`| `<at, RFC 3339 ms>#<correlation>`| `record` (JSON), `ttl`|
+//! | `counters#<experiment>`| `total`                        | `served`, `sampled`, `compared`, `skipped` (numbers, atomic `ADD`), `since` |
+//!
+//! The counters are one item per experiment, updated with `ADD` (atomic, no read first): the proxy
+//! adds every request it serves and those it samples in one update, the comparator each
+//! comparison it stores, the proxy each sampled request it could not hand off.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::definition::Experiments;
 use crate::domain::promotion::{self, Promotions};
-use crate::domain::record::ComparisonRecord;
+use crate::domain::record::{ComparisonRecord, Counts};
 
 /// How long comparison records are kept (DynamoDB TTL removes them after).
 pub const RECORD_TTL_SECONDS: i64 = 30 * 24 * 3600;
@@ -48,6 +53,47 @@ pub enum LoadError {
 }
 
 const PROMOTION_PREFIX: &str = "promotion#";
+
+/// One of an experiment's counters ([`Counts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    /// Requests the proxy served for the experiment.
+    Served,
+    /// Of them, those sampled for a comparison.
+    Sampled,
+    /// Comparisons the comparator stored.
+    Compared,
+    /// Sampled requests never compared: not handed off (queue full, too large) or the hand-off
+    /// failed.
+    Skipped,
+}
+
+impl Counter {
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Counter::Served => "served",
+            Counter::Sampled => "sampled",
+            Counter::Compared => "compared",
+            Counter::Skipped => "skipped",
+        }
+    }
+}
+
+fn counters_key(experiment: &str) -> AttributeValue {
+    s(format!("counters#{experiment}"))
+}
+
+/// The `UpdateExpression` that adds to `counters` and sets `since` on the item's first update.
+pub fn add_expression(counters: &[(Counter, u64)]) -> String {
+    let adds: Vec<String> = counters
+        .iter()
+        .map(|(counter, _)| format!("{0} :{0}", counter.attribute()))
+        .collect();
+    format!(
+        "ADD {} SET since = if_not_exists(since, :since)",
+        adds.join(", ")
+    )
+}
 
 #[derive(Debug, Clone)]
 pub struct ExperimentStore {
@@ -235,6 +281,154 @@ impl ExperimentStore {
         Ok(())
     }
 
+    /// Adds to an experiment's counters in one atomic update (no read first).
+    pub async fn add_counts(
+        &self,
+        experiment: &str,
+        counters: &[(Counter, u64)],
+    ) -> Result<(), StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", counters_key(experiment))
+            .key("sk", s("total"))
+            .update_expression(add_expression(counters))
+            .expression_attribute_values(":since", s(crate::now_rfc3339()));
+        for (counter, n) in counters {
+            update = update.expression_attribute_values(
+                format!(":{}", counter.attribute()),
+                AttributeValue::N(n.to_string()),
+            );
+        }
+        update.send().await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// An experiment's counters (all 0 before its first request).
+    pub async fn counts(&self, experiment: &str) -> Result<Counts, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", counters_key(experiment))
+            .key("sk", s("total"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(item) = output.item() else {
+            return Ok(Counts::default());
+        };
+        let number = |counter: Counter| -> Result<u64, StoreError> {
+            match item.get(counter.attribute()) {
+                None => Ok(0),
+                Some(value) => value
+                    .as_n()
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "counter {} is not a number",
+                            counter.attribute()
+                        ))
+                    }),
+            }
+        };
+        Ok(Counts {
+            served: number(Counter::Served)?,
+            sampled: number(Counter::Sampled)?,
+            compared: number(Counter::Compared)?,
+            skipped: number(Counter::Skipped)?,
+            since: item.get("since").and_then(|v| v.as_s().ok()).cloned(),
+        })
+    }
+
+    /// Deletes an experiment's records and counters (a fresh start, for local use); returns how
+    /// many records were deleted. Its definition stays.
+    pub async fn reset(&self, experiment: &str) -> Result<usize, StoreError> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        let mut deleted = 0;
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(format!("results#{experiment}")))
+                .projection_expression("pk, sk")
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for keys in output.items().chunks(25) {
+                let mut requests: Vec<WriteRequest> = keys
+                    .iter()
+                    .map(|key| {
+                        let delete = DeleteRequest::builder()
+                            .set_key(Some(key.clone()))
+                            .build()
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                        Ok(WriteRequest::builder().delete_request(delete).build())
+                    })
+                    .collect::<Result<_, StoreError>>()?;
+                // Unprocessed items (throttling) are sent again, a bounded number of times.
+                for _ in 0..10 {
+                    if requests.is_empty() {
+                        break;
+                    }
+                    let output = self
+                        .client
+                        .batch_write_item()
+                        .request_items(&self.table, requests)
+                        .send()
+                        .await
+                        .map_err(unavailable)?;
+                    requests = output
+                        .unprocessed_items()
+                        .and_then(|items| items.get(&self.table))
+                        .cloned()
+                        .unwrap_or_default();
+                }
+                if !requests.is_empty() {
+                    return Err(StoreError::Unavailable(format!(
+                        "{} records of {experiment} were not deleted; run the reset again",
+                        requests.len()
+                    )));
+                }
+                deleted += keys.len();
+            }
+            start = output.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", counters_key(experiment))
+            .key("sk", s("total"))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(deleted)
+    }
+
+    /// Deletes one definitions file (what [`ExperimentStore::put_definitions`] stored).
+    pub async fn delete_definitions(&self, source: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s("definitions"))
+            .key("sk", s(format!("file#{source}")))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     /// The latest `limit` records of an experiment, newest first (strongly consistent).
     pub async fn latest(
         &self,
@@ -272,5 +466,34 @@ impl ExperimentStore {
             }
         }
         Ok(records)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_counters_update_adds_each_counter_and_keeps_the_first_since() {
+        let cases = [
+            (
+                "a request served and sampled",
+                vec![(Counter::Served, 1), (Counter::Sampled, 1)],
+                "ADD served :served, sampled :sampled SET since = if_not_exists(since, :since)",
+            ),
+            (
+                "a comparison stored",
+                vec![(Counter::Compared, 1)],
+                "ADD compared :compared SET since = if_not_exists(since, :since)",
+            ),
+            (
+                "a hand-off skipped",
+                vec![(Counter::Skipped, 1)],
+                "ADD skipped :skipped SET since = if_not_exists(since, :since)",
+            ),
+        ];
+        for (case, counters, expected) in cases {
+            assert_eq!(add_expression(&counters), expected, "{case}");
+        }
     }
 }

@@ -15,7 +15,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (lambda, store) = experiments::clients(&config.table).await;
     let invoker = Arc::new(
         LambdaInvoker::new(lambda, config.function_prefix.clone())
-            .with_live(config.live_functions.clone()),
+            .with_live(config.live_functions.clone())
+            .with_local_builds(config.local_builds.clone()),
     );
     let app: &'static ComparatorApp = Box::leak(Box::new(ComparatorApp { store, invoker }));
     lambda_runtime::run(service_fn(

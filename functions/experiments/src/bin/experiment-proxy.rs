@@ -13,7 +13,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     let (lambda, store) = experiments::clients(&config.table).await;
     let invoker = Arc::new(
         LambdaInvoker::new(lambda, config.function_prefix.clone())
-            .with_live(config.live_functions.clone()),
+            .with_live(config.live_functions.clone())
+            .with_local_builds(config.local_builds.clone()),
     );
     let app: &'static ProxyApp = Box::leak(Box::new(ProxyApp::new(config, store, invoker)));
     shared::run::serve(app, handler).await

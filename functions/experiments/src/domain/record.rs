@@ -83,3 +83,93 @@ pub struct ComparisonRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub noise: Option<Verdict>,
 }
+
+/// How many requests of an experiment were served, sampled, compared and skipped, since `since`
+/// (the counters' first update, or the last reset).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    pub served: u64,
+    pub sampled: u64,
+    pub compared: u64,
+    pub skipped: u64,
+    pub since: Option<String>,
+}
+
+impl Counts {
+    /// Sampled requests neither compared nor skipped yet: on their way through the comparator.
+    pub fn pending(&self) -> u64 {
+        self.sampled.saturating_sub(self.compared + self.skipped)
+    }
+
+    /// `compared X of Y requests`, then what the difference is made of.
+    pub fn sentence(&self) -> String {
+        let mut sentence = format!("compared {} of {} requests", self.compared, self.served);
+        let mut parts = Vec::new();
+        if self.sampled < self.served {
+            parts.push(format!("{} sampled", self.sampled));
+        }
+        if self.skipped > 0 {
+            parts.push(format!("{} skipped", self.skipped));
+        }
+        if self.pending() > 0 {
+            parts.push(format!("{} in progress", self.pending()));
+        }
+        if !parts.is_empty() {
+            sentence.push_str(&format!(" ({})", parts.join(", ")));
+        }
+        if let Some(since) = &self.since {
+            sentence.push_str(&format!(" since {since}"));
+        }
+        sentence
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_counts_read_as_compared_x_of_y_and_name_what_is_missing() {
+        let counts = |served, sampled, compared, skipped| Counts {
+            served,
+            sampled,
+            compared,
+            skipped,
+            since: None,
+        };
+        let cases = [
+            (
+                "nothing yet",
+                counts(0, 0, 0, 0),
+                "compared 0 of 0 requests",
+            ),
+            (
+                "all compared",
+                counts(200, 200, 200, 0),
+                "compared 200 of 200 requests",
+            ),
+            (
+                "some skipped",
+                counts(200, 200, 190, 10),
+                "compared 190 of 200 requests (10 skipped)",
+            ),
+            (
+                "sampled at 10 %, some still in the comparator",
+                counts(100, 10, 8, 0),
+                "compared 8 of 100 requests (10 sampled, 2 in progress)",
+            ),
+        ];
+        for (case, counts, expected) in cases {
+            assert_eq!(counts.sentence(), expected, "{case}");
+        }
+        let since = Counts {
+            since: Some("2026-12-01T00:00:00.000Z".into()),
+            ..counts(1, 1, 1, 0)
+        };
+        assert_eq!(
+            since.sentence(),
+            "compared 1 of 1 requests since 2026-12-01T00:00:00.000Z"
+        );
+    }
+}

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use crate::adapters::invoke::{InvokeError, Invoker};
 use crate::adapters::payload;
-use crate::adapters::store::{ExperimentStore, StoreError};
+use crate::adapters::store::{Counter, ExperimentStore, StoreError};
 use crate::domain::compare::{self, FailureKind, Observed, Verdict};
 use crate::domain::definition::{Experiment, Variant};
 use crate::domain::record::{ComparisonRecord, RequestSummary, VariantResult};
@@ -182,6 +182,15 @@ pub async fn compare_job(
         );
     }
     app.store.put_record(&record, now.as_secs() as i64).await?;
+    // Counted once stored. A counter that cannot be updated is logged, not retried: a retry of
+    // the whole invocation would store the comparison twice.
+    if let Err(error) = app
+        .store
+        .add_counts(&record.experiment, &[(Counter::Compared, 1)])
+        .await
+    {
+        tracing::warn!(%error, "comparison stored but not counted");
+    }
     let mismatches = record.candidates.iter().filter(|c| c.mismatched()).count();
     let intended = record.candidates.iter().filter(|c| c.intended()).count();
     let failures = record

@@ -1,7 +1,8 @@
 //! `experiment-report`: `GET /experiments`, `GET /experiments/{name}` (JSON) and
 //! `GET /experiments/{name}/dashboard` (HTML with inline SVG charts).
 //!
-//! Figures cover the latest [`REPORT_WINDOW`] comparisons of an experiment.
+//! Figures cover the latest [`REPORT_WINDOW`] comparisons of an experiment. Beside them, the
+//! experiment's counters ([`Counts`]): "compared X of Y requests" since the counters began.
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -10,7 +11,7 @@ use shared::ApiError;
 
 use crate::adapters::store::{ExperimentStore, LoadError};
 use crate::domain::definition::{Experiment, Experiments};
-use crate::domain::record::ComparisonRecord;
+use crate::domain::record::{ComparisonRecord, Counts};
 use crate::domain::report::{self, REPORT_WINDOW};
 
 /// The report's view: the dashboard page.
@@ -96,25 +97,35 @@ async fn list(app: &ReportApp) -> Result<Response<Body>, ApiError> {
     ))
 }
 
-async fn load(
-    app: &ReportApp,
-    name: &str,
-) -> Result<(Experiment, report::Report, Vec<ComparisonRecord>), ApiError> {
+/// What the JSON report and the dashboard show of one experiment.
+struct Loaded {
+    experiment: Experiment,
+    report: report::Report,
+    records: Vec<ComparisonRecord>,
+    counts: Counts,
+}
+
+async fn load(app: &ReportApp, name: &str) -> Result<Loaded, ApiError> {
     let experiments = experiments(app).await?;
     let experiment = experiments.by_name.get(name).cloned().ok_or_else(|| {
         ApiError::not_found(format!("no experiment named {name}; see GET /experiments"))
     })?;
-    let records = app
-        .store
-        .latest(name, REPORT_WINDOW)
-        .await
-        .map_err(|error| {
-            tracing::warn!(%error, "results unavailable");
-            ApiError::unavailable()
-        })?;
-    // Memory sizes are not known here yet, so the report's costs stay empty (`null`).
+    let unavailable = |error: crate::adapters::store::StoreError| {
+        tracing::warn!(%error, "results unavailable");
+        ApiError::unavailable()
+    };
+    let (records, counts) = tokio::join!(
+        app.store.latest(name, REPORT_WINDOW),
+        app.store.counts(name)
+    );
+    let (records, counts) = (records.map_err(unavailable)?, counts.map_err(unavailable)?);
     let report = report::report(&experiment, &records, &app.memory_mb);
-    Ok((experiment, report, records))
+    Ok(Loaded {
+        experiment,
+        report,
+        records,
+        counts,
+    })
 }
 
 /// The report; with `?correlationId=`, also that request's comparison (`null` until it is stored).
@@ -123,20 +134,28 @@ async fn one(
     name: &str,
     correlation_id: Option<String>,
 ) -> Result<Response<Body>, ApiError> {
-    let (experiment, report, records) = load(app, name).await?;
-    let mut body = serde_json::json!({ "definition": experiment, "report": report });
+    let loaded = load(app, name).await?;
+    let mut body = serde_json::json!({
+        "definition": loaded.experiment,
+        "report": loaded.report,
+        "counts": loaded.counts,
+        "compared": loaded.counts.sentence(),
+    });
     if let Some(id) = correlation_id {
-        body["comparison"] = serde_json::to_value(records.iter().find(|r| r.correlation_id == id))
-            .unwrap_or_default();
+        body["comparison"] =
+            serde_json::to_value(loaded.records.iter().find(|r| r.correlation_id == id))
+                .unwrap_or_default();
     }
     Ok(shared::http::json(StatusCode::OK, &body))
 }
 
 async fn dashboard_page(app: &ReportApp, name: &str) -> Result<Response<Body>, ApiError> {
-    let (experiment, report, _) = load(app, name).await?;
+    let loaded = load(app, name).await?;
     Ok(shared::http::with_body(
         StatusCode::OK,
         "text/html; charset=utf-8",
-        Body::Text(dashboard::render(&experiment, &report).into_string()),
+        Body::Text(
+            dashboard::render(&loaded.experiment, &loaded.report, &loaded.counts).into_string(),
+        ),
     ))
 }

@@ -5,6 +5,9 @@
 //! lists of numbers of mixed widths, of integers past 2^53 that f64 cannot tell apart, and of
 //! words; pbkdf2: small derivations. Two requests in flight at a time; at most 10,000 requests;
 //! stops by itself.
+//!
+//! Then it waits (at most two minutes, less when nothing moves) until the comparator has caught up
+//! with what this run sampled, and ends with the report's line: `compared X of Y requests`.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -13,6 +16,59 @@ use futures::StreamExt;
 use serde_json::json;
 
 const MAX_COUNT: usize = 10_000;
+
+/// An experiment's counters as the report gives them (`counts`), with its sentence (`compared`).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Counts {
+    served: u64,
+    sampled: u64,
+    compared: u64,
+    skipped: u64,
+    sentence: String,
+}
+
+impl Counts {
+    fn from_report(report: &serde_json::Value) -> Option<Self> {
+        let n = |name: &str| report["counts"][name].as_u64();
+        Some(Self {
+            served: n("served")?,
+            sampled: n("sampled")?,
+            compared: n("compared")?,
+            skipped: n("skipped")?,
+            sentence: report["compared"].as_str()?.to_owned(),
+        })
+    }
+
+    /// Whether every request this run sent (`answered` of them reached the proxy) and sampled,
+    /// counted from `before`, has been compared or skipped.
+    fn caught_up(&self, before: &Counts, answered: u64) -> bool {
+        self.served >= before.served + answered && self.compared + self.skipped >= self.sampled
+    }
+
+    /// This run's share: `compared X of Y requests sent now`.
+    fn run_line(&self, before: &Counts) -> String {
+        let skipped = self.skipped.saturating_sub(before.skipped);
+        let mut line = format!(
+            "this run: compared {} of {} requests",
+            self.compared.saturating_sub(before.compared),
+            self.served.saturating_sub(before.served)
+        );
+        if skipped > 0 {
+            line.push_str(&format!(" ({skipped} skipped)"));
+        }
+        line
+    }
+}
+
+async fn counts(http: &reqwest::Client, report: &str) -> Result<Counts, String> {
+    let response = http.get(report).send().await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("{status}: {body}"));
+    }
+    Counts::from_report(&body).ok_or_else(|| format!("no counts in {body}"))
+}
 
 /// Method, path and body of the `i`-th request of an experiment.
 fn request(experiment: &str, i: usize) -> Option<(&'static str, String, Option<String>)> {
@@ -118,6 +174,13 @@ async fn main() -> ExitCode {
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .expect("HTTP client");
+    let report = endpoints["experiment-report"]
+        .as_str()
+        .map(|base| format!("{}/experiments/{experiment}", base.trim_end_matches('/')));
+    let before = match &report {
+        Some(report) => counts(&http, report).await.ok(),
+        None => None,
+    };
     let started = Instant::now();
     let mut statuses: std::collections::BTreeMap<String, usize> = Default::default();
     let mut sent = 0;
@@ -165,6 +228,39 @@ async fn main() -> ExitCode {
         started.elapsed().as_secs_f64(),
         summary.join(", ")
     );
+    let (Some(report), Some(before)) = (report, before) else {
+        eprintln!("no report to read the comparisons from (experiment-report in {path})");
+        return ExitCode::SUCCESS;
+    };
+    let answered = statuses
+        .iter()
+        .filter(|(status, _)| !status.starts_with("error"))
+        .map(|(_, n)| *n as u64)
+        .sum();
+    let waited = Instant::now();
+    let mut last = (Instant::now(), Counts::default());
+    let now = loop {
+        match counts(&http, &report).await {
+            Ok(now) if now.caught_up(&before, answered) => break now,
+            Ok(now) => {
+                // Give up when nothing has moved for 20 s, or after two minutes.
+                if now != last.1 {
+                    last = (Instant::now(), now.clone());
+                }
+                if last.0.elapsed().as_secs() >= 20 || waited.elapsed().as_secs() >= 120 {
+                    eprintln!("the comparator has not caught up; the report so far:");
+                    break now;
+                }
+            }
+            Err(error) => {
+                eprintln!("{report}: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    eprintln!("{}", now.run_line(&before));
+    println!("{experiment}: {}", now.sentence);
     ExitCode::SUCCESS
 }
 
@@ -176,6 +272,35 @@ mod tests {
     fn integers(i: usize) -> Option<Vec<i64>> {
         let (_, _, body) = request("sort", i)?;
         serde_json::from_str(&body?).ok()
+    }
+
+    fn counts(served: u64, sampled: u64, compared: u64, skipped: u64) -> Counts {
+        Counts {
+            served,
+            sampled,
+            compared,
+            skipped,
+            sentence: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_run_has_caught_up_once_every_request_is_served_and_every_sample_compared_or_skipped() {
+        let before = counts(100, 100, 100, 0);
+        let cases = [
+            ("nothing counted yet", counts(100, 100, 100, 0), false),
+            ("served, still comparing", counts(300, 300, 250, 0), false),
+            ("all compared", counts(300, 300, 300, 0), true),
+            ("compared or skipped", counts(300, 300, 290, 10), true),
+            ("sampled at 0 %", counts(300, 100, 100, 0), true),
+        ];
+        for (case, now, expected) in cases {
+            assert_eq!(now.caught_up(&before, 200), expected, "{case}");
+        }
+        assert_eq!(
+            counts(300, 300, 290, 10).run_line(&before),
+            "this run: compared 190 of 200 requests (10 skipped)"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! candidate's behaviour shows up in the experiment's report.
 
 use acceptance::{Call, Mode, World, eventually, unique};
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 /// Sends `path` through the proxy with a correlation id of its own; returns it with the reply.
@@ -324,4 +325,118 @@ async fn the_list_and_the_report_describe_every_experiment() {
         Some("text/html; charset=utf-8")
     );
     assert!(dashboard.text().contains("<svg id=\"outcomes-chart\""));
+}
+
+/// An experiment of this test's own (round-control against round-candidate-half-even, every
+/// request sampled) on a path of its own, so that its counters and records are this test's alone.
+/// Its definitions file is removed, and its records and counters with it, by [`Own::remove`].
+struct Own {
+    name: String,
+    path: String,
+    source: String,
+    store: experiments::adapters::store::ExperimentStore,
+}
+
+impl Own {
+    async fn upload(world: &World) -> Self {
+        let name = unique("counted");
+        let path = format!("/{name}");
+        let source = format!("suite-{name}");
+        let yaml = format!(
+            "experiments:\n  {name}:\n    comparators: [body]\n    path: {path}\n    sample: 100\n    \
+             control: {{name: Control, function: round-control}}\n    candidates:\n      \
+             half-even: {{name: Half-even, function: round-candidate-half-even}}\n"
+        );
+        let table = std::env::var("EXPERIMENTS_TABLE").expect("EXPERIMENTS_TABLE");
+        let store = experiments::store(&table).await;
+        store
+            .put_definitions(&source, &yaml, &experiments::now_rfc3339())
+            .await
+            .expect("definitions stored");
+        let own = Self {
+            name,
+            path,
+            source,
+            store,
+        };
+        // The proxy re-reads the definitions within its cache time: 404 until then.
+        eventually(40, || async {
+            let reply = world.send(Call::get("experiment-proxy", &own.path)).await;
+            match reply.status {
+                404 => Err(format!("{} not served yet", own.path)),
+                _ => Ok(()),
+            }
+        })
+        .await;
+        // That first request counts: start from nothing once it has been compared.
+        own.settled(world, 1).await;
+        own.store.reset(&own.name).await.expect("reset");
+        own
+    }
+
+    /// The report once `compared` comparisons are counted.
+    async fn settled(&self, world: &World, compared: u64) -> Value {
+        eventually(60, || async {
+            let reply = world
+                .send(Call::get(
+                    "experiment-report",
+                    &format!("/experiments/{}", self.name),
+                ))
+                .await;
+            if reply.status != 200 {
+                return Err(format!("report: {} {}", reply.status, reply.text()));
+            }
+            let body = reply.json();
+            match body["counts"]["compared"].as_u64() {
+                Some(n) if n >= compared => Ok(body),
+                _ => Err(format!("not {compared} compared yet: {}", body["counts"])),
+            }
+        })
+        .await
+    }
+
+    async fn remove(self) {
+        self.store.delete_definitions(&self.source).await.ok();
+        self.store.reset(&self.name).await.ok();
+    }
+}
+
+#[tokio::test]
+async fn every_request_through_the_proxy_is_compared_and_counted() {
+    let world = World::new().await;
+    let own = Own::upload(&world).await;
+    // Two in flight, as `./build.sh traffic` sends them: a burst the comparator works through
+    // after the answers (without starving the other tests' timings on two cores).
+    let requests: u64 = 24;
+    let replies: Vec<_> = futures::stream::iter(0..requests)
+        .map(|i| {
+            let world = &world;
+            let path = format!("{}?number={i}.5", own.path);
+            async move { world.send(Call::get("experiment-proxy", &path)).await }
+        })
+        .buffer_unordered(2)
+        .collect()
+        .await;
+    for reply in &replies {
+        assert_eq!(reply.status, 200, "{}", reply.text());
+    }
+    let body = own.settled(&world, requests).await;
+    let counts = &body["counts"];
+    assert_eq!(
+        (
+            &counts["served"],
+            &counts["sampled"],
+            &counts["compared"],
+            &counts["skipped"]
+        ),
+        (&json!(24), &json!(24), &json!(24), &json!(0)),
+        "{body}"
+    );
+    assert_eq!(body["report"]["comparisons"], 24, "{body}");
+    let line = body["compared"].as_str().unwrap_or_default();
+    assert!(
+        line.starts_with("compared 24 of 24 requests since "),
+        "{line}"
+    );
+    own.remove().await;
 }

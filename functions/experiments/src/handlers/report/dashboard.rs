@@ -13,6 +13,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::domain::definition::Experiment;
+use crate::domain::record::Counts;
 use crate::domain::report::{Mismatch, REPORT_WINDOW, Report, VariantFigures};
 use crate::domain::stats::Estimate;
 use crate::domain::verdict::{
@@ -333,7 +334,7 @@ fn difference_heading() -> Markup {
 }
 
 /// The dashboard page of `experiment`, showing `report`.
-pub fn render(experiment: &Experiment, report: &Report) -> Markup {
+pub fn render(experiment: &Experiment, report: &Report, counts: &Counts) -> Markup {
     let candidates: Vec<&VariantFigures> = report
         .variants
         .iter()
@@ -357,6 +358,9 @@ pub fn render(experiment: &Experiment, report: &Report) -> Markup {
                     " · sampling " (experiment.sample_percent) "%"
                     " · candidate timeout " (experiment.timeout.as_millis()) " ms"
                     @if noise { " · noise baseline on" }
+                }
+                p id="compared" data-compared=(counts.compared) data-served=(counts.served) {
+                    (counts.sentence()) "."
                 }
                 p id="window" {
                     span id="comparisons" { (report.comparisons) }
@@ -495,7 +499,7 @@ mod tests {
             })
             .collect();
         let report = crate::domain::report::report(&experiment, &records, &Default::default());
-        let html = render(&experiment, &report).into_string();
+        let html = render(&experiment, &report, &Counts::default()).into_string();
         let sentences = html.find(r#"<section id="verdicts">"#).unwrap();
         assert!(sentences < html.find(r#"<h2>Variants</h2>"#).unwrap());
         for v in &report.verdicts {
@@ -550,7 +554,7 @@ mod tests {
             })
             .collect();
         let report = crate::domain::report::report(&experiment, &records, &Default::default());
-        let html = render(&experiment, &report).into_string();
+        let html = render(&experiment, &report, &Counts::default()).into_string();
         assert!(
             html.contains(
                 "reference is equivalent: 0 unintended differences in 460 comparisons (460 intended)"
@@ -608,7 +612,7 @@ mod tests {
             })
             .collect();
         let report = crate::domain::report::report(&experiment, &records, &Default::default());
-        let html = render(&experiment, &report).into_string();
+        let html = render(&experiment, &report, &Counts::default()).into_string();
         assert!(!html.contains("<script"), "{html}");
         for (what, expected) in [
             ("the control's name", format!("<strong>{ESCAPED}</strong>")),
@@ -703,7 +707,7 @@ mod tests {
     #[test]
     fn differences_show_status_headers_and_text_lines_as_the_comparator_wrote_them() {
         let (experiment, report) = differences_report();
-        let html = render(&experiment, &report).into_string();
+        let html = render(&experiment, &report, &Counts::default()).into_string();
         let mismatches = &html[html.find(r#"<table id="mismatches">"#).unwrap()..];
         for (what, expected) in [
             (
