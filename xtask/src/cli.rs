@@ -146,6 +146,12 @@ enum ExperimentsAction {
         #[arg(trailing_var_arg = true)]
         rest: Vec<String>,
     },
+    /// Delete an experiment's comparison records and counters: `reset <env> [region profile] <experiment>`.
+    Reset {
+        env: String,
+        #[arg(trailing_var_arg = true)]
+        rest: Vec<String>,
+    },
 }
 
 /// `<env> [region profile] rest...`: a deployed environment takes two more words.
@@ -281,6 +287,15 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
                 files.into_iter().map(PathBuf::from).collect(),
             )
         }
+        Verb::Experiments {
+            action: ExperimentsAction::Reset { env, rest },
+        } => {
+            let (region, profile, rest) = split_env(&env, &rest)?;
+            let [experiment] = rest.as_slice() else {
+                bail!("usage: ./build.sh experiments reset <env> [region profile] <experiment>");
+            };
+            verbs::reset(&paths, &env, region.as_deref(), &profile, experiment)
+        }
         Verb::Traffic { args } => {
             let (env, rest) = args.split_first().expect("clap requires one");
             let (region, profile, rest) = split_env(env, rest)?;
@@ -351,6 +366,7 @@ mod tests {
             "bench --bench shortener",
             "new-candidate round my-name",
             "experiments upload local",
+            "experiments reset local sort",
             "experiments upload dev eu-west-1 p functions/experiments/definitions/workshop.yaml",
             "traffic local round --count 200",
             "tune local --memory 128,256",

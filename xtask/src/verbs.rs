@@ -179,6 +179,22 @@ pub fn upload(
     local::upload_experiments(paths, &vars, &files)
 }
 
+/// `./build.sh experiments reset <env> [region profile] <experiment>`: deletes its records and
+/// counters (the `experiments` binary is built with every other by ./build.sh).
+pub fn reset(
+    paths: &Paths,
+    env: &str,
+    region: Option<&str>,
+    profile: &str,
+    experiment: &str,
+) -> Result<()> {
+    let vars = stack_env(paths, env, region, profile)?;
+    Cmd::new(paths.target.join("debug/experiments").display().to_string())
+        .args(["reset", experiment])
+        .envs(vars)
+        .run()
+}
+
 /// `./build.sh traffic <env> [region profile] <experiment> [--count N]`.
 pub fn traffic(
     paths: &Paths,

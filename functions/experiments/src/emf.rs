@@ -57,6 +57,7 @@ mod tests {
             duration_ms: 500.0,
             failure: Some(FailureKind::Timeout),
             failure_detail: None,
+            version: None,
             verdict: None,
         };
         let doc = line("round", "c-1", &variant, 1_700_000_000_000);
@@ -83,6 +84,7 @@ mod tests {
             duration_ms: 5.0,
             failure: None,
             failure_detail: None,
+            version: None,
             verdict: Some(crate::domain::compare::Verdict {
                 body: Some(false),
                 intended: Some("the spec prints \"Fizz Buzz\"".into()),

@@ -359,6 +359,57 @@ async fn dashboard_shows_the_reports_figures(client: Client) {
             );
         }
     }
+    // "compared X of Y requests": the counters, never more compared than served, at least the
+    // five sent above.
+    let compared = client
+        .find(Locator::Id("compared"))
+        .await
+        .expect("the page says how many requests were compared");
+    let text = compared.text().await.expect("text");
+    let mut numbers = Vec::new();
+    for name in ["data-compared", "data-served"] {
+        let number = compared.attr(name).await.expect("attribute");
+        numbers.push(
+            number
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("no {name} on #compared")),
+        );
+    }
+    let (x, y) = (numbers[0], numbers[1]);
+    assert!(
+        text.starts_with(&format!("compared {x} of {y} requests")),
+        "{text}"
+    );
+    assert!(5 <= x && x <= y, "{text}");
+    // Since the current versions by default; the older comparisons one click away, and back.
+    let older = client
+        .find(Locator::Id("older-records"))
+        .await
+        .expect("a link to the older comparisons");
+    let href = older.attr("href").await.expect("href").unwrap_or_default();
+    assert!(
+        href.ends_with("/experiments/round/dashboard?all=1") || href == "?all=1",
+        "{href}"
+    );
+    older.click().await.expect("follow the link");
+    let view = wait_for(
+        &client,
+        Locator::Css("#view[data-all='true']"),
+        "the page covers all comparisons",
+    )
+    .await;
+    view.find(Locator::Id("current-versions"))
+        .await
+        .expect("a link back to the current versions")
+        .click()
+        .await
+        .expect("follow the link back");
+    wait_for(
+        &client,
+        Locator::Css("#view[data-all='false']"),
+        "the page covers the current versions again",
+    )
+    .await;
     // 0.5, 2.5 and 4.5 round differently to even: the chart has red in it.
     client
         .find(Locator::Css("#outcomes-chart rect.mismatch"))

@@ -308,6 +308,36 @@ mod tests {
     }
 
     #[test]
+    fn only_a_missing_function_is_not_deployed() {
+        let cases = [
+            ("ResourceNotFoundException", Some(404), true, true),
+            (
+                "cargo lambda watch: no such binary, 404 Missing function",
+                Some(404),
+                false,
+                true,
+            ),
+            ("the function failed", Some(500), false, false),
+            ("throttled", Some(429), false, false),
+            ("access denied", Some(403), false, false),
+            ("no response at all", None, false, false),
+        ];
+        for (case, status, resource_not_found, expected) in cases {
+            assert_eq!(not_deployed(status, resource_not_found), expected, "{case}");
+        }
+    }
+
+    #[test]
+    fn a_build_id_changes_with_the_binarys_size_or_time_and_only_then() {
+        let id = build_id_of(1_000, 1_700_000_000_000_000_000);
+        assert!(id.starts_with("build-") && id.len() == 14, "{id}");
+        assert_eq!(id, build_id_of(1_000, 1_700_000_000_000_000_000));
+        assert_ne!(id, build_id_of(1_001, 1_700_000_000_000_000_000));
+        assert_ne!(id, build_id_of(1_000, 1_700_000_000_000_000_001));
+        assert_eq!(build_id(std::path::Path::new("/no/such/binary")), None);
+    }
+
+    #[test]
     fn controls_are_invoked_through_their_live_alias_and_others_at_latest() {
         let config = aws_sdk_lambda::Config::builder()
             .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())

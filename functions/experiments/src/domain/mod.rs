@@ -7,3 +7,4 @@ pub mod record;
 pub mod report;
 pub mod stats;
 pub mod verdict;
+pub mod versions;

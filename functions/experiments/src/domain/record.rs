@@ -46,6 +46,10 @@ pub struct VariantResult {
     /// for a variant that failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
+    /// The version that answered ([`crate::adapters::invoke::Invoked::version`]); `None` in
+    /// records stored before versions were, and where the invoker cannot tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 impl VariantResult {

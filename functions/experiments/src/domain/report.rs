@@ -287,6 +287,7 @@ mod tests {
             duration_ms: ms,
             failure,
             failure_detail: None,
+            version: None,
             verdict: verdict.map(|same| Verdict {
                 body: Some(same),
                 diff: (!same).then(|| "$.rounded: control 63, candidate 62".to_owned()),

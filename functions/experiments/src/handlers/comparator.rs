@@ -24,7 +24,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::adapters::invoke::{InvokeError, Invoker};
+use crate::adapters::invoke::{InvokeError, InvokeFailure, Invoker};
 use crate::adapters::payload;
 use crate::adapters::store::{Counter, ExperimentStore, StoreError};
 use crate::domain::compare::{self, FailureKind, Observed, Verdict};
@@ -39,8 +39,9 @@ pub struct ComparatorApp {
 
 type Answer = Result<Observed, (FailureKind, String)>;
 
-/// A variant's answer and how long its invocation took, in milliseconds.
-pub type Timed = (Answer, f64);
+/// A variant's answer, how long its invocation took in milliseconds, and the version that
+/// answered (when the invoker tells).
+pub type Timed = (Answer, f64, Option<String>);
 
 /// Invokes `function` with `event` within `timeout`. The clock runs around the invocation and
 /// nothing else (not the copy of the event, not the parsing of the answer), and this is the only
@@ -48,23 +49,36 @@ pub type Timed = (Answer, f64);
 async fn timed(invoker: &dyn Invoker, function: &str, event: &[u8], timeout: Duration) -> Timed {
     let payload = event.to_vec();
     let started = Instant::now();
-    let invoked = tokio::time::timeout(timeout, invoker.invoke(function, payload)).await;
+    let invoked = tokio::time::timeout(timeout, invoker.invoke_versioned(function, payload)).await;
     let duration_ms = started.elapsed().as_secs_f64() * 1e3;
-    let answer = match invoked {
-        Err(_) => Err((
-            FailureKind::Timeout,
-            format!("no answer within {} ms", timeout.as_millis()),
-        )),
-        Ok(Err(InvokeError::FunctionError(detail))) => Err((FailureKind::FunctionError, detail)),
-        Ok(Err(InvokeError::Failed(detail))) => Err((FailureKind::InvokeFailed, detail)),
-        Ok(Ok(bytes)) => payload::observed(&bytes).ok_or_else(|| {
-            (
-                FailureKind::Malformed,
-                compare::excerpt(&String::from_utf8_lossy(&bytes)),
-            )
-        }),
+    let (answer, version) = match invoked {
+        Err(_) => (
+            Err((
+                FailureKind::Timeout,
+                format!("no answer within {} ms", timeout.as_millis()),
+            )),
+            None,
+        ),
+        Ok(Err(InvokeFailure::Invoke(InvokeError::FunctionError(detail)))) => {
+            (Err((FailureKind::FunctionError, detail)), None)
+        }
+        Ok(Err(InvokeFailure::Invoke(InvokeError::Failed(detail)))) => {
+            (Err((FailureKind::InvokeFailed, detail)), None)
+        }
+        Ok(Err(missing @ InvokeFailure::NotDeployed(_))) => {
+            (Err((FailureKind::InvokeFailed, missing.to_string())), None)
+        }
+        Ok(Ok(invoked)) => (
+            payload::observed(&invoked.payload).ok_or_else(|| {
+                (
+                    FailureKind::Malformed,
+                    compare::excerpt(&String::from_utf8_lossy(&invoked.payload)),
+                )
+            }),
+            invoked.version,
+        ),
     };
-    (answer, duration_ms)
+    (answer, duration_ms, version)
 }
 
 /// The order in which `variants` variants (0 the control, then the candidates) are invoked: a
@@ -98,8 +112,7 @@ pub async fn invoke_variants(
 
 fn result(
     variant: &Variant,
-    answer: Answer,
-    duration_ms: f64,
+    (answer, duration_ms, version): Timed,
     verdict: Option<Verdict>,
 ) -> VariantResult {
     let (status, failure, failure_detail) = match &answer {
@@ -114,6 +127,7 @@ fn result(
         failure,
         failure_detail,
         verdict: answer.is_ok().then_some(verdict).flatten(),
+        version,
     }
 }
 
@@ -125,8 +139,9 @@ pub async fn compare_job(
     let experiment = &job.experiment;
     let event = job.event.to_string().into_bytes();
     let mut rng = fastrand::Rng::new();
-    let ((control_again, control_ms), candidates) =
+    let (control_timed, candidates) =
         invoke_variants(app.invoker.as_ref(), experiment, &event, &mut rng).await;
+    let control_again = &control_timed.0;
     // The control's second answer against the one the client got: the noise baseline, free.
     let noise = control_again
         .as_ref()
@@ -137,8 +152,8 @@ pub async fn compare_job(
         .candidates
         .iter()
         .zip(candidates)
-        .map(|(variant, (answer, duration))| {
-            let verdict = answer.as_ref().ok().map(|observed| {
+        .map(|(variant, timed)| {
+            let verdict = timed.0.as_ref().ok().map(|observed| {
                 let verdict =
                     compare::compare_candidate(experiment, &variant.id, &job.control, observed);
                 match &noise {
@@ -146,7 +161,7 @@ pub async fn compare_job(
                     None => verdict,
                 }
             });
-            result(variant, answer, duration, verdict)
+            result(variant, timed, verdict)
         })
         .collect();
     let event = &job.event;
@@ -162,7 +177,7 @@ pub async fn compare_job(
             body: compare::recorded_body(experiment, &text(&event["body"])),
         },
         // Timed beside the candidates; a failed second invocation shows as the control's error.
-        control: result(&experiment.control, control_again, control_ms, None),
+        control: result(&experiment.control, control_timed, None),
         candidates,
         noise,
     };
@@ -336,7 +351,7 @@ mod tests {
             ..Recording::default()
         };
         let mut rng = fastrand::Rng::with_seed(5);
-        let ((_, control_ms), _) = invoke_variants(&invoker, &sort(), b"{}", &mut rng).await;
+        let ((_, control_ms, _), _) = invoke_variants(&invoker, &sort(), b"{}", &mut rng).await;
         assert!(control_ms >= 20.0, "{control_ms}");
     }
 }

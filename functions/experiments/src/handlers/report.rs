@@ -3,6 +3,10 @@
 //!
 //! Figures cover the latest [`REPORT_WINDOW`] comparisons of an experiment. Beside them, the
 //! experiment's counters ([`Counts`]): "compared X of Y requests" since the counters began.
+//!
+//! By default the figures cover the comparisons since the current versions (those whose variants
+//! ran the versions of the latest comparison, [`crate::domain::versions`]), so that a fix shows at
+//! once; `?all=1` covers every comparison of the window.
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -13,6 +17,7 @@ use crate::adapters::store::{ExperimentStore, LoadError};
 use crate::domain::definition::{Experiment, Experiments};
 use crate::domain::record::{ComparisonRecord, Counts};
 use crate::domain::report::{self, REPORT_WINDOW};
+use crate::domain::versions;
 
 /// The report's view: the dashboard page.
 pub mod dashboard;
@@ -43,9 +48,15 @@ async fn route(app: &ReportApp, request: &Request) -> Response<Body> {
     let result = match segments.as_slice() {
         ["experiments"] => list(app).await,
         ["experiments", name] => {
-            one(app, name, shared::query::param(request, "correlationId")).await
+            one(
+                app,
+                name,
+                View::parse(request),
+                shared::query::param(request, "correlationId"),
+            )
+            .await
         }
-        ["experiments", name, "dashboard"] => dashboard_page(app, name).await,
+        ["experiments", name, "dashboard"] => dashboard_page(app, name, View::parse(request)).await,
         _ => Err(ApiError::not_found("no such route; try GET /experiments")),
     };
     result.unwrap_or_else(ApiError::into_response)
@@ -97,15 +108,37 @@ async fn list(app: &ReportApp) -> Result<Response<Body>, ApiError> {
     ))
 }
 
+/// Which comparisons a report covers: those since the current versions (the default), or all.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct View {
+    /// `?all=1`: every comparison of the window.
+    pub all: bool,
+    /// The versions of the latest comparison, by variant id (`null` where none is known).
+    pub versions: std::collections::BTreeMap<String, Option<String>>,
+    /// Comparisons of the window left out because they ran other versions.
+    pub older: usize,
+}
+
+impl View {
+    fn parse(request: &Request) -> Self {
+        Self {
+            all: shared::query::param(request, "all").is_some_and(|v| v == "1" || v == "true"),
+            ..Self::default()
+        }
+    }
+}
+
 /// What the JSON report and the dashboard show of one experiment.
 struct Loaded {
     experiment: Experiment,
     report: report::Report,
     records: Vec<ComparisonRecord>,
     counts: Counts,
+    view: View,
 }
 
-async fn load(app: &ReportApp, name: &str) -> Result<Loaded, ApiError> {
+async fn load(app: &ReportApp, name: &str, mut view: View) -> Result<Loaded, ApiError> {
     let experiments = experiments(app).await?;
     let experiment = experiments.by_name.get(name).cloned().ok_or_else(|| {
         ApiError::not_found(format!("no experiment named {name}; see GET /experiments"))
@@ -119,12 +152,17 @@ async fn load(app: &ReportApp, name: &str) -> Result<Loaded, ApiError> {
         app.store.counts(name)
     );
     let (records, counts) = (records.map_err(unavailable)?, counts.map_err(unavailable)?);
-    let report = report::report(&experiment, &records, &app.memory_mb);
+    let (current, latest_versions, older) = versions::since_current(records.clone());
+    view.versions = latest_versions;
+    view.older = older;
+    let covered = if view.all { &records } else { &current };
+    let report = report::report(&experiment, covered, &app.memory_mb);
     Ok(Loaded {
         experiment,
         report,
         records,
         counts,
+        view,
     })
 }
 
@@ -132,14 +170,16 @@ async fn load(app: &ReportApp, name: &str) -> Result<Loaded, ApiError> {
 async fn one(
     app: &ReportApp,
     name: &str,
+    view: View,
     correlation_id: Option<String>,
 ) -> Result<Response<Body>, ApiError> {
-    let loaded = load(app, name).await?;
+    let loaded = load(app, name, view).await?;
     let mut body = serde_json::json!({
         "definition": loaded.experiment,
         "report": loaded.report,
         "counts": loaded.counts,
         "compared": loaded.counts.sentence(),
+        "view": loaded.view,
     });
     if let Some(id) = correlation_id {
         body["comparison"] =
@@ -149,13 +189,23 @@ async fn one(
     Ok(shared::http::json(StatusCode::OK, &body))
 }
 
-async fn dashboard_page(app: &ReportApp, name: &str) -> Result<Response<Body>, ApiError> {
-    let loaded = load(app, name).await?;
+async fn dashboard_page(
+    app: &ReportApp,
+    name: &str,
+    view: View,
+) -> Result<Response<Body>, ApiError> {
+    let loaded = load(app, name, view).await?;
     Ok(shared::http::with_body(
         StatusCode::OK,
         "text/html; charset=utf-8",
         Body::Text(
-            dashboard::render(&loaded.experiment, &loaded.report, &loaded.counts).into_string(),
+            dashboard::render(
+                &loaded.experiment,
+                &loaded.report,
+                &loaded.counts,
+                &loaded.view,
+            )
+            .into_string(),
         ),
     ))
 }

@@ -1,18 +1,29 @@
 //! `experiments upload <file.yaml>...`: validates experiment definitions and stores each file in the
 //! experiments table (`EXPERIMENTS_TABLE`; AWS settings from the environment), where the proxy
 //! picks them up within its cache time. `./build.sh experiments upload` runs it.
+//!
+//! `experiments reset <experiment>`: deletes the experiment's comparison records and counters (its
+//! definition stays), for a fresh start. `./build.sh experiments reset` runs it.
 
 use std::process::ExitCode;
 
 use experiments::adapters::store::ExperimentStore;
 use experiments::domain::definition::Experiments;
 
+const USAGE: &str =
+    "usage: experiments upload <definitions.yaml>... | experiments reset <experiment>";
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [verb, experiment] = args.as_slice()
+        && verb == "reset"
+    {
+        return reset(experiment).await;
+    }
     let Some(("upload", files)) = args.split_first().map(|(verb, rest)| (verb.as_str(), rest))
     else {
-        eprintln!("usage: experiments upload <definitions.yaml>...");
+        eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
     if files.is_empty() {
@@ -62,4 +73,24 @@ async fn main() -> ExitCode {
         names.join(", ")
     );
     ExitCode::SUCCESS
+}
+
+async fn reset(experiment: &str) -> ExitCode {
+    let Ok(table) = std::env::var("EXPERIMENTS_TABLE") else {
+        eprintln!("EXPERIMENTS_TABLE must name the experiments table");
+        return ExitCode::from(2);
+    };
+    let store = experiments::store(&table).await;
+    match store.reset(experiment).await {
+        Ok(deleted) => {
+            eprintln!(
+                "reset {experiment} in {table}: {deleted} comparison records and its counters deleted"
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{experiment}: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }

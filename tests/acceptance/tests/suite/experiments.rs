@@ -261,6 +261,29 @@ async fn the_noise_baseline_compares_the_control_with_itself() {
 }
 
 #[tokio::test]
+async fn an_experiment_whose_control_is_not_deployed_here_answers_424_naming_the_function() {
+    let world = World::new().await;
+    // In-process every registered function, memory-size variants included, has a handler: only
+    // cargo lambda watch (and AWS) can lack one.
+    if world.mode != Mode::Http {
+        return;
+    }
+    let reply = world
+        .send(
+            Call::post("experiment-proxy", "/pbkdf2-memory")
+                .json(&json!({"password": "pw", "salt": "NaCl", "iterations": 1000})),
+        )
+        .await;
+    assert_eq!(reply.status, 424, "{}", reply.text());
+    assert_eq!(reply.error_code(), "function_not_deployed");
+    let message = reply.json()["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.contains("pbkdf2-control-128"), "{message}");
+}
+
+#[tokio::test]
 async fn unknown_paths_and_experiments_are_404_json() {
     let world = World::new().await;
     let reply = world
@@ -438,5 +461,89 @@ async fn every_request_through_the_proxy_is_compared_and_counted() {
         line.starts_with("compared 24 of 24 requests since "),
         "{line}"
     );
+    // Over HTTP the functions are cargo lambda watch's binaries: each answer names its build.
+    if world.mode == Mode::Http {
+        let versions = &body["view"]["versions"];
+        for variant in ["control", "half-even"] {
+            let version = versions[variant].as_str().unwrap_or_default();
+            assert!(version.starts_with("build-"), "{variant}: {body}");
+        }
+    }
+    own.remove().await;
+}
+
+/// A comparison of the own experiment at `second` past a fixed minute, the control at `control`
+/// and the candidate at `candidate`, the candidate matching or not.
+fn versioned(
+    own: &Own,
+    second: u32,
+    control: &str,
+    candidate: &str,
+    matched: bool,
+) -> experiments::domain::record::ComparisonRecord {
+    let record = json!({
+        "experiment": own.name,
+        "correlationId": unique("versioned"),
+        "at": format!("2099-01-01T00:00:{second:02}.000Z"),
+        "request": {"method": "GET", "path": own.path, "query": "number=2.5", "body": ""},
+        "control": {"id": "control", "name": "Control", "status": 200, "durationMs": 1.0, "version": control},
+        "candidates": [{
+            "id": "half-even", "name": "Half-even", "status": 200, "durationMs": 1.0,
+            "version": candidate,
+            "verdict": {"status": true, "body": matched, "headers_differing": [],
+                        "diff": if matched { Value::Null } else { json!("$.rounded: control 3, candidate 2") }},
+        }],
+    });
+    serde_json::from_value(record).expect("a comparison record")
+}
+
+#[tokio::test]
+async fn the_report_covers_the_current_versions_by_default_all_on_request_and_nothing_after_a_reset()
+ {
+    let world = World::new().await;
+    let own = Own::upload(&world).await;
+    // Three mismatches before a fix, then two matches of the fixed build.
+    let records = [
+        versioned(&own, 1, "c1", "buggy", false),
+        versioned(&own, 2, "c1", "buggy", false),
+        versioned(&own, 3, "c1", "buggy", false),
+        versioned(&own, 4, "c1", "fixed", true),
+        versioned(&own, 5, "c1", "fixed", true),
+    ];
+    for record in &records {
+        own.store.put_record(record, 0).await.expect("stored");
+    }
+    let report = |query: &'static str| {
+        let world = &world;
+        let path = format!("/experiments/{}{query}", own.name);
+        async move {
+            let reply = world.send(Call::get("experiment-report", &path)).await;
+            assert_eq!(reply.status, 200, "{}", reply.text());
+            reply.json()
+        }
+    };
+    let current = report("").await;
+    let half_even = |body: &Value| {
+        body["report"]["variants"]
+            .as_array()
+            .and_then(|v| v.iter().find(|v| v["id"] == "half-even"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no half-even in {body}"))
+    };
+    assert_eq!(current["report"]["comparisons"], 2, "{current}");
+    assert_eq!(half_even(&current)["mismatches"], 0, "{current}");
+    assert_eq!(
+        current["view"],
+        json!({"all": false, "versions": {"control": "c1", "half-even": "fixed"}, "older": 3})
+    );
+    let all = report("?all=1").await;
+    assert_eq!(all["report"]["comparisons"], 5, "{all}");
+    assert_eq!(half_even(&all)["mismatches"], 3, "{all}");
+
+    // What `./build.sh experiments reset` runs: no comparisons and no counts left.
+    assert_eq!(own.store.reset(&own.name).await.expect("reset"), 5);
+    let after = report("?all=1").await;
+    assert_eq!(after["report"]["comparisons"], 0, "{after}");
+    assert_eq!(after["counts"]["served"], 0, "{after}");
     own.remove().await;
 }

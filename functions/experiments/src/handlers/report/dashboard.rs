@@ -19,6 +19,7 @@ use crate::domain::stats::Estimate;
 use crate::domain::verdict::{
     self, CandidateVerdict, CorrectnessState, Interval, PerformanceState,
 };
+use crate::handlers::report::View;
 
 /// The page's stylesheet. Static text with no data in it, so it goes into `<style>` (a raw-text
 /// element, where escaping would break selectors) as it is.
@@ -334,7 +335,33 @@ fn difference_heading() -> Markup {
 }
 
 /// The dashboard page of `experiment`, showing `report`.
-pub fn render(experiment: &Experiment, report: &Report, counts: &Counts) -> Markup {
+/// Which comparisons the page covers, and a link to the others.
+fn view_line(view: &View) -> Markup {
+    let versions: Vec<String> = view
+        .versions
+        .iter()
+        .map(|(id, version)| format!("{id} {}", version.as_deref().unwrap_or("unknown")))
+        .collect();
+    // Relative links: the page is served under a prefix locally (`/lambda-url/...`) and on AWS.
+    html! {
+        p id="view" data-all=(view.all) data-older=(view.older) {
+            @if view.all {
+                "All comparisons of the window, whatever versions they ran. "
+                a id="current-versions" href="dashboard" { "Only those since the current versions" }
+            } @else {
+                "Since the current versions"
+                @if !versions.is_empty() { " (" (versions.join(", ")) ")" }
+                ". "
+                @if view.older > 0 {
+                    (view.older) " older comparisons left out: "
+                }
+                a id="older-records" href="?all=1" { "show all comparisons" }
+            }
+        }
+    }
+}
+
+pub fn render(experiment: &Experiment, report: &Report, counts: &Counts, view: &View) -> Markup {
     let candidates: Vec<&VariantFigures> = report
         .variants
         .iter()
@@ -362,6 +389,7 @@ pub fn render(experiment: &Experiment, report: &Report, counts: &Counts) -> Mark
                 p id="compared" data-compared=(counts.compared) data-served=(counts.served) {
                     (counts.sentence()) "."
                 }
+                (view_line(view))
                 p id="window" {
                     span id="comparisons" { (report.comparisons) }
                     " comparisons (the latest " (REPORT_WINDOW) " at most)"
@@ -468,6 +496,7 @@ mod tests {
             duration_ms: 10.0,
             failure: None,
             failure_detail: None,
+            version: None,
             verdict: Some(Verdict {
                 body: Some(same),
                 diff: (!same).then(|| "$.rounded: control 63, candidate <62>".to_owned()),
@@ -499,7 +528,7 @@ mod tests {
             })
             .collect();
         let report = crate::domain::report::report(&experiment, &records, &Default::default());
-        let html = render(&experiment, &report, &Counts::default()).into_string();
+        let html = render(&experiment, &report, &Counts::default(), &View::default()).into_string();
         let sentences = html.find(r#"<section id="verdicts">"#).unwrap();
         assert!(sentences < html.find(r#"<h2>Variants</h2>"#).unwrap());
         for v in &report.verdicts {
@@ -523,6 +552,52 @@ mod tests {
         assert!(html.contains("number=62.5&amp;x=&lt;b&gt;"), "{html}");
         assert!(html.contains("candidate &lt;62&gt;"), "{html}");
         assert!(!html.contains("<b>"));
+    }
+
+    #[test]
+    fn the_page_says_how_many_requests_were_compared_and_links_to_the_older_comparisons() {
+        let experiment = experiment();
+        let report = crate::domain::report::report(&experiment, &[], &Default::default());
+        let counts = Counts {
+            served: 200,
+            sampled: 200,
+            compared: 190,
+            skipped: 10,
+            since: None,
+        };
+        let current = View {
+            all: false,
+            versions: [("control".to_owned(), Some("build-1".to_owned()))].into(),
+            older: 7,
+        };
+        let cases = [
+            (
+                "since the current versions",
+                current.clone(),
+                vec![
+                    "compared 190 of 200 requests (10 skipped).",
+                    "Since the current versions (control build-1). 7 older comparisons left out: ",
+                    r#"<a id="older-records" href="?all=1">"#,
+                ],
+            ),
+            (
+                "all comparisons",
+                View {
+                    all: true,
+                    ..current
+                },
+                vec![
+                    "compared 190 of 200 requests (10 skipped).",
+                    r#"<a id="current-versions" href="dashboard">"#,
+                ],
+            ),
+        ];
+        for (case, view, expected) in cases {
+            let html = render(&experiment, &report, &counts, &view).into_string();
+            for text in expected {
+                assert!(html.contains(text), "{case}: no {text:?} in the page");
+            }
+        }
     }
 
     #[test]
@@ -554,7 +629,7 @@ mod tests {
             })
             .collect();
         let report = crate::domain::report::report(&experiment, &records, &Default::default());
-        let html = render(&experiment, &report, &Counts::default()).into_string();
+        let html = render(&experiment, &report, &Counts::default(), &View::default()).into_string();
         assert!(
             html.contains(
                 "reference is equivalent: 0 unintended differences in 460 comparisons (460 intended)"
@@ -612,7 +687,7 @@ mod tests {
             })
             .collect();
         let report = crate::domain::report::report(&experiment, &records, &Default::default());
-        let html = render(&experiment, &report, &Counts::default()).into_string();
+        let html = render(&experiment, &report, &Counts::default(), &View::default()).into_string();
         assert!(!html.contains("<script"), "{html}");
         for (what, expected) in [
             ("the control's name", format!("<strong>{ESCAPED}</strong>")),
@@ -707,7 +782,7 @@ mod tests {
     #[test]
     fn differences_show_status_headers_and_text_lines_as_the_comparator_wrote_them() {
         let (experiment, report) = differences_report();
-        let html = render(&experiment, &report, &Counts::default()).into_string();
+        let html = render(&experiment, &report, &Counts::default(), &View::default()).into_string();
         let mismatches = &html[html.find(r#"<table id="mismatches">"#).unwrap()..];
         for (what, expected) in [
             (
