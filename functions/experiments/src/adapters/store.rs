@@ -63,8 +63,8 @@ pub enum Counter {
     Sampled,
     /// Comparisons the comparator stored.
     Compared,
-    /// Sampled requests never compared: not handed off (queue full, too large) or the hand-off
-    /// failed.
+    /// Sampled requests never compared: the control gave no answer to compare with, the job was
+    /// not handed off (queue full, too large) or the hand-off failed.
     Skipped,
 }
 

@@ -30,6 +30,7 @@ use crate::adapters::invoke::{InvokeError, InvokeFailure, Invoker};
 use crate::adapters::payload;
 use crate::adapters::store::{Counter, ExperimentStore};
 use crate::config::{Config, Handoff};
+use crate::domain::compare::Observed;
 use crate::domain::definition::{Experiment, Experiments};
 use crate::job::{ComparisonJob, MAX_JOB_BYTES};
 
@@ -161,35 +162,42 @@ async fn proxy(app: &ProxyApp, request: &Request, correlation_id: &str) -> Respo
         ),
         app.count(&experiment.name, served(sampled)),
     );
-    let control = match invoked {
+    let control: Result<Observed, Response<Body>> = match invoked {
         Ok(Ok(invoked)) => match payload::observed(&invoked.payload) {
-            Some(observed) => observed,
-            None => {
-                return control_failed(
-                    experiment,
-                    "answered with something that is not an HTTP response",
-                );
-            }
+            Some(observed) => Ok(observed),
+            None => Err(control_failed(
+                experiment,
+                "answered with something that is not an HTTP response",
+            )),
         },
         Ok(Err(InvokeFailure::NotDeployed(function))) => {
             tracing::warn!(experiment = %experiment.name, %function, "control not deployed here");
-            return not_deployed(experiment, &function);
+            Err(not_deployed(experiment, &function))
         }
         Ok(Err(InvokeFailure::Invoke(InvokeError::FunctionError(detail)))) => {
             tracing::warn!(experiment = %experiment.name, %detail, "control failed");
-            return control_failed(experiment, "failed");
+            Err(control_failed(experiment, "failed"))
         }
         Ok(Err(InvokeFailure::Invoke(InvokeError::Failed(detail)))) => {
             tracing::error!(experiment = %experiment.name, %detail, "control not invoked");
-            return ApiError::unavailable().into_response();
+            Err(ApiError::unavailable().into_response())
         }
-        Err(_) => {
-            return ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "control_timeout",
-                format!("{} did not answer in time", experiment.control.name),
-            )
-            .into_response();
+        Err(_) => Err(ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "control_timeout",
+            format!("{} did not answer in time", experiment.control.name),
+        )
+        .into_response()),
+    };
+    let control = match control {
+        Ok(control) => control,
+        Err(response) => {
+            // Sampled and counted so, but with no answer to compare with: skipped.
+            if sampled {
+                app.count(&experiment.name, vec![(Counter::Skipped, 1)])
+                    .await;
+            }
+            return response;
         }
     };
     let response = payload::response_from(&control);

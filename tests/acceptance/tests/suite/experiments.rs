@@ -281,6 +281,23 @@ async fn an_experiment_whose_control_is_not_deployed_here_answers_424_naming_the
         .unwrap_or_default()
         .to_owned();
     assert!(message.contains("pbkdf2-control-128"), "{message}");
+    // Served and never compared: counted as skipped, not left waiting as in progress.
+    eventually(40, || async {
+        let reply = world
+            .send(Call::get("experiment-report", "/experiments/pbkdf2-memory"))
+            .await;
+        let counts = reply.json()["counts"].clone();
+        match (counts["served"].as_u64(), counts["skipped"].as_u64()) {
+            (Some(served), Some(skipped)) if served >= 1 && skipped == served => {
+                assert_eq!(counts["compared"], 0, "{counts}");
+                Ok(())
+            }
+            _ => Err(format!(
+                "not every request counted as skipped yet: {counts}"
+            )),
+        }
+    })
+    .await;
 }
 
 #[tokio::test]
