@@ -272,7 +272,10 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
                 "it joins experiment {family} when the definitions are uploaded (./build.sh local does; \
                  on AWS: ./build.sh experiments upload <env> <region> <profile>)"
             );
-            println!("locally: http://127.0.0.1:9000/lambda-url/{function}/");
+            println!(
+                "locally: http://127.0.0.1:9000/lambda-url/{function}{}",
+                new_candidate::example_uri(&family)
+            );
             Ok(())
         }
         Verb::Experiments {

@@ -46,6 +46,11 @@ fn example(family: &str) -> (&'static str, &'static str, Option<&'static str>) {
     }
 }
 
+/// The path and query of the family's example request, e.g. `/fizzbuzz?from=1&to=15`.
+pub fn example_uri(family: &str) -> &'static str {
+    example(family).1
+}
+
 /// The Rust expression that builds the example request (indented for the template).
 fn request_code(method: &str, uri: &str, body: Option<&str>) -> String {
     let mut code = String::from("lambda_http::http::Request::builder()\n");
