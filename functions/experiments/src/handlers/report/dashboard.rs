@@ -41,11 +41,11 @@ const STYLE: &str = r#"
   .p50 { fill: #1565c0; } .p90 { fill: #42a5f5; } .p99 { fill: #90caf9; }
   .verdict { font-size: 1.2rem; padding: .6rem .8rem; border-left: .4rem solid #757575; background: #f5f5f5; margin: .5rem 0; }
   .verdict.differs { border-color: #c62828; } .verdict.equivalent { border-color: #2e7d32; }
-  /* Thirteen columns do not fit the 60rem text column: this table takes the window's width (up to
-     90rem), centred on the page by its left margin, so that on a narrow window it overflows to the
+  /* Thirteen columns do not fit the 60rem text column: this table takes the window's width less
+     room for a vertical scrollbar (100vw counts it), up to 90rem, centred on the page by its left margin, so that on a narrow window it overflows to the
      right, where the page scrolls. A figure stays on one line (a percentage interval breaks at its
      spaces otherwise); the inputs take the room left. */
-  #verdict-figures { width: min(calc(100vw - 2rem), 90rem); margin-left: calc(50% - min(50vw - 1rem, 45rem)); font-size: .9rem; }
+  #verdict-figures { width: min(calc(100vw - 3rem), 90rem); margin-left: calc(50% - min(50vw - 1.5rem, 45rem)); font-size: .9rem; }
   #verdict-figures th, #verdict-figures td { padding: .4rem .5rem; }
   #verdict-figures thead th { vertical-align: bottom; }
   #verdict-figures td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
