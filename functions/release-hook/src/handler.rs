@@ -16,7 +16,6 @@
 //! pass. Only a report CodeDeploy does not take (after [`MAX_CALL`]'s retries) fails the
 //! invocation, which the Lambda runtime logs.
 
-use std::error::Error as _;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -97,16 +96,9 @@ pub enum HookError {
     },
 }
 
-/// An error and its causes, on one line.
+/// An error and its causes, on one line (the adapter's own helper).
 fn chain(error: &HookError) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    crate::adapters::codedeploy::causes(error)
 }
 
 /// The time the gate may take: what is left of the invocation (its deadline), less

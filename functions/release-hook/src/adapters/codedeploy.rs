@@ -354,7 +354,7 @@ fn output<T: DeserializeOwned>(operation: &'static str, body: &[u8]) -> Result<T
 
 /// An error and its causes on one line: hyper's own message ("client error (Connect)") says
 /// little without them.
-fn causes(error: &dyn std::error::Error) -> String {
+pub(crate) fn causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
