@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{DisplayErrorContext, SdkError};
@@ -26,8 +27,9 @@ pub enum InvokeError {
 pub struct Invoked {
     pub payload: Vec<u8>,
     /// On AWS the version the Invoke API reports (`ExecutedVersion`: a number through the alias
-    /// `live`, `$LATEST` otherwise); locally the build id of the function's binary
-    /// ([`build_id`]); `None` when the invoker cannot tell.
+    /// `live`), or for an unpublished function `$LATEST@` and the start of its code's SHA-256
+    /// ([`latest_version`]), so that a redeployed candidate is a new version; locally the build id
+    /// of the function's binary ([`build_id`]); `None` when the invoker cannot tell.
     pub version: Option<String>,
 }
 
@@ -87,7 +89,13 @@ pub struct LambdaInvoker {
     /// Locally, the folder of the binaries `cargo lambda watch` runs (`LOCAL_BUILDS_DIR`): a
     /// version is then the build id of `<folder>/<function>`.
     builds: Option<std::path::PathBuf>,
+    /// The code hash of each function invoked at `$LATEST` (`None`: unreadable), and when it was read.
+    code_hashes: std::sync::Mutex<std::collections::HashMap<String, (Instant, Option<String>)>>,
 }
+
+/// How long a `$LATEST` function's code hash is trusted before it is read again: a redeployed
+/// candidate's records carry its new version at most this long after the deployment.
+pub const CODE_HASH_TTL: Duration = Duration::from_secs(60);
 
 impl LambdaInvoker {
     pub fn new(client: aws_sdk_lambda::Client, prefix: impl Into<String>) -> Self {
@@ -96,6 +104,7 @@ impl LambdaInvoker {
             prefix: prefix.into(),
             live: Default::default(),
             builds: None,
+            code_hashes: Default::default(),
         }
     }
 
@@ -120,6 +129,59 @@ impl LambdaInvoker {
         } else {
             format!("{}{function}", self.prefix)
         }
+    }
+}
+
+/// The version the Invoke API reports for a function invoked without a qualifier.
+const LATEST: &str = "$LATEST";
+
+impl LambdaInvoker {
+    /// `$LATEST@<hash>` for a function invoked at `$LATEST` (every candidate: only controls have
+    /// published versions), from `GetFunctionConfiguration`'s `CodeSha256`, read at most once per
+    /// [`CODE_HASH_TTL`] per function. Plain `$LATEST` when the hash cannot be read (logged).
+    async fn latest_version(&self, function: &str) -> String {
+        let cached = self
+            .code_hashes
+            .lock()
+            .expect("the code hash cache")
+            .get(function)
+            .filter(|(read, _)| read.elapsed() < CODE_HASH_TTL)
+            .map(|(_, hash)| hash.clone());
+        if let Some(hash) = cached {
+            return latest_version(hash.as_deref());
+        }
+        let hash = match self
+            .client
+            .get_function_configuration()
+            .function_name(self.name(function))
+            .send()
+            .await
+        {
+            Ok(configuration) => configuration.code_sha256().map(str::to_owned),
+            Err(error) => {
+                tracing::warn!(
+                    function,
+                    error = %DisplayErrorContext(&error),
+                    "could not read the code hash of a $LATEST function; its records say $LATEST"
+                );
+                None
+            }
+        };
+        // A failure is remembered too: one call per function and period, not one per request.
+        self.code_hashes
+            .lock()
+            .expect("the code hash cache")
+            .insert(function.to_owned(), (Instant::now(), hash.clone()));
+        latest_version(hash.as_deref())
+    }
+}
+
+/// The version of a function at `$LATEST` whose code's SHA-256 (base64, as Lambda reports it) is
+/// `code_sha256`: its first 12 characters (72 bits) tell deployments apart.
+pub fn latest_version(code_sha256: Option<&str>) -> String {
+    match code_sha256 {
+        Some(hash) => format!("{LATEST}@{}", hash.chars().take(12).collect::<String>()),
+        None => LATEST.to_owned(),
     }
 }
 
@@ -230,9 +292,10 @@ impl Invoker for LambdaInvoker {
                     return Err(classify(error).into());
                 }
             };
-            let version = match &self.builds {
-                Some(folder) => build_id(&folder.join(function)),
-                None => output.executed_version().map(str::to_owned),
+            let version = match (&self.builds, output.executed_version()) {
+                (Some(folder), _) => build_id(&folder.join(function)),
+                (None, Some(LATEST)) => Some(self.latest_version(function).await),
+                (None, executed) => executed.map(str::to_owned),
             };
             let body = output
                 .payload()
@@ -335,6 +398,16 @@ mod tests {
         assert_ne!(id, build_id_of(1_001, 1_700_000_000_000_000_000));
         assert_ne!(id, build_id_of(1_000, 1_700_000_000_000_000_001));
         assert_eq!(build_id(std::path::Path::new("/no/such/binary")), None);
+    }
+
+    #[test]
+    fn a_latest_version_names_its_code_hash_when_known() {
+        assert_eq!(
+            latest_version(Some("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")),
+            "$LATEST@47DEQpj8HBSa"
+        );
+        assert_eq!(latest_version(Some("short")), "$LATEST@short");
+        assert_eq!(latest_version(None), "$LATEST");
     }
 
     #[test]
