@@ -16,6 +16,11 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// The largest request body any function reads: larger ones are answered `413 body_too_large`
+/// by [`crate::run::traced`] before the handler runs (a function may keep a tighter limit of its
+/// own, such as the shortener's 8 KiB). The largest any function needs is sort's list, 1 MiB.
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
 /// An error on its way to becoming a response: status, stable code, human message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -46,6 +51,15 @@ impl ApiError {
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
             format!("this route accepts {allowed}"),
+        )
+    }
+
+    /// The request's body is over [`MAX_REQUEST_BYTES`].
+    pub fn too_large(bytes: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body is {bytes} bytes; send at most {MAX_REQUEST_BYTES} bytes"),
         )
     }
 
@@ -137,5 +151,13 @@ mod tests {
         let body: ErrorBody = serde_json::from_slice(body_bytes(response.body())).unwrap();
         assert_eq!(body.error, "invalid_url");
         assert_eq!(body.message, "send an https URL");
+    }
+
+    #[test]
+    fn too_large_is_413_naming_the_limit() {
+        let error = ApiError::too_large(MAX_REQUEST_BYTES + 1);
+        assert_eq!(error.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(error.code, "body_too_large");
+        assert!(error.message.contains(&MAX_REQUEST_BYTES.to_string()));
     }
 }

@@ -14,8 +14,10 @@ use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 use tracing::Instrument;
 
 use crate::correlation;
+use crate::http::{ApiError, MAX_REQUEST_BYTES, body_bytes};
 
-/// Runs `route` for `request` inside the request span and finishes the response.
+/// Runs `route` for `request` inside the request span and finishes the response. A body over
+/// [`MAX_REQUEST_BYTES`] is answered `413` without calling `route`: no function does work for it.
 pub async fn traced<F, Fut>(request: Request, route: F) -> Response<Body>
 where
     F: FnOnce(Request, String) -> Fut,
@@ -32,9 +34,14 @@ where
     );
     let started = Instant::now();
     let header = HeaderValue::from_str(&correlation_id).ok();
-    let mut response = route(request, correlation_id)
-        .instrument(span.clone())
-        .await;
+    let size = body_bytes(request.body()).len();
+    let mut response = if size > MAX_REQUEST_BYTES {
+        ApiError::too_large(size).into_response()
+    } else {
+        route(request, correlation_id)
+            .instrument(span.clone())
+            .await
+    };
     if let Some(header) = header {
         response.headers_mut().insert(correlation::HEADER, header);
     }
@@ -78,4 +85,41 @@ where
         Ok::<_, Infallible>(handler(state, request).await)
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    async fn send(body: Vec<u8>, called: &AtomicBool) -> Response<Body> {
+        let request = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/sort")
+            .body(Body::Binary(body))
+            .expect("a request");
+        traced(request, |_, _| async {
+            called.store(true, Ordering::SeqCst);
+            crate::http::text(lambda_http::http::StatusCode::OK, "done")
+        })
+        .await
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_refused_before_the_route_runs() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let called = AtomicBool::new(false);
+        let over = runtime.block_on(send(vec![b' '; MAX_REQUEST_BYTES + 1], &called));
+        assert_eq!(over.status(), 413);
+        assert!(
+            !called.load(Ordering::SeqCst),
+            "the route ran for an oversized body"
+        );
+        let at = runtime.block_on(send(vec![b' '; MAX_REQUEST_BYTES], &called));
+        assert_eq!(at.status(), 200);
+        assert!(called.load(Ordering::SeqCst));
+    }
 }

@@ -14,7 +14,17 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use registry::{Registry, Role};
 
-use crate::template::{RELEASE_ALIAS, Template, release_parameter};
+use crate::template::{
+    DEMO_URL_AUTH_PARAMETER, RELEASE_ALIAS, Template, UrlAuth, release_parameter,
+};
+
+/// The family that is the product; every other function is a demonstration (workshop, chaos,
+/// experiment runner, release hook) and must be capped so it cannot starve it.
+const PRODUCT_FAMILY: &str = "shortener";
+/// The most concurrency the demonstration functions may reserve together: with the default
+/// account limit of 1,000, at least 900 stay unreserved for the shortener (README, "What is
+/// public"). AWS refuses a reservation that leaves fewer than 100 unreserved.
+pub const DEMO_CONCURRENCY_BUDGET: u32 = 100;
 
 /// Problems found, one sentence each; empty when everything agrees.
 pub fn problems(root: &Path) -> Result<Vec<String>> {
@@ -40,6 +50,22 @@ pub fn template_problems(registry: &Registry, template: &Template) -> Result<Vec
     let resources = template.functions()?;
     let by_name: BTreeMap<&str, _> = resources.iter().map(|r| (r.name.as_str(), r)).collect();
     let url_outputs: BTreeSet<String> = template.function_url_outputs().into_values().collect();
+    let duration_alarmed = template.duration_alarmed_functions();
+    let reserved: u32 = resources
+        .iter()
+        .filter_map(|r| r.reserved_concurrency)
+        .sum();
+    if reserved > DEMO_CONCURRENCY_BUDGET {
+        found.push(format!(
+            "template.yaml: the functions reserve {reserved} concurrent executions together, more than the budget of {DEMO_CONCURRENCY_BUDGET} (check.rs) that keeps the shortener's share"
+        ));
+    }
+    let auth = &template.value["Parameters"][DEMO_URL_AUTH_PARAMETER];
+    if auth["Default"].as_str() != Some("AWS_IAM") {
+        found.push(format!(
+            "template.yaml: the parameter {DEMO_URL_AUTH_PARAMETER} must exist with Default AWS_IAM (public only on purpose)"
+        ));
+    }
     for deployment in registry.deployments() {
         let Some(resource) = by_name.get(deployment.name.as_str()) else {
             found.push(format!(
@@ -99,16 +125,32 @@ pub fn template_problems(registry: &Registry, template: &Template) -> Result<Vec
                 ));
             }
         }
-        if !(resource.has_public_url
-            || resource.invoked_async
-            || resource.release_hook
-            || !have.is_empty())
+        let has_url = resource.url_auth.is_some();
+        let demo = deployment.function.family != PRODUCT_FAMILY;
+        if has_url
+            && resource.url_auth != Some(UrlAuth::Parameter(DEMO_URL_AUTH_PARAMETER.to_owned()))
         {
+            found.push(format!(
+                "template.yaml: {id}'s Function URL must have AuthType: !Ref {DEMO_URL_AUTH_PARAMETER} (public only on purpose), not {:?}",
+                resource.url_auth
+            ));
+        }
+        if demo && resource.reserved_concurrency.is_none() {
+            found.push(format!(
+                "template.yaml: {id} has no ReservedConcurrentExecutions: a demonstration function must be capped so it cannot starve the shortener"
+            ));
+        }
+        if demo && !deployment.function.scaffolded && !duration_alarmed.contains(id) {
+            found.push(format!(
+                "template.yaml: {id}'s Duration is in no alarm (see WorkshopDurationAlarm)"
+            ));
+        }
+        if !(has_url || resource.invoked_async || resource.release_hook || !have.is_empty()) {
             found.push(format!(
                 "template.yaml: {id} can be reached by no route, no Function URL and no asynchronous invocation"
             ));
         }
-        if resource.has_public_url && !url_outputs.contains(id) {
+        if has_url && !url_outputs.contains(id) {
             found.push(format!(
                 "template.yaml: {id}'s Function URL is not in Outputs"
             ));
@@ -376,6 +418,56 @@ mod tests {
                 .iter()
                 .any(|p| p
                     .contains("round-candidate-new is in functions.toml but not in template.yaml")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_public_or_uncapped_demo_function_is_caught() {
+        let registry = Registry::load(&root()).unwrap();
+        let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+        let check = |text: &str| template_problems(&registry, &Template::parse(text).unwrap());
+        assert!(check(&text).unwrap().is_empty());
+
+        let public = text.replacen("AuthType: !Ref DemoFunctionUrlAuth", "AuthType: NONE", 1);
+        let found = check(&public).unwrap();
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("Function URL must have AuthType: !Ref DemoFunctionUrlAuth")),
+            "{found:?}"
+        );
+
+        let uncapped = text.replacen("      ReservedConcurrentExecutions: 2\n", "", 1);
+        let found = check(&uncapped).unwrap();
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("has no ReservedConcurrentExecutions")),
+            "{found:?}"
+        );
+
+        let greedy = text.replacen(
+            "ReservedConcurrentExecutions: 10",
+            "ReservedConcurrentExecutions: 500",
+            1,
+        );
+        let found = check(&greedy).unwrap();
+        assert!(
+            found.iter().any(|p| p.contains("more than the budget")),
+            "{found:?}"
+        );
+
+        let unwatched = text.replacen(
+            "Value: !Ref Pbkdf2Control3008Function }",
+            "Value: !Ref ShortenerFunction }",
+            1,
+        );
+        let found = check(&unwatched).unwrap();
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("Pbkdf2Control3008Function's Duration is in no alarm")),
             "{found:?}"
         );
     }

@@ -78,8 +78,9 @@ Resources:
       FunctionName: !Sub "${{AWS::StackName}}-{name}"
       CodeUri: .
       Description: Workshop candidate {name} (functions.toml, scaffolded)
+      ReservedConcurrentExecutions: 2
       FunctionUrlConfig:
-        AuthType: NONE
+        AuthType: !Ref DemoFunctionUrlAuth
   {base}LogGroup:
     Type: AWS::Logs::LogGroup
     Properties:

@@ -35,13 +35,29 @@ pub struct FunctionResource {
     pub memory_mb: u32,
     /// `METHOD /path` of its HttpApi events.
     pub routes: Vec<String>,
-    pub has_public_url: bool,
+    /// `FunctionUrlConfig.AuthType` as written: `NONE`, `AWS_IAM`, or `!Ref <parameter>` as
+    /// [`UrlAuth::Parameter`]; `None` without a Function URL.
+    pub url_auth: Option<UrlAuth>,
+    /// `ReservedConcurrentExecutions`: the most instances it may run at once.
+    pub reserved_concurrency: Option<u32>,
     pub invoked_async: bool,
     /// A CodeDeploy pre-traffic hook of some function's `DeploymentPreference`.
     pub release_hook: bool,
     /// `AutoPublishAlias`: its routes and URL serve this alias of the latest version.
     pub alias: Option<String>,
 }
+
+/// Who may call a Function URL, as the template writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlAuth {
+    /// A literal `AuthType` (`NONE` or `AWS_IAM`).
+    Fixed(String),
+    /// `!Ref <parameter>`: the stack's parameter decides.
+    Parameter(String),
+}
+
+/// The parameter that decides who may call the demonstration Function URLs.
+pub const DEMO_URL_AUTH_PARAMETER: &str = "DemoFunctionUrlAuth";
 
 /// An `AWS::DynamoDB::Table` resource: what DynamoDB Local needs to create it.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +74,16 @@ pub fn untag(value: &Value) -> &Value {
     match value {
         Value::Tagged(tagged) => &tagged.value,
         other => other,
+    }
+}
+
+/// `AuthType: NONE` -> fixed; `AuthType: !Ref X` -> the parameter `X`.
+fn url_auth(value: &Value) -> Option<UrlAuth> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => {
+            Some(UrlAuth::Parameter(tagged.value.as_str()?.to_owned()))
+        }
+        other => Some(UrlAuth::Fixed(other.as_str()?.to_owned())),
     }
 }
 
@@ -140,8 +166,10 @@ impl Template {
                     name: name.to_owned(),
                     memory_mb: properties["MemorySize"].as_u64().unwrap_or(default_memory) as u32,
                     routes,
-                    has_public_url: text(&properties["FunctionUrlConfig"]["AuthType"])
-                        .is_some_and(|t| t == "NONE"),
+                    url_auth: url_auth(&properties["FunctionUrlConfig"]["AuthType"]),
+                    reserved_concurrency: properties["ReservedConcurrentExecutions"]
+                        .as_u64()
+                        .map(|n| n as u32),
                     invoked_async: !properties["EventInvokeConfig"]["DestinationConfig"]
                         ["OnFailure"]
                         .is_null(),
@@ -213,6 +241,34 @@ impl Template {
             .collect()
     }
 
+    /// The functions (logical ids) whose `AWS/Lambda` `Duration` some alarm reads.
+    pub fn duration_alarmed_functions(&self) -> std::collections::BTreeSet<String> {
+        let mut found = std::collections::BTreeSet::new();
+        for (_, alarm) in self.of_type("AWS::CloudWatch::Alarm") {
+            for query in alarm["Properties"]["Metrics"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+            {
+                let metric = &query["MetricStat"]["Metric"];
+                if metric["Namespace"].as_str() != Some("AWS/Lambda")
+                    || metric["MetricName"].as_str() != Some("Duration")
+                {
+                    continue;
+                }
+                for dimension in metric["Dimensions"].as_sequence().into_iter().flatten() {
+                    if let Value::Tagged(tagged) = &dimension["Value"]
+                        && tagged.tag == "Ref"
+                        && let Some(id) = tagged.value.as_str()
+                    {
+                        found.insert(id.to_owned());
+                    }
+                }
+            }
+        }
+        found
+    }
+
     /// The log group whose name is `/aws/lambda/${<logical id>}`, if any, with its retention.
     pub fn log_group_of(&self, logical_id: &str) -> Option<&Value> {
         let name = format!("/aws/lambda/${{{logical_id}}}");
@@ -264,6 +320,8 @@ mod tests {
         assert_eq!(shortener.binary, "shortener");
         assert_eq!(shortener.name, "shortener");
         assert_eq!(shortener.memory_mb, 128);
+        assert_eq!(shortener.url_auth, None);
+        assert_eq!(shortener.reserved_concurrency, None);
         assert!(shortener.routes.contains(&"GET /{code}".to_owned()));
         let variant = functions
             .iter()
@@ -273,6 +331,11 @@ mod tests {
             (variant.binary.as_str(), variant.memory_mb),
             ("pbkdf2-control", 3008)
         );
+        assert_eq!(
+            variant.url_auth,
+            Some(UrlAuth::Parameter(DEMO_URL_AUTH_PARAMETER.to_owned()))
+        );
+        assert!(variant.reserved_concurrency.is_some());
     }
 
     #[test]
