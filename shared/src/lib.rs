@@ -7,6 +7,9 @@
 //! - [`correlation`]: the `x-correlation-id` that follows one request across functions.
 //! - [`query`]: one query-string parameter, from the parsed event or the URI.
 //! - [`run`]: the one-line `main` every function uses.
+//! - [`secrets`]: secrets read at cold start from Secrets Manager (by ARN), or locally from the
+//!   environment.
+//! - [`signed`]: a SigV4-signed AWS JSON 1.1 client without an SDK crate.
 
 pub mod aws;
 pub mod config;
@@ -14,6 +17,8 @@ pub mod correlation;
 pub mod http;
 pub mod query;
 pub mod run;
+pub mod secrets;
+pub mod signed;
 pub mod telemetry;
 
 pub use http::{ApiError, ErrorBody};

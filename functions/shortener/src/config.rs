@@ -3,9 +3,23 @@
 use std::time::Duration;
 
 use shared::config::{ConfigError, Env, invalid, optional, parsed_or, required};
+use shared::secrets::SecretVariable;
 use url::Url;
 
 use crate::domain::code::CodeKey;
+
+/// The variables that are secrets: on Lambda the function gets their ARNs and reads the values
+/// at cold start (`shared::secrets`); locally they are plain variables.
+pub const SECRETS: [SecretVariable; 2] = [
+    SecretVariable {
+        name: "CODE_KEY",
+        arn_variable: "CODE_KEY_SECRET_ARN",
+    },
+    SecretVariable {
+        name: "CREATE_API_KEY",
+        arn_variable: "CREATE_API_KEY_SECRET_ARN",
+    },
+];
 
 /// Every setting the shortener reads.
 #[derive(Debug, Clone)]
@@ -16,7 +30,8 @@ pub struct Config {
     pub short_url_base: Option<Url>,
     /// `APPLE_APP_SITE_ASSOCIATION`: the JSON document served at `/apple-app-site-association`.
     pub apple_app_site_association: String,
-    /// `CODE_KEY`: the secret (16+ bytes) that keys the code permutation.
+    /// `CODE_KEY`: the secret (16+ bytes) that keys the code permutation (on Lambda read from the
+    /// secret `CODE_KEY_SECRET_ARN` names).
     pub code_key: CodeKey,
     /// `ID_BLOCK_SIZE`: ids leased from the counter per write (default 100).
     pub id_block_size: u64,
@@ -27,7 +42,7 @@ pub struct Config {
     /// `VISIT_COUNT_BUDGET_MS`: the most a redirect waits for its visit to be counted (default 50).
     pub visit_count_budget: Duration,
     /// `CREATE_API_KEY`: when set (16+ characters), `POST /` needs it in the `x-api-key` header.
-    /// Unset locally: creating is open there.
+    /// Unset locally: creating is open there. On Lambda read from `CREATE_API_KEY_SECRET_ARN`.
     pub create_api_key: Option<ApiKey>,
     /// `COUNT_VISITS`: `true` (default) or `false`; when false, redirects of links without
     /// `maxVisits` write nothing and stats leave `visits` out.

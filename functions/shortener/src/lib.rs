@@ -44,9 +44,13 @@ impl App {
         }
     }
 
-    /// Reads the configuration and builds the DynamoDB client from the environment.
+    /// Reads the configuration (its secrets from Secrets Manager when their ARNs are set, see
+    /// [`config::SECRETS`]) and builds the DynamoDB client from the environment.
     pub async fn from_env() -> Result<Self, shared::config::ConfigError> {
         let config = Config::from_env(&shared::config::ProcessEnv)?;
+        let env =
+            shared::secrets::resolve(shared::config::ProcessEnv, &sdk, &config::SECRETS).await?;
+        let config = Config::from_env(&env)?;
         let sdk = shared::aws::sdk_config().await;
         Ok(Self::new(config, aws_sdk_dynamodb::Client::new(&sdk)))
     }
