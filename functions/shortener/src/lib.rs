@@ -47,11 +47,10 @@ impl App {
     /// Reads the configuration (its secrets from Secrets Manager when their ARNs are set, see
     /// [`config::SECRETS`]) and builds the DynamoDB client from the environment.
     pub async fn from_env() -> Result<Self, shared::config::ConfigError> {
-        let config = Config::from_env(&shared::config::ProcessEnv)?;
+        let sdk = shared::aws::sdk_config().await;
         let env =
             shared::secrets::resolve(shared::config::ProcessEnv, &sdk, &config::SECRETS).await?;
         let config = Config::from_env(&env)?;
-        let sdk = shared::aws::sdk_config().await;
         Ok(Self::new(config, aws_sdk_dynamodb::Client::new(&sdk)))
     }
 
@@ -126,8 +125,11 @@ async fn route(app: &App, request: Request) -> Response<Body> {
         (_, [""]) => ApiError::method_not_allowed("GET, POST").into_response(),
         (&Method::GET, ["apple-app-site-association"]) => routes::aasa::get(app),
         (&Method::GET, [code]) => routes::redirect::get(app, code).await,
+        (&Method::PATCH, [code]) => routes::manage::patch(app, &request, code).await,
+        (&Method::DELETE, [code]) => routes::manage::delete(app, &request, code).await,
+        (_, [_]) => ApiError::method_not_allowed("GET, PATCH, DELETE").into_response(),
         (&Method::GET, [code, "stats"]) => routes::stats::get(app, code).await,
-        (_, [_] | [_, "stats"]) => ApiError::method_not_allowed("GET").into_response(),
+        (_, [_, "stats"]) => ApiError::method_not_allowed("GET").into_response(),
         _ => ApiError::not_found("no such route").into_response(),
     }
 }

@@ -5,11 +5,13 @@
 //! | `pk`                    | what                                      | attributes                                 |
 //! |-------------------------|-------------------------------------------|--------------------------------------------|
 //! | `counter#ids`           | the id counter, leased in blocks          | `value`                                    |
-//! | `link#<code>`           | a link                                    | `url`, `createdAt`, `expiresAt`, `maxVisits`, `visits`, `ttl` |
+//! | `link#<code>`           | a link                                    | `url`, `createdAt`, `expiresAt`, `maxVisits`, `visits`, `ttl`, `version`, `disabled`, `history`, `deletedAt`, `deleteReason` |
 //! | `url#<sha256>`          | dedupe: the code of a normalised URL      | `code`                                     |
 //! | `visits#<code>#<shard>` | one shard of a link's visit counter       | `count`, `ttl`                             |
 //!
-//! Every write that creates an item is conditional, so nothing is ever silently overwritten.
+//! Every write that creates an item is conditional, so nothing is ever silently overwritten; an
+//! edit is conditional on the link's `version`. A taken-down link keeps its item (without `ttl`),
+//! so its code is never handed out again.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +23,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::domain::code::ShortCode;
-use crate::domain::link::{Limits, Link};
+use crate::domain::link::{Limits, Link, Takedown, TargetChange};
 use crate::domain::target::TargetUrl;
 
 const COUNTER_KEY: &str = "counter#ids";
@@ -48,6 +50,16 @@ pub enum Created {
     CodeTaken,
     /// Another request stored the same URL first; this is its code.
     Existing(ShortCode),
+    /// Two writers raced on the same items; try again.
+    Conflict,
+}
+
+/// The outcome of writing an edited (or taken-down) link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Updated {
+    Done,
+    /// The link is no longer at the expected version (or was taken down, or is gone): read it again.
+    Stale,
     /// Two writers raced on the same items; try again.
     Conflict,
 }
@@ -232,6 +244,118 @@ impl LinkStore {
         output.item().map(|item| parse_link(code, item)).transpose()
     }
 
+    /// Writes `next` (an edit or a take-down of the link stored at `expected_version`) if the link
+    /// is still at that version and not taken down. With `drop_dedupe`, the dedupe item of the
+    /// link's previous URL goes in the same transaction when it names this code, so creating that
+    /// URL again no longer hands out an edited or deleted link.
+    pub async fn update(
+        &self,
+        next: &Link,
+        expected_version: u64,
+        drop_dedupe: Option<&str>,
+    ) -> Result<Updated, StoreError> {
+        self.writes.links.fetch_add(1, Ordering::Relaxed);
+        // DynamoDB refuses names and values an expression does not use: add each only with its use.
+        let mut names = HashMap::from([("#version".to_owned(), "version".to_owned())]);
+        let mut values = HashMap::from([(":expected".to_owned(), n(expected_version))]);
+        let mut set = Vec::new();
+        let mut remove = Vec::new();
+        for (i, (name, value)) in mutable_attributes(next).into_iter().enumerate() {
+            names.insert(format!("#a{i}"), name.to_owned());
+            match value {
+                Some(value) => {
+                    if name == "visits" {
+                        set.push(format!("#a{i} = if_not_exists(#a{i}, :v{i})"));
+                    } else {
+                        set.push(format!("#a{i} = :v{i}"));
+                    }
+                    values.insert(format!(":v{i}"), value);
+                }
+                None => remove.push(format!("#a{i}")),
+            }
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        // Links stored before edits existed have no version: they are at version 1.
+        let version_matches = if expected_version == 1 {
+            "(attribute_not_exists(#version) OR #version = :expected)"
+        } else {
+            "#version = :expected"
+        };
+        let condition = format!(
+            "attribute_exists(pk) AND attribute_not_exists(deletedAt) AND {version_matches}"
+        );
+        let key = HashMap::from([("pk".to_owned(), s(format!("link#{}", next.code)))]);
+        let Some(dedupe_key) = drop_dedupe else {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .update_expression(expression)
+                .condition_expression(condition)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(Updated::Done),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    Ok(Updated::Stale)
+                }
+                Err(e) => Err(classify(e)),
+            };
+        };
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(|e| StoreError::Unexpected(e.to_string()))?;
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(format!("url#{dedupe_key}")))
+            .condition_expression("attribute_not_exists(pk) OR code = :code")
+            .expression_attribute_values(":code", s(next.code.as_str()))
+            .build()
+            .map_err(|e| StoreError::Unexpected(e.to_string()))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Updated::Done),
+            Err(error) => match cancellation_reasons(&error).as_slice() {
+                [first, _] if first == "ConditionalCheckFailed" => Ok(Updated::Stale),
+                // The URL's dedupe item names another link: leave it, write the link alone.
+                [_, second] if second == "ConditionalCheckFailed" => {
+                    Box::pin(self.update(next, expected_version, None)).await
+                }
+                reasons if reasons.iter().any(|r| r == "TransactionConflict") => {
+                    Ok(Updated::Conflict)
+                }
+                _ if error
+                    .as_service_error()
+                    .is_some_and(|e| e.code() == Some("TransactionConflictException")) =>
+                {
+                    Ok(Updated::Conflict)
+                }
+                _ => Err(classify(error)),
+            },
+        }
+    }
+
     /// Counts a visit on a link with a visit limit, on the link item itself and only while visits
     /// remain; `false` when the limit was already reached (or the link is gone).
     pub async fn count_limited_visit(&self, code: &ShortCode) -> Result<bool, StoreError> {
@@ -334,11 +458,68 @@ fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// Why a transaction was cancelled, one code per item (`None` for the items that were fine).
+fn cancellation_reasons<R>(
+    error: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> Vec<String> {
+    error
+        .as_service_error()
+        .and_then(|e| match e {
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(
+                c.cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None").to_owned())
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// The attributes an edit or a take-down may change: `Some` to set, `None` to remove. `visits`
+/// is only ever initialised (the redirect path counts it); a tombstone loses its `ttl`.
+fn mutable_attributes(link: &Link) -> Vec<(&'static str, Option<AttributeValue>)> {
+    let history = link
+        .history
+        .iter()
+        .map(|change| {
+            AttributeValue::M(HashMap::from([
+                ("url".to_owned(), s(&change.url)),
+                ("at".to_owned(), n(change.replaced_at)),
+            ]))
+        })
+        .collect();
+    let ttl = link
+        .limits
+        .expires_at
+        .filter(|_| link.takedown.is_none())
+        .map(|at| n(at + TTL_GRACE_SECONDS));
+    vec![
+        ("url", Some(s(link.target.as_str()))),
+        ("version", Some(n(link.version))),
+        ("disabled", Some(AttributeValue::Bool(link.disabled))),
+        ("history", Some(AttributeValue::L(history))),
+        ("expiresAt", link.limits.expires_at.map(n)),
+        ("ttl", ttl),
+        ("maxVisits", link.limits.max_visits.map(n)),
+        ("visits", link.limits.max_visits.map(|_| n(0))),
+        ("deletedAt", link.takedown.as_ref().map(|t| n(t.at))),
+        (
+            "deleteReason",
+            link.takedown
+                .as_ref()
+                .and_then(|t| t.reason.as_deref())
+                .map(s),
+        ),
+    ]
+}
+
 fn link_item(link: &Link) -> HashMap<String, AttributeValue> {
     let mut item = HashMap::from([
         ("pk".to_owned(), s(format!("link#{}", link.code))),
         ("url".to_owned(), s(link.target.as_str())),
         ("createdAt".to_owned(), n(link.created_at)),
+        ("version".to_owned(), n(link.version)),
     ]);
     if let Some(at) = link.limits.expires_at {
         item.insert("expiresAt".to_owned(), n(at));
@@ -370,6 +551,32 @@ fn parse_link(
             max_visits: number("maxVisits").map(|v| v.max(0) as u64),
         },
         visits: number("visits").unwrap_or_default().max(0) as u64,
+        version: number("version").map_or(1, |v| v.max(1) as u64),
+        disabled: item
+            .get("disabled")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
+        takedown: number("deletedAt").map(|at| Takedown {
+            at,
+            reason: item
+                .get("deleteReason")
+                .and_then(|v| v.as_s().ok())
+                .cloned(),
+        }),
+        history: item
+            .get("history")
+            .and_then(|v| v.as_l().ok())
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| {
+                let entry = entry.as_m().ok()?;
+                Some(TargetChange {
+                    url: entry.get("url")?.as_s().ok()?.clone(),
+                    replaced_at: entry.get("at")?.as_n().ok()?.parse().ok()?,
+                })
+            })
+            .collect(),
     })
 }
 

@@ -38,6 +38,7 @@ pub const RESERVED: &[&str] = &[
     "pbkdf2",
     "experiments",
     "proxy",
+    "links",
 ];
 
 const HALF_BITS: u32 = 21;

@@ -82,6 +82,35 @@ pub struct Link {
     pub limits: Limits,
     /// Redirects counted on the link itself (only for links with `max_visits`).
     pub visits: u64,
+    /// Bumped by every edit and by a take-down; edits are written only if it is still the version
+    /// the editor saw. Links stored before edits existed have none and read as 1.
+    pub version: u64,
+    /// Switched off by its operator (`PATCH {"disabled": true}`): answers `410` until re-enabled.
+    pub disabled: bool,
+    /// Set once by `DELETE`; the item stays as a tombstone so the code is never handed out again.
+    pub takedown: Option<Takedown>,
+    /// Earlier targets, oldest first, at most [`MAX_HISTORY`].
+    pub history: Vec<TargetChange>,
+}
+
+/// How many earlier targets a link keeps (the oldest are dropped first); bounds the item's size
+/// (each entry is at most about 2 KB, a DynamoDB item at most 400 KB).
+pub const MAX_HISTORY: usize = 50;
+
+/// A link's take-down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Takedown {
+    /// Unix seconds.
+    pub at: i64,
+    pub reason: Option<String>,
+}
+
+/// A target a link pointed at before an edit replaced it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetChange {
+    pub url: String,
+    /// Unix seconds.
+    pub replaced_at: i64,
 }
 
 /// What a redirect request finds.
@@ -90,12 +119,46 @@ pub enum Availability {
     Live,
     Expired,
     VisitsUsedUp,
+    Disabled,
+    TakenDown,
+}
+
+impl Availability {
+    /// The `status` that stats and edits report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Availability::Live => "live",
+            Availability::Expired => "expired",
+            Availability::VisitsUsedUp => "visit_limit_reached",
+            Availability::Disabled => "disabled",
+            Availability::TakenDown => "taken_down",
+        }
+    }
 }
 
 impl Link {
+    /// A new link: version 1, enabled, no history.
+    pub fn new(code: ShortCode, target: TargetUrl, created_at: i64, limits: Limits) -> Self {
+        Self {
+            code,
+            target,
+            created_at,
+            limits,
+            visits: 0,
+            version: 1,
+            disabled: false,
+            takedown: None,
+            history: Vec::new(),
+        }
+    }
+
     /// Whether the link redirects at `now` (Unix seconds), before counting this visit.
     pub fn availability(&self, now: i64) -> Availability {
-        if self.limits.expires_at.is_some_and(|at| now >= at) {
+        if self.takedown.is_some() {
+            Availability::TakenDown
+        } else if self.disabled {
+            Availability::Disabled
+        } else if self.limits.expires_at.is_some_and(|at| now >= at) {
             Availability::Expired
         } else if self.limits.max_visits.is_some_and(|max| self.visits >= max) {
             Availability::VisitsUsedUp
@@ -125,11 +188,13 @@ mod tests {
 
     fn link(limits: Limits, visits: u64) -> Link {
         Link {
-            code: ShortCode::parse("abc1234").unwrap(),
-            target: TargetUrl::parse("https://example.com/", &TargetPolicy::default()).unwrap(),
-            created_at: NOW - 10,
-            limits,
             visits,
+            ..Link::new(
+                ShortCode::parse("abc1234").unwrap(),
+                TargetUrl::parse("https://example.com/", &TargetPolicy::default()).unwrap(),
+                NOW - 10,
+                limits,
+            )
         }
     }
 
@@ -200,6 +265,23 @@ mod tests {
             link(limits, 2).availability(NOW),
             Availability::VisitsUsedUp
         );
+    }
+
+    #[test]
+    fn a_taken_down_link_is_gone_before_anything_else_and_a_disabled_one_next() {
+        let expired = Limits {
+            expires_at: Some(NOW - 1),
+            max_visits: None,
+        };
+        let mut l = link(expired, 0);
+        assert_eq!(l.availability(NOW), Availability::Expired);
+        l.disabled = true;
+        assert_eq!(l.availability(NOW), Availability::Disabled);
+        l.takedown = Some(Takedown {
+            at: NOW,
+            reason: None,
+        });
+        assert_eq!(l.availability(NOW), Availability::TakenDown);
     }
 
     #[test]

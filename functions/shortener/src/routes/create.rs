@@ -60,23 +60,9 @@ pub struct CreatedLink {
     pub reused: bool,
 }
 
-/// The header that carries the API key when `CREATE_API_KEY` is set.
-pub const API_KEY_HEADER: &str = "x-api-key";
-
 pub async fn post(app: &App, request: &Request) -> Response<Body> {
-    if let Some(key) = &app.config.create_api_key {
-        let presented = request
-            .headers()
-            .get(API_KEY_HEADER)
-            .and_then(|v| v.to_str().ok());
-        if !presented.is_some_and(|p| key.matches(p)) {
-            let message = match presented {
-                None => "creating links needs an API key: send it in the x-api-key header",
-                Some(_) => "the API key in x-api-key is not valid",
-            };
-            return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
-                .into_response();
-        }
+    if let Err(error) = super::authorize(app, request, "creating links") {
+        return error.into_response();
     }
     let new = match parse(app, request) {
         Ok(new) => new,
@@ -247,13 +233,7 @@ async fn create(app: &App, new: NewLink) -> Result<(Link, bool), CreateFailure> 
     };
     let created_at = super::now();
     for attempt in 1..=MAX_ATTEMPTS {
-        let link = Link {
-            code: code.clone(),
-            target: new.target.clone(),
-            created_at,
-            limits: new.limits,
-            visits: 0,
-        };
+        let link = Link::new(code.clone(), new.target.clone(), created_at, new.limits);
         match app.store.create(&link, dedupe_key.as_deref()).await? {
             Created::New => return Ok((link, false)),
             Created::Existing(code) => return Ok((existing(code, new.target), true)),
@@ -277,11 +257,5 @@ async fn create(app: &App, new: NewLink) -> Result<(Link, bool), CreateFailure> 
 }
 
 fn existing(code: ShortCode, target: TargetUrl) -> Link {
-    Link {
-        code,
-        target,
-        created_at: 0,
-        limits: Limits::default(),
-        visits: 0,
-    }
+    Link::new(code, target, 0, Limits::default())
 }

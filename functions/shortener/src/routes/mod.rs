@@ -3,10 +3,40 @@
 pub mod aasa;
 pub mod create;
 pub mod index;
+pub mod manage;
 pub mod redirect;
 pub mod stats;
 
 use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use shared::ApiError;
+
+/// The header that carries the API key when `CREATE_API_KEY` is set.
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// Lets the request through when no API key is configured or it presents the configured one
+/// (compared in constant time); `401` otherwise. `action` completes "… needs an API key".
+pub fn authorize(app: &crate::App, request: &Request, action: &str) -> Result<(), ApiError> {
+    let Some(key) = &app.config.create_api_key else {
+        return Ok(());
+    };
+    let presented = request
+        .headers()
+        .get(API_KEY_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if presented.is_some_and(|p| key.matches(p)) {
+        return Ok(());
+    }
+    let message = match presented {
+        None => format!("{action} needs an API key: send it in the x-api-key header"),
+        Some(_) => "the API key in x-api-key is not valid".to_owned(),
+    };
+    Err(ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        message,
+    ))
+}
 
 /// The public base of short URLs: `SHORT_URL_BASE`, else the scheme and host the request came in on.
 pub fn short_url_base(app: &crate::App, request: &Request) -> String {

@@ -1,5 +1,9 @@
 //! `GET /{code}`: `308 Permanent Redirect` to the stored URL; `404` for an unknown code, `410` once
-//! the link expired or used up its visits.
+//! the link expired, used up its visits, was disabled or taken down (with the take-down's reason).
+//!
+//! A `308` may be cached: `cache-control: private, max-age=90` lets a browser replay it for at most
+//! 90 seconds and forbids shared caches (CDNs, proxies) from storing it, so an edit or a take-down
+//! reaches every visitor within 90 seconds. Links with limits get `no-store`.
 //!
 //! Visit counting never fails a redirect and never holds it longer than `VISIT_COUNT_BUDGET_MS`:
 //! the count goes to one of `VISIT_COUNTER_SHARDS` counter items picked at random, so a viral link
@@ -11,6 +15,7 @@
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
+use serde::Serialize;
 use shared::ApiError;
 
 use crate::App;
@@ -26,10 +31,8 @@ pub async fn get(app: &App, raw_code: &str) -> Response<Body> {
         Ok(None) => return not_found(),
         Err(error) => return crate::AppError::from(error).into_response(),
     };
-    match link.availability(super::now()) {
-        Availability::Live => {}
-        Availability::Expired => return gone("expired", "this link has expired"),
-        Availability::VisitsUsedUp => return used_up(),
+    if let Some(response) = unavailable(&link, link.availability(super::now())) {
+        return response;
     }
     if link.limits.max_visits.is_some() {
         match app.store.count_limited_visit(&code).await {
@@ -76,6 +79,51 @@ fn redirect(link: &Link) -> Response<Body> {
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
+}
+
+/// The `410` a link that does not redirect answers with; `None` when it is live.
+pub fn unavailable(link: &Link, availability: Availability) -> Option<Response<Body>> {
+    match availability {
+        Availability::Live => None,
+        Availability::Expired => Some(gone("expired", "this link has expired")),
+        Availability::VisitsUsedUp => Some(used_up()),
+        Availability::Disabled => Some(gone(
+            "disabled",
+            "this link has been disabled by its operator",
+        )),
+        Availability::TakenDown => Some(taken_down(link)),
+    }
+}
+
+/// The body of a taken-down link's `410`: the error shape plus the operator's reason.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TakenDown<'a> {
+    error: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    taken_down_at: String,
+}
+
+pub fn taken_down(link: &Link) -> Response<Body> {
+    let (reason, at) = link
+        .takedown
+        .as_ref()
+        .map_or((None, 0), |t| (t.reason.as_deref(), t.at));
+    let message = match reason {
+        Some(reason) => format!("this link was taken down: {reason}"),
+        None => "this link was taken down".to_owned(),
+    };
+    shared::http::json(
+        StatusCode::GONE,
+        &TakenDown {
+            error: "taken_down",
+            message,
+            reason,
+            taken_down_at: crate::domain::link::rfc3339(at),
+        },
+    )
 }
 
 fn not_found() -> Response<Body> {

@@ -1,4 +1,5 @@
-//! `GET /{code}/stats`: a link's target, creation time, limits and visits.
+//! `GET /{code}/stats`: a link's target, creation time, limits, state, version, earlier targets
+//! and visits. A taken-down link answers `410` with the reason, as its redirect does.
 //!
 //! `visits` of an unlimited link is the sum of its counter shards, read eventually consistently:
 //! it may lag a redirect by a moment, and it misses the (logged) visits whose count failed. For a
@@ -12,23 +13,60 @@ use shared::ApiError;
 
 use crate::App;
 use crate::domain::code::ShortCode;
-use crate::domain::link::{Availability, rfc3339};
+use crate::domain::link::{Availability, Link, rfc3339};
 
+/// A link as stats and edits report it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LinkStats {
+pub struct LinkView {
     pub code: String,
     pub url: String,
     pub created_at: String,
-    /// Left out for links without `maxVisits` when `COUNT_VISITS` is off.
+    /// Left out by edits, and for links without `maxVisits` when `COUNT_VISITS` is off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub visits: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_visits: Option<u64>,
-    /// `live`, `expired` or `visit_limit_reached`.
+    /// `live`, `expired`, `visit_limit_reached` or `disabled`.
     pub status: &'static str,
+    pub disabled: bool,
+    /// What an edit sends as `version` to be applied only to this state of the link.
+    pub version: u64,
+    /// Earlier targets, oldest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub url: String,
+    pub replaced_at: String,
+}
+
+impl LinkView {
+    pub fn of(link: &Link, visits: Option<u64>, now: i64) -> Self {
+        Self {
+            code: link.code.to_string(),
+            url: link.target.as_str().to_owned(),
+            created_at: rfc3339(link.created_at),
+            visits,
+            expires_at: link.limits.expires_at.map(rfc3339),
+            max_visits: link.limits.max_visits,
+            status: link.availability(now).as_str(),
+            disabled: link.disabled,
+            version: link.version,
+            history: link
+                .history
+                .iter()
+                .map(|change| HistoryEntry {
+                    url: change.url.clone(),
+                    replaced_at: rfc3339(change.replaced_at),
+                })
+                .collect(),
+        }
+    }
 }
 
 pub async fn get(app: &App, raw_code: &str) -> Response<Body> {
@@ -40,6 +78,10 @@ pub async fn get(app: &App, raw_code: &str) -> Response<Body> {
         Ok(None) => return ApiError::not_found("no link has this code").into_response(),
         Err(error) => return crate::AppError::from(error).into_response(),
     };
+    let now = super::now();
+    if link.availability(now) == Availability::TakenDown {
+        return super::redirect::taken_down(&link);
+    }
     let visits = if link.limits.max_visits.is_some() {
         Some(link.visits)
     } else if app.config.count_visits {
@@ -54,21 +96,5 @@ pub async fn get(app: &App, raw_code: &str) -> Response<Body> {
     } else {
         None
     };
-    let status = match link.availability(super::now()) {
-        Availability::Live => "live",
-        Availability::Expired => "expired",
-        Availability::VisitsUsedUp => "visit_limit_reached",
-    };
-    shared::http::json(
-        StatusCode::OK,
-        &LinkStats {
-            code: code.to_string(),
-            url: link.target.as_str().to_owned(),
-            created_at: rfc3339(link.created_at),
-            visits,
-            expires_at: link.limits.expires_at.map(rfc3339),
-            max_visits: link.limits.max_visits,
-            status,
-        },
-    )
+    shared::http::json(StatusCode::OK, &LinkView::of(&link, visits, now))
 }

@@ -5,4 +5,5 @@ mod experiments;
 mod release;
 mod release_gate;
 mod shortener;
+mod shortener_admin;
 mod workshop;
