@@ -68,6 +68,13 @@ enum Verb {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         args: Vec<String>,
     },
+    /// Generated requests to each candidate and its control, the first difference shrunk:
+    /// `explore <env> [region profile] <experiment> [--cases N] [--seconds S] [--seed X]
+    /// [--uniform]`; exits 1 when a candidate differs.
+    Explore {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        args: Vec<String>,
+    },
     /// Memory-size tuning: `tune local|<env> <region> <profile> [options]` (benches/tune/README.md).
     Tune {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
@@ -230,6 +237,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             Ok(release::promote(&stack, &ask))
         }
+        Verb::Explore { args } => {
+            let (env, rest) = args.split_first().expect("clap requires one");
+            let (region, profile, rest) = split_env(env, rest)?;
+            crate::explore::run(&paths, env, region.as_deref(), &profile, &rest)
+        }
         verb => run_verb(&paths, verb).map(|()| ExitCode::SUCCESS),
     }
 }
@@ -332,7 +344,9 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
             delete_data,
             dry_run,
         ),
-        Verb::Verdict { .. } | Verb::Promote { .. } => unreachable!("handled in run"),
+        Verb::Verdict { .. } | Verb::Promote { .. } | Verb::Explore { .. } => {
+            unreachable!("handled in run")
+        }
         Verb::Check => {
             let problems = check::problems(&paths.root)?;
             if problems.is_empty() {
@@ -372,6 +386,8 @@ mod tests {
             "experiments reset local sort",
             "experiments upload dev eu-west-1 p functions/experiments/definitions/workshop.yaml",
             "traffic local round --count 200",
+            "explore local round --cases 50 --seed 7 --uniform",
+            "explore dev eu-west-1 p sort --seconds 10",
             "tune local --memory 128,256",
             "tune dev eu-west-1 p --dry-run",
             "deploy dev eu-west-1 p --dry-run --stack-commit abc",

@@ -7,6 +7,7 @@ mod aws;
 mod check;
 mod cli;
 mod cmd;
+mod explore;
 mod local;
 mod new_candidate;
 mod performance_md;

@@ -35,7 +35,7 @@ impl Stack {
             .map(|(_, v)| v.as_str())
     }
 
-    fn endpoints(&self) -> Result<Value> {
+    pub fn endpoints(&self) -> Result<Value> {
         let file = self.var("ENDPOINTS_FILE").context("no endpoints file")?;
         let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
         Ok(serde_json::from_str(&text)?)
@@ -72,7 +72,7 @@ impl Stack {
         })
     }
 
-    async fn store(&self) -> Result<ExperimentStore> {
+    pub async fn store(&self) -> Result<ExperimentStore> {
         let table = self
             .var("EXPERIMENTS_TABLE")
             .filter(|t| !t.is_empty())

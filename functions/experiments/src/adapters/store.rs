@@ -6,6 +6,7 @@
 //! | `definitions`         | `promotion#<experiment>`        | `state` (JSON), `version` |
 //! | `results#<experiment>`| `<at, RFC 3339 ms>#<correlation>`| `record` (JSON), `ttl`|
 //! | `counters#<experiment>`| `total`                        | `served`, `sampled`, `compared`, `skipped` (numbers, atomic `ADD`), `since` |
+//! | `explore#<experiment>`| `<candidate>`                   | `explored` (JSON): the latest `./build.sh explore` |
 //!
 //! The counters are one item per experiment, updated with `ADD` (atomic, no read first): the proxy
 //! adds every request it serves and those it samples in one update, the comparator each
@@ -17,6 +18,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::domain::definition::Experiments;
 use crate::domain::promotion::{self, Promotions};
 use crate::domain::record::{ComparisonRecord, Counts};
+use crate::domain::report::Explored;
 
 /// How long comparison records are kept (DynamoDB TTL removes them after).
 pub const RECORD_TTL_SECONDS: i64 = 30 * 24 * 3600;
@@ -427,6 +429,51 @@ impl ExperimentStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    /// Stores the latest exploration of a candidate (`./build.sh explore`), replacing the last.
+    pub async fn put_exploration(
+        &self,
+        experiment: &str,
+        explored: &Explored,
+    ) -> Result<(), StoreError> {
+        let json =
+            serde_json::to_string(explored).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("explore#{experiment}")))
+            .item("sk", s(explored.candidate.clone()))
+            .item("explored", s(json))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// The latest exploration of each candidate of an experiment that has been explored.
+    pub async fn explorations(&self, experiment: &str) -> Result<Vec<Explored>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(format!("explore#{experiment}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output
+            .items()
+            .iter()
+            .map(|item| {
+                let json = item
+                    .get("explored")
+                    .and_then(|v| v.as_s().ok())
+                    .ok_or_else(|| StoreError::Corrupt("explore item without explored".into()))?;
+                serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
     }
 
     /// The latest `limit` records of an experiment, newest first (strongly consistent).

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::compare::{FailureKind, Outcome};
 use crate::domain::definition::Experiment;
@@ -63,6 +63,31 @@ pub struct Report {
     pub latest_intended: Vec<Mismatch>,
     /// One per candidate of the definition, in its order.
     pub verdicts: Vec<CandidateVerdict>,
+}
+
+/// The latest exploration of a candidate (`./build.sh explore`, the `explore` crate): generated
+/// requests to the control and the candidate, the first disagreement shrunk to a minimal one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Explored {
+    /// The candidate's id in the experiment.
+    pub candidate: String,
+    /// When it ran (RFC 3339).
+    pub at: String,
+    /// `generated` (the family's edge cases) or `uniform`.
+    pub distribution: String,
+    pub seed: u64,
+    /// Requests drawn: up to the first that disagreed, or all of them.
+    pub cases: u32,
+    /// The minimal disagreeing request (`METHOD /path?query body`, redacted as the experiment
+    /// says); absent when none disagreed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// What differs first, as the comparator writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
 }
 
 /// The `q`-quantile (0..=1) of `values` by nearest rank; `None` for no values.

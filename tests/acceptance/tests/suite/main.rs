@@ -2,6 +2,7 @@
 //! (`TEST_MODE=http`) against real DynamoDB. `./build.sh int-test` / `acceptance-test` run it.
 
 mod experiments;
+mod explore;
 mod release;
 mod release_gate;
 mod shortener;

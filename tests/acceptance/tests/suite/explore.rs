@@ -1,0 +1,178 @@
+//! Differential exploration (the `explore` crate, `./build.sh explore`), end to end: generated
+//! requests to each workshop candidate and its control through the suite's own transport
+//! (in-process handlers or the Function URLs), compared with the comparator's rules, the first
+//! difference shrunk. Each known bug is found and shrunk to its minimal input; the solutions show
+//! no difference within the budget; a seed gives the same result twice.
+
+use acceptance::{Call, World};
+use experiments::domain::compare::{Observed, Outcome};
+use experiments::domain::definition::{Experiment, Experiments};
+use explore::{Budget, Distribution, Exploration, Family, Plan, Probe, SendError, Transport};
+use serde_json::Value;
+
+/// The suite's [`World`] as the explorer's transport: the same dispatch and URLs as every test.
+struct Suite(World);
+
+impl Transport for Suite {
+    async fn send(&self, function: &str, probe: &Probe) -> Result<Observed, SendError> {
+        let mut call = Call::new(function, &probe.method, &probe.target());
+        for (name, value) in probe.headers() {
+            call = call.header(name, value);
+        }
+        if let Some(body) = &probe.body {
+            call = call.raw_body(body.clone());
+        }
+        let reply = self.0.send(call).await;
+        Ok(Observed {
+            status: reply.status,
+            body: reply.text(),
+            headers: reply.headers.into_iter().collect(),
+        })
+    }
+}
+
+/// The workshop's experiment `name`, as defined.
+fn experiment(name: &str) -> Experiment {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../functions/experiments/definitions/workshop.yaml"
+    );
+    let yaml = std::fs::read_to_string(file).expect("workshop definitions");
+    Experiments::parse(&yaml)
+        .expect("valid definitions")
+        .by_name
+        .remove(name)
+        .unwrap_or_else(|| panic!("no experiment {name}"))
+}
+
+async fn explore(
+    name: &str,
+    candidate: &str,
+    family: Family,
+    cases: u32,
+    seed: u64,
+) -> Exploration {
+    let plan = Plan {
+        family,
+        distribution: Distribution::Generated,
+        budget: Budget {
+            cases,
+            ..Budget::default()
+        },
+        seed,
+    };
+    let world = Suite(World::new().await);
+    explore::explore(&world, &experiment(name), candidate, plan, &mut |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("{name}/{candidate}: {e}"))
+}
+
+fn number(probe: &Probe) -> f64 {
+    let (name, value) = &probe.parameters()[0];
+    assert_eq!(name, "number", "{probe}");
+    value.parse().unwrap_or_else(|_| panic!("{probe}"))
+}
+
+#[tokio::test]
+async fn exploration_shrinks_the_half_even_candidate_to_a_small_tie() {
+    let found = explore("round", "half-even", Family::Round, 100, 15)
+        .await
+        .found
+        .expect("half-even rounding differs on ties");
+    let x = number(&found.input);
+    assert!(
+        [0.5, -0.5, 2.5, -2.5].contains(&x),
+        "minimal input {}",
+        found.input
+    );
+    assert_eq!(found.outcome, Outcome::Mismatch);
+    assert!(
+        found
+            .verdict
+            .diff
+            .as_deref()
+            .unwrap_or_default()
+            .contains("$.rounded"),
+        "{:?}",
+        found.verdict.diff
+    );
+}
+
+#[tokio::test]
+async fn exploration_shrinks_the_floor_candidate_to_a_negative_tie_or_the_double_below_a_half() {
+    let found = explore("round", "floor", Family::Round, 100, 15)
+        .await
+        .found
+        .expect("floor(x + 0.5) differs on negative ties");
+    let x = number(&found.input);
+    assert!(
+        [-0.5, -1.5, -2.5, 0.49999999999999994].contains(&x),
+        "minimal input {}",
+        found.input
+    );
+    assert_eq!(found.control.status, 200);
+}
+
+#[tokio::test]
+async fn exploration_shrinks_the_sort_exercise_to_two_numbers_of_different_widths() {
+    let found = explore("sort", "exercise", Family::Sort, 100, 15)
+        .await
+        .found
+        .expect("the exercise sorts numbers as text");
+    let list: Value = serde_json::from_str(found.input.body.as_deref().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{}: {e}", found.input));
+    let list = list.as_array().expect("a list");
+    assert_eq!(list.len(), 2, "minimal input {}", found.input);
+    assert!(list.iter().all(Value::is_number), "{}", found.input);
+    assert_ne!(
+        list[0].to_string().len(),
+        list[1].to_string().len(),
+        "{}",
+        found.input
+    );
+    assert_eq!(found.verdict.headers_differing, ["content-type"]);
+    assert_eq!(found.verdict.body, Some(false));
+}
+
+#[tokio::test]
+async fn exploration_finds_the_fizzbuzz_controls_bug_through_the_reference_in_a_range_with_one_multiple_of_15()
+ {
+    let found = explore("fizzbuzz", "reference", Family::FizzBuzz, 100, 15)
+        .await
+        .found
+        .expect("the control writes FizzBuzz, the spec Fizz Buzz");
+    let bound = |name: &str| -> i64 {
+        found
+            .input
+            .parameters()
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.parse().expect("a number"))
+            .unwrap_or_else(|| panic!("no {name} in {}", found.input))
+    };
+    let multiples = (bound("from")..=bound("to"))
+        .filter(|n| n % 15 == 0)
+        .count();
+    assert_eq!(multiples, 1, "minimal input {}", found.input);
+    // The definition declares the difference as the reference's intent.
+    assert_eq!(found.outcome, Outcome::Intended);
+    assert!(found.candidate.body.contains("Fizz Buzz"));
+}
+
+#[tokio::test]
+async fn the_sort_solution_and_the_fast_pbkdf2_show_no_difference_within_the_budget() {
+    let sort = explore("sort", "fixed", Family::Sort, 150, 15).await;
+    assert_eq!(sort.found, None);
+    assert_eq!(sort.cases, 150);
+    let pbkdf2 = explore("pbkdf2", "fast", Family::Pbkdf2, 60, 15).await;
+    assert_eq!(pbkdf2.found, None);
+    assert_eq!(pbkdf2.cases, 60);
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_exploration() {
+    let first = explore("round", "half-even", Family::Round, 100, 99).await;
+    let again = explore("round", "half-even", Family::Round, 100, 99).await;
+    assert_eq!(first, again);
+    assert_eq!(again.seed, 99);
+}
