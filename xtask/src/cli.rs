@@ -106,6 +106,9 @@ enum Verb {
     /// Check that template.yaml, the local router, the suite and the definitions agree with
     /// functions.toml.
     Check,
+    /// cargo deny (licences, bans, sources; deny.toml) and the template security scan. Not in
+    /// `test`: cargo-deny is built from crates.io once, which takes minutes.
+    Audit,
     /// The verdict on candidates: `verdict <env> [region profile] <experiment> [candidate]`; exits
     /// 0 when the candidate may be promoted, 1 when not, 2 on error.
     Verdict {
@@ -290,6 +293,7 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
             );
             Ok(())
         }
+        Verb::Audit => crate::scan::audit(&paths),
         Verb::Experiments {
             action: ExperimentsAction::Upload { env, rest },
         } => {
@@ -393,6 +397,7 @@ mod tests {
             "deploy dev eu-west-1 p --dry-run --stack-commit abc",
             "remove dev eu-west-1 p --delete-data --dry-run",
             "check",
+            "audit",
             "verdict local round",
             "verdict dev eu-west-1 p round half-even",
             "promote local sort fixed",

@@ -15,6 +15,7 @@ mod procs;
 mod release;
 mod releases;
 mod scaffolded;
+mod scan;
 mod suite;
 mod template;
 mod tools;

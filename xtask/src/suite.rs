@@ -74,29 +74,46 @@ fn browser_test(paths: &Paths, endpoints_file: &Path) -> Result<()> {
         .run()
 }
 
-/// A command run on a thread with its output captured, reported when joined.
+/// Commands run one after another on a thread, their output captured, reported when joined:
+/// the first that fails, or all passed.
 struct Side {
     what: String,
-    handle: thread::JoinHandle<Result<std::process::Output>>,
+    handle: thread::JoinHandle<Result<(String, std::process::Output)>>,
 }
 
 impl Side {
     fn start(what: &str, cmd: Cmd) -> Self {
+        Self::start_steps(what, vec![(what.to_owned(), cmd)])
+    }
+
+    /// `steps` in order, stopping at the first that fails.
+    fn start_steps(what: &str, steps: Vec<(String, Cmd)>) -> Self {
         Self {
             what: what.to_owned(),
-            handle: thread::spawn(move || Ok(cmd.command().output()?)),
+            handle: thread::spawn(move || {
+                let mut last = None;
+                for (step, cmd) in steps {
+                    let output = cmd.command().output()?;
+                    let failed = !output.status.success();
+                    last = Some((step, output));
+                    if failed {
+                        break;
+                    }
+                }
+                last.context("no steps")
+            }),
         }
     }
 
     fn finish(self) -> Result<()> {
-        let output = self
+        let (step, output) = self
             .handle
             .join()
             .map_err(|_| anyhow::anyhow!("{} panicked", self.what))??;
         if !output.status.success() {
             eprintln!("{}", String::from_utf8_lossy(&output.stdout));
             eprintln!("{}", String::from_utf8_lossy(&output.stderr));
-            bail!("{} failed ({})", self.what, output.status);
+            bail!("{}: {step} failed ({})", self.what, output.status);
         }
         log!("{}: passed", self.what);
         Ok(())
@@ -115,6 +132,7 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
         let paths = paths.clone();
         thread::spawn(move || -> Result<Option<crate::procs::Background>> {
             tools::ensure_local_tools(&paths)?;
+            tools::ensure_checkov(&paths)?;
             let artifacts = if quick {
                 None
             } else {
@@ -170,6 +188,11 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
                 .args(["validate", "--lint", "--template", &template])
                 .env("AWS_DEFAULT_REGION", "us-east-1")
                 .env("SAM_CLI_TELEMETRY", "0"),
+        ),
+        // checkov over template.yaml and over its SAM transform, cfn-lint over the transform.
+        Side::start_steps(
+            "template security scan",
+            crate::scan::commands(paths, Path::new(&template))?,
         ),
     ];
 

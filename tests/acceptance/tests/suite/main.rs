@@ -7,4 +7,5 @@ mod release;
 mod release_gate;
 mod shortener;
 mod shortener_admin;
+mod shortener_api;
 mod workshop;
