@@ -176,3 +176,67 @@ async fn the_same_seed_gives_the_same_exploration() {
     assert_eq!(first, again);
     assert_eq!(again.seed, 99);
 }
+
+/// Cases to the first difference, generated inputs against uniform ones (the README's and
+/// WORKSHOP.md's table): per candidate, seeds 1 to 9, at most 2,000 cases each, the median.
+/// A measurement, run by hand in either mode:
+/// `cargo test --features acceptance/stack --test suite -- --ignored --nocapture explore::measure`
+/// (with the suite's environment, as ./build.sh int-test sets it).
+#[tokio::test]
+#[ignore = "a measurement for the README, run by hand"]
+async fn measure_cases_to_the_first_difference_generated_against_uniform() {
+    const SEEDS: u64 = 9;
+    const CASES: u32 = 2_000;
+    let world = Suite(World::new().await);
+    let candidates = [
+        ("round", "half-even", Family::Round),
+        ("round", "floor", Family::Round),
+        ("sort", "exercise", Family::Sort),
+        ("fizzbuzz", "reference", Family::FizzBuzz),
+        ("sort", "fixed", Family::Sort),
+        ("pbkdf2", "fast", Family::Pbkdf2),
+    ];
+    println!(
+        "| candidate | generated: median cases (found in) | uniform: median cases (found in) |"
+    );
+    println!("|---|---|---|");
+    for (name, candidate, family) in candidates {
+        let experiment = experiment(name);
+        let mut cells = Vec::new();
+        let mut medians = Vec::new();
+        for distribution in [Distribution::Generated, Distribution::Uniform] {
+            let mut found = Vec::new();
+            for seed in 1..=SEEDS {
+                let plan = Plan {
+                    family,
+                    distribution,
+                    budget: Budget {
+                        cases: CASES,
+                        shrink_steps: 0,
+                        ..Budget::default()
+                    },
+                    seed,
+                };
+                let exploration =
+                    explore::explore(&world, &experiment, candidate, plan, &mut |_| {})
+                        .await
+                        .expect("explored");
+                // Not found within the budget counts as more than it.
+                found.push(exploration.found.map_or(CASES + 1, |_| exploration.cases));
+            }
+            found.sort_unstable();
+            let median = found[found.len() / 2];
+            let hits = found.iter().filter(|c| **c <= CASES).count();
+            let shown = if median > CASES {
+                format!("> {CASES}")
+            } else {
+                median.to_string()
+            };
+            cells.push(format!("{shown} ({hits}/{SEEDS})"));
+            medians.push(median);
+        }
+        println!("| {name}/{candidate} | {} | {} |", cells[0], cells[1]);
+        // Aiming at the edge cases never takes longer than drawing uniformly.
+        assert!(medians[0] <= medians[1], "{name}/{candidate}: {medians:?}");
+    }
+}
