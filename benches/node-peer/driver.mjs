@@ -1,13 +1,23 @@
-// Calls the peer's handler in-process, like benches/benches/peer.rs calls the Rust one: PEER_WARMUP
-// create+redirect pairs, then PEER_PAIRS timed pairs against LINKS_TABLE on DynamoDB Local. Prints
-// one line `PEER_RESULT {json}`: CPU per pair (process.cpuUsage, i.e. getrusage(RUSAGE_SELF) of
-// this process), p50/p99 per pair, peak RSS (VmHWM), the time to import the handler module with
-// the SDK, and the time from process start to the first answer.
-import { readFileSync } from "node:fs";
+// Calls the peer's handler in-process, like benches/benches/peer.rs calls the Rust one, and follows
+// the same plan (see peer.rs's module docs): the first PEER_FIRST create+redirect pairs, then
+// windows of PEER_WINDOW pairs until two consecutive windows' CPU per pair agree within 5 % (at
+// most PEER_MAX_WINDOWS), then PEER_PAIRS timed pairs; with PEER_JOIN (a cgroup.procs file) it
+// moves itself there before the timed pairs. Prints one line `PEER_RESULT {json}`: CPU per pair
+// (process.cpuUsage, i.e. getrusage(RUSAGE_SELF) of this process) and p50/p99 per pair for the
+// first and the steady phase, the warm-up windows, peak RSS (VmHWM), the time to import the handler
+// module with the SDK, and the time from process start to the first answer.
+import { readFileSync, writeFileSync } from "node:fs";
 
-const warmup = Number(process.env.PEER_WARMUP ?? "50");
-const pairs = Number(process.env.PEER_PAIRS ?? "500");
-if (!(pairs >= 1) || !(warmup >= 0)) throw new Error("PEER_PAIRS >= 1 and PEER_WARMUP >= 0");
+const number = (name) => {
+  const value = Number(process.env[name]);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number`);
+  return value;
+};
+const first = number("PEER_FIRST");
+const window = number("PEER_WINDOW");
+const maxWindows = number("PEER_MAX_WINDOWS");
+const pairs = number("PEER_PAIRS");
+const TOLERANCE = 0.05; // as in peer.rs
 
 const importStart = performance.now();
 const { handler } = await import("./handler.mjs");
@@ -38,16 +48,37 @@ async function pair(i) {
   }
 }
 
-for (let i = 0; i < warmup; i++) await pair(i);
-const latencies = [];
-const cpuBefore = process.cpuUsage();
-for (let i = 0; i < pairs; i++) {
-  const started = process.hrtime.bigint();
-  await pair(warmup + i);
-  latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+async function phase(from, count) {
+  const latencies = [];
+  const cpuBefore = process.cpuUsage();
+  for (let i = from; i < from + count; i++) {
+    const started = process.hrtime.bigint();
+    await pair(i);
+    latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  const cpu = process.cpuUsage(cpuBefore);
+  latencies.sort((a, b) => a - b);
+  const at = (q) => latencies[Math.floor((count * q) / 100)] ?? null;
+  return {
+    pairs: count,
+    cpu_us_per_pair: (cpu.user + cpu.system) / Math.max(count, 1),
+    p50_ms: at(50),
+    p99_ms: at(99),
+  };
 }
-const cpu = process.cpuUsage(cpuBefore);
-latencies.sort((a, b) => a - b);
+
+const settled = (a, b) => Math.min(a, b) > 0 && Math.max(a, b) - Math.min(a, b) <= TOLERANCE * Math.min(a, b);
+const isStable = (w) => w.length >= 2 && settled(w[w.length - 2], w[w.length - 1]);
+
+const firstPhase = await phase(0, first);
+let next = first;
+const windows = [];
+while (windows.length < maxWindows && !isStable(windows)) {
+  windows.push((await phase(next, window)).cpu_us_per_pair);
+  next += window;
+}
+if (process.env.PEER_JOIN) writeFileSync(process.env.PEER_JOIN, String(process.pid));
+const steady = pairs > 0 ? await phase(next, pairs) : null;
 
 const status = readFileSync("/proc/self/status", "utf8");
 const cgroup = readFileSync("/proc/self/cgroup", "utf8");
@@ -59,10 +90,10 @@ console.log(
   "PEER_RESULT " +
     JSON.stringify({
       runtime: `node ${process.version}`,
-      pairs,
-      cpu_us_per_pair: (cpu.user + cpu.system) / pairs,
-      p50_ms: latencies[Math.floor(pairs / 2)],
-      p99_ms: latencies[Math.floor((pairs * 99) / 100)],
+      first: firstPhase,
+      warmup_windows: windows,
+      stable: isStable(windows),
+      steady,
       vm_hwm_kb: Number(/VmHWM:\s+(\d+)/.exec(status)[1]),
       import_ms: importMs,
       first_answer_ms: firstAnswerMs,

@@ -10,9 +10,10 @@ use crate::cost::ARM64_US_EAST_1;
 use crate::local::{self, LocalError};
 use crate::options::{Options, Target};
 use crate::progress::Progress;
-use crate::report::{self, Report, Venue};
+use crate::report::{self, Flagged, Report, Venue};
 use crate::report_line::Sample;
 use crate::svg::{self, Chart, Column};
+use crate::throttle::{Host, Method};
 use crate::tuning::{self, CpuQuota, MemoryResult};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,8 +40,11 @@ pub struct Context {
 pub enum Outcome {
     /// `--dry-run`: the lines to print; nothing was run or written.
     DryRun(Vec<String>),
-    /// The folder holding the report.
-    Report(PathBuf),
+    /// The folder holding the report, and the gate's broken limits (empty: passed or no gate).
+    Report {
+        folder: PathBuf,
+        broken: Vec<String>,
+    },
 }
 
 /// The current UTC time as (`20261122-021500`, `2026-11-22 02:15:00`).
@@ -92,28 +96,42 @@ pub fn run(options: &Options, context: &Context) -> Result<Outcome, AppError> {
     let started_utc = now_utc().1;
     let clock = Instant::now();
     let mut progress = Progress::new(total);
+    let mut flagged = Vec::new();
     let (venue, measured) = match &options.target {
         Target::Local => {
-            local::preflight(options, &context.cgroup_root)?;
-            for name in local::remove_stale_cgroups(&context.cgroup_root) {
-                eprintln!("removed the cgroup {name} left by an interrupted run");
+            let host = Host::probe(&context.cgroup_root);
+            let method = local::preflight(options, &host, &context.cgroup_root)?;
+            eprintln!(
+                "holding the function to its CPU share by {} (--throttle {})",
+                method.describe(),
+                method.name()
+            );
+            if method == Method::CgroupV1 {
+                for name in local::remove_stale_cgroups(&context.cgroup_root) {
+                    eprintln!("removed the cgroup {name} left by an interrupted run");
+                }
             }
             create_dir(&out)?;
             let binary = local::binary_path(options, context.cargo_target_dir.as_deref());
             let load_before = read_trimmed("/proc/loadavg", 3);
             let mut measured = Vec::new();
+            let mut answers = Vec::new();
             for &mb in options.memory.get() {
-                let (samples, quota) = local::measure(
+                let run = local::measure(
                     options,
+                    method,
                     mb,
                     &binary,
                     &context.cgroup_root,
+                    host.cgroup_v2_dir.as_deref(),
                     &out,
                     &mut progress,
                 )?;
-                measured.push((mb, samples, Some(quota)));
+                answers.push((mb, run.answer, run.failure));
+                measured.push((mb, run.samples, run.quota));
             }
-            (local_venue(load_before), measured)
+            flagged = tuning::flag_sizes(&answers);
+            (local_venue(load_before, method), measured)
         }
         Target::Aws {
             region, profile, ..
@@ -130,6 +148,15 @@ pub fn run(options: &Options, context: &Context) -> Result<Outcome, AppError> {
                 .map(|&mb| (mb, Vec::new(), None))
                 .collect();
             for call in &calls {
+                let done = measured
+                    .iter()
+                    .find(|(mb, _, _)| *mb == call.memory_mb)
+                    .is_some_and(|(_, samples, _)| {
+                        local::enough(samples, options.stop_at_ci_percent)
+                    });
+                if done {
+                    continue;
+                }
                 let sample = aws::invoke(call)?;
                 progress.tick(call.memory_mb, &sample);
                 if let Some(entry) = measured.iter_mut().find(|(mb, _, _)| *mb == call.memory_mb) {
@@ -147,6 +174,7 @@ pub fn run(options: &Options, context: &Context) -> Result<Outcome, AppError> {
 
     let results: Vec<MemoryResult> = measured
         .iter()
+        .filter(|(mb, _, _)| !flagged.iter().any(|f: &Flagged| f.memory_mb == *mb))
         .filter_map(|(mb, samples, quota)| {
             let mut result = tuning::summarise(*mb, samples, &ARM64_US_EAST_1)?;
             result.cpu_quota = *quota;
@@ -161,6 +189,7 @@ pub fn run(options: &Options, context: &Context) -> Result<Outcome, AppError> {
                 cores,
                 kernel,
                 load_before,
+                method,
                 ..
             } => Venue::Local {
                 cpu_model,
@@ -168,12 +197,14 @@ pub fn run(options: &Options, context: &Context) -> Result<Outcome, AppError> {
                 kernel,
                 load_before,
                 load_after: read_trimmed("/proc/loadavg", 3),
+                method,
             },
             aws => aws,
         },
         started_utc,
         elapsed_s: clock.elapsed().as_secs(),
         results: &results,
+        flagged: &flagged,
         prices: &ARM64_US_EAST_1,
     };
     let columns: Vec<Column> = results
@@ -193,8 +224,14 @@ pub fn run(options: &Options, context: &Context) -> Result<Outcome, AppError> {
         options.invocations,
         match &report.venue {
             Venue::Local {
-                cpu_model, cores, ..
-            } => format!("local: {cpu_model}, {cores} cores, CPU quota MB/1769"),
+                cpu_model,
+                cores,
+                method,
+                ..
+            } => format!(
+                "local: {cpu_model}, {cores} cores, CPU share MB/1769 by {}",
+                method.name()
+            ),
             Venue::Aws { region, .. } => format!("AWS {region}"),
         },
         report.started_utc
@@ -210,7 +247,15 @@ pub fn run(options: &Options, context: &Context) -> Result<Outcome, AppError> {
     write(&out.join("report.md"), &report::markdown(&report))?;
     let samples: Vec<(u32, Vec<Sample>)> = measured.into_iter().map(|(mb, s, _)| (mb, s)).collect();
     write(&out.join("samples.csv"), &report::samples_csv(&samples))?;
-    Ok(Outcome::Report(out))
+    let chosen = picks
+        .iter()
+        .find(|(s, _)| s.name() == options.strategy.name())
+        .map(|&(_, i)| &results[i]);
+    let broken = crate::gate::check(&options.gate, chosen);
+    Ok(Outcome::Report {
+        folder: out,
+        broken,
+    })
 }
 
 fn dry_run(options: &Options, context: &Context, out: &Path) -> Result<Vec<String>, AppError> {
@@ -221,7 +266,21 @@ fn dry_run(options: &Options, context: &Context, out: &Path) -> Result<Vec<Strin
     match &options.target {
         Target::Local => {
             let binary = local::binary_path(options, context.cargo_target_dir.as_deref());
-            lines.extend(local::plan(options, &binary, &context.cgroup_root)?);
+            let host = Host::probe(&context.cgroup_root);
+            let method = options
+                .throttle
+                .unwrap_or_else(|| crate::throttle::detect(&host));
+            if let Some(reason) = crate::throttle::unavailable(method, &host, &context.cgroup_root)
+            {
+                lines.push(format!("note: a real run would stop here: {reason}"));
+            }
+            lines.extend(local::plan(
+                options,
+                method,
+                &binary,
+                &context.cgroup_root,
+                host.cgroup_v2_dir.as_deref(),
+            )?);
         }
         Target::Aws { .. } => {
             let event_file = out.join("event.json");
@@ -250,7 +309,7 @@ fn read_trimmed(path: &str, fields: usize) -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-fn local_venue(load_before: String) -> Venue {
+fn local_venue(load_before: String, method: Method) -> Venue {
     let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu_model = cpuinfo
         .lines()
@@ -266,5 +325,6 @@ fn local_venue(load_before: String) -> Venue {
         kernel: read_trimmed("/proc/sys/kernel/osrelease", 1),
         load_before,
         load_after: String::new(),
+        method,
     }
 }

@@ -1,10 +1,14 @@
 //! The local path: the function's release binary, run as Lambda runs it (behind a Runtime API, see
-//! [`crate::runtime_api`]) and held to Lambda's CPU share for each memory size by a cgroup v1 CPU
-//! quota of `MB/1769` of one core (`cpu.cfs_quota_us` against a 100 ms `cpu.cfs_period_us`).
+//! [`crate::runtime_api`]) and held to Lambda's CPU share for each memory size, `MB/1769` of one
+//! core, by one of the methods of [`crate::throttle`] (a cgroup v1 or v2 quota, or duty cycling
+//! with SIGSTOP/SIGCONT, which needs neither root nor cgroups).
 //!
-//! The process is moved into the cgroup before the function's code starts (`sh` writes its own pid
-//! to `tasks`, then `exec`s the binary), and its membership is checked in `/proc/<pid>/cgroup`. Where
-//! any of that is impossible the run stops with an error: it never measures without the quota.
+//! In a cgroup the process is moved in before the function's code starts (`sh` writes its own pid,
+//! then `exec`s the binary), and for v1 its membership is checked in `/proc/<pid>/cgroup`. Where the
+//! chosen method is impossible the run stops with an error: it never measures without a limit.
+//!
+//! Every answer is kept: a size whose function fails, answers non-200, or answers differently
+//! from its own first answer is returned as flagged, not as an error, so the other sizes still run.
 
 use std::fs;
 use std::io;
@@ -17,6 +21,7 @@ use crate::options::Options;
 use crate::progress::Progress;
 use crate::report_line::Sample;
 use crate::runtime_api::{FunctionIdentity, RuntimeApi, RuntimeError};
+use crate::throttle::{self, Host, Method, Throttled};
 use crate::tuning::CpuQuota;
 
 pub const CGROUP_CPU_ROOT: &str = "/sys/fs/cgroup/cpu";
@@ -56,14 +61,26 @@ fn quotas(options: &Options) -> Result<Vec<(u32, u64)>, LocalError> {
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
     #[error(
-        "no cgroup v1 CPU controller at {0} (no {0}/cpu.cfs_quota_us): this machine cannot hold the \
-         function to Lambda's CPU share, so nothing was measured (cgroup v2 is not supported)"
+        "--throttle cgroup-v1: no cgroup v1 CPU controller at {0} (no {0}/cpu.cfs_quota_us); nothing \
+         was measured (leave out --throttle to use what this machine has, e.g. duty-cycle)"
     )]
     NoCpuController(String),
     #[error(
-        "creating CPU-quota cgroups needs root (effective uid is {0}); run as root, nothing was measured"
+        "--throttle cgroup-v1: creating CPU-quota cgroups needs root (effective uid is {0}); nothing \
+         was measured (leave out --throttle to use duty-cycle, which needs no root)"
     )]
     NotRoot(u32),
+    #[error(
+        "--throttle cgroup-v2: no writable cgroup v2 subtree with the cpu controller here (try \
+         `systemd-run --user --scope -p Delegate=yes ./build.sh tune local --throttle cgroup-v2`); \
+         nothing was measured"
+    )]
+    NoCgroupV2,
+    #[error(
+        "--throttle duty-cycle: the CPU time of a process cannot be read here (no /proc/<pid>/task); \
+         use duty-cycle-wall"
+    )]
+    NoCpuClock,
     #[error(
         "{memory_mb} MB is {memory_mb}/1769 of a core, under the kernel's 1 ms minimum quota in a \
          {period_us} us period; use a longer --cpu-period-us"
@@ -113,17 +130,14 @@ pub enum LocalError {
     Io { path: String, source: io::Error },
 }
 
-/// Checks that CPU quotas can be set here, before anything runs.
-pub fn preflight(options: &Options, root: &Path) -> Result<(), LocalError> {
+/// The method to use (asked for, or the best this host offers) once it is known to work here,
+/// before anything runs.
+pub fn preflight(options: &Options, host: &Host, root: &Path) -> Result<Method, LocalError> {
     quotas(options)?;
-    if !root.join("cpu.cfs_quota_us").is_file() {
-        return Err(LocalError::NoCpuController(root.display().to_string()));
-    }
-    match effective_uid() {
-        Some(0) => Ok(()),
-        Some(uid) => Err(LocalError::NotRoot(uid)),
-        // Unknown: creating the cgroup will tell.
-        None => Ok(()),
+    let method = options.throttle.unwrap_or_else(|| throttle::detect(host));
+    match throttle::unavailable(method, host, root) {
+        Some(error) => Err(error),
+        None => Ok(method),
     }
 }
 
@@ -153,17 +167,6 @@ fn stale_run_pid(name: &str) -> Option<u32> {
     let (pid, memory) = name.strip_prefix("lambda-tune-")?.split_once('-')?;
     memory.parse::<u32>().ok()?;
     pid.parse().ok()
-}
-
-fn effective_uid() -> Option<u32> {
-    let status = fs::read_to_string("/proc/self/status").ok()?;
-    parse_effective_uid(&status)
-}
-
-/// The second field of `Uid:` in `/proc/<pid>/status` (real, effective, saved, filesystem).
-fn parse_effective_uid(status: &str) -> Option<u32> {
-    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-    line.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// `VmHWM` (peak resident memory) from `/proc/<pid>/status`, in whole MB rounded up.
@@ -229,6 +232,11 @@ impl CpuCgroup {
         })
     }
 
+    /// A control file of the group (`tasks`, `cgroup.procs`, `cpu.stat`).
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
     pub fn name(&self) -> String {
         self.path
             .file_name()
@@ -277,16 +285,6 @@ impl Drop for CpuCgroup {
                 self.path.display()
             );
         }
-    }
-}
-
-/// The function process, killed and reaped when dropped (so its cgroup can go).
-struct FunctionProcess(Child);
-
-impl Drop for FunctionProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
@@ -360,61 +358,142 @@ fn cgroup_name(memory_mb: u32) -> String {
 }
 
 /// What a local run would do, step by step, for `--dry-run`.
-pub fn plan(options: &Options, binary: &Path, root: &Path) -> Result<Vec<String>, LocalError> {
-    let period = options.cpu_period_us;
+pub fn plan(
+    options: &Options,
+    method: Method,
+    binary: &Path,
+    root: &Path,
+    v2_parent: Option<&Path>,
+) -> Result<Vec<String>, LocalError> {
+    let period = method.period_us(options.cpu_period_us);
     let mut lines = vec![format!(
-        "check {}/cpu.cfs_quota_us exists and the effective uid is 0",
-        root.display()
+        "hold the function to MB/{FULL_CORE_MB} of a core by {} (--throttle {}); known error: {}",
+        method.describe(),
+        method.name(),
+        method.known_error()
     )];
     for (mb, quota) in quotas(options)? {
-        let group = root.join(cgroup_name(mb));
         let env: Vec<String> = lambda_env(options, mb, "127.0.0.1:<port>")
             .into_iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
-        lines.push(format!("mkdir {}", group.display()));
+        let share = format!(
+            "{mb}/{FULL_CORE_MB} of a core = {:.1}%",
+            quota as f64 / options.cpu_period_us as f64 * 100.0
+        );
+        let run = format!("env -i {} ", env.join(" "));
+        let group = |dir: &Path| dir.join(cgroup_name(mb));
+        match method {
+            Method::CgroupV1 => {
+                let group = group(root);
+                lines.push(format!("mkdir {}", group.display()));
+                lines.push(format!(
+                    "echo {period} > {}/cpu.cfs_period_us",
+                    group.display()
+                ));
+                lines.push(format!(
+                    "echo {quota} > {}/cpu.cfs_quota_us   # {share}",
+                    group.display()
+                ));
+                lines.push(format!(
+                    "{run}sh -c 'echo $$ > \"$0\" && exec \"$1\"' {}/tasks {}",
+                    group.display(),
+                    binary.display()
+                ));
+            }
+            Method::CgroupV2 => {
+                let group = group(v2_parent.unwrap_or(Path::new("<own cgroup>")));
+                lines.push(format!("mkdir {}", group.display()));
+                lines.push(format!(
+                    "echo '{}' > {}/cpu.max   # {share}",
+                    throttle::cpu_max(quota, period),
+                    group.display()
+                ));
+                lines.push(format!(
+                    "{run}sh -c 'echo $$ > \"$0\" && exec \"$1\"' {}/cgroup.procs {}",
+                    group.display(),
+                    binary.display()
+                ));
+            }
+            Method::DutyCycle | Method::DutyCycleWall => {
+                let budget = throttle::budget(mb, std::time::Duration::from_micros(period));
+                lines.push(format!("{run}{}", binary.display()));
+                lines.push(format!(
+                    "every {period} us: SIGCONT, let it use {} us of {}, SIGSTOP for the rest   # {share}",
+                    budget.as_micros(),
+                    if method == Method::DutyCycle {
+                        "CPU time (/proc/<pid>/task/*/schedstat)"
+                    } else {
+                        "wall time"
+                    }
+                ));
+            }
+        }
         lines.push(format!(
-            "echo {period} > {}/cpu.cfs_period_us",
-            group.display()
+            "serve up to {} invocations of POST {} (HTTP API v2 event) through the Runtime API on 127.0.0.1:<port>{}",
+            options.invocations,
+            options.path,
+            options.stop_at_ci_percent.map_or(String::new(), |p| format!(
+                ", stopping once the 95 % interval of the mean is within {p} %"
+            ))
         ));
-        lines.push(format!(
-            "echo {quota} > {}/cpu.cfs_quota_us   # {mb}/{FULL_CORE_MB} of a core = {:.1}%",
-            group.display(),
-            quota as f64 / period as f64 * 100.0
-        ));
-        lines.push(format!(
-            "env -i {} sh -c 'echo $$ > \"$0\" && exec \"$1\"' {}/tasks {}",
-            env.join(" "),
-            group.display(),
-            binary.display()
-        ));
-        lines.push(format!(
-            "serve {} invocations of POST {} (HTTP API v2 event) through the Runtime API on 127.0.0.1:<port>",
-            options.invocations, options.path
-        ));
-        lines.push(format!("kill the process; rmdir {}", group.display()));
+        lines.push(match method {
+            Method::CgroupV1 | Method::CgroupV2 => {
+                format!("kill the process; rmdir {}", group(root).display())
+            }
+            _ => "kill the process".to_string(),
+        });
     }
     Ok(lines)
 }
 
-/// Runs the function at one memory size and returns its samples and the quota's evidence.
+/// One size's run: its samples, the limit's evidence, its answer, and why it is flagged, if it is.
+pub struct SizeRun {
+    pub samples: Vec<Sample>,
+    pub quota: Option<CpuQuota>,
+    /// The first answer (status code and body), to compare across sizes.
+    pub answer: Option<String>,
+    pub failure: Option<String>,
+}
+
+/// The part of an answer that must not change with memory size: status code and body.
+pub fn answer_key(answer: &[u8]) -> String {
+    match serde_json::from_slice::<serde_json::Value>(answer) {
+        Ok(v) => format!("{} {}", v["statusCode"], v["body"]),
+        Err(_) => String::from_utf8_lossy(answer).into_owned(),
+    }
+}
+
+/// Whether sampling can stop: the warm durations' 95 % interval is within `percent` of their mean.
+pub fn enough(samples: &[Sample], stop_at_ci_percent: Option<f64>) -> bool {
+    let Some(percent) = stop_at_ci_percent else {
+        return false;
+    };
+    let warm: Vec<f64> = samples
+        .iter()
+        .filter(|s| !s.is_cold())
+        .map(|s| s.duration_ms)
+        .collect();
+    warm.len() >= crate::options::MIN_INVOCATIONS_BEFORE_STOP
+        && crate::stats::precise_enough(&warm, percent / 100.0)
+}
+
+/// Runs the function at one memory size. Setting up the limit or the process is an error; what
+/// the function does (fails, answers non-200 or differently) flags the size.
+#[allow(clippy::too_many_arguments)]
 pub fn measure(
     options: &Options,
+    method: Method,
     memory_mb: u32,
     binary: &Path,
     root: &Path,
+    v2_parent: Option<&Path>,
     log_dir: &Path,
     progress: &mut Progress,
-) -> Result<(Vec<Sample>, CpuQuota), LocalError> {
+) -> Result<SizeRun, LocalError> {
     if !binary.is_file() {
         return Err(LocalError::NoBinary(binary.display().to_string()));
     }
-    let period = options.cpu_period_us;
-    let quota = quota_us(memory_mb, period).ok_or(LocalError::QuotaTooSmall {
-        memory_mb,
-        period_us: period,
-    })?;
-    let group = CpuCgroup::create(root, &cgroup_name(memory_mb), quota, period)?;
     let mut api = RuntimeApi::start().map_err(|source| LocalError::Runtime {
         memory_mb,
         log: String::new(),
@@ -428,15 +507,19 @@ pub fn measure(
     let log = fs::File::create(&log_path).map_err(io_error)?;
     let log_err = log.try_clone().map_err(io_error)?;
     let started = Instant::now();
-    let child = spawn_in_cgroup(
-        &group,
+    let mut process = Throttled::spawn(
+        method,
+        root,
+        v2_parent,
+        &cgroup_name(memory_mb),
+        memory_mb,
+        options.cpu_period_us,
         binary,
         &lambda_env(options, memory_mb, &api.address().to_string()),
         Stdio::from(log),
         Stdio::from(log_err),
     )?;
-    let mut process = FunctionProcess(child);
-    let pid = process.0.id();
+    let pid = process.pid();
     let identity = FunctionIdentity {
         arn: format!(
             "arn:aws:lambda:us-east-1:123456789012:function:{}",
@@ -444,35 +527,55 @@ pub fn measure(
         ),
         timeout: FUNCTION_TIMEOUT,
     };
-    let runtime_error = |source| LocalError::Runtime {
-        memory_mb,
-        log: log_path.display().to_string(),
-        source,
-    };
 
-    let mut samples = Vec::new();
+    let mut run = SizeRun {
+        samples: Vec::new(),
+        quota: None,
+        answer: None,
+        failure: None,
+    };
     for i in 1..=options.invocations {
         let request_id = format!("tune-{memory_mb}-{i:04}-{pid}");
         let event = event::http_api_event(&options.path, &options.payload, &request_id).to_string();
-        let alive = || match process.0.try_wait() {
+        let child = process.child();
+        let alive = || match child.try_wait() {
             Ok(None) => Ok(()),
             Ok(Some(status)) => Err(format!("it exited with {status}")),
             Err(e) => Err(e.to_string()),
         };
-        let invocation = api
-            .invoke(event.as_bytes(), &request_id, &identity, alive)
-            .map_err(runtime_error)?;
+        let invocation = match api.invoke(event.as_bytes(), &request_id, &identity, alive) {
+            Ok(invocation) => invocation,
+            Err(source) => {
+                run.failure = Some(format!(
+                    "invocation {i}: {source} (the function's log: {})",
+                    log_path.display()
+                ));
+                break;
+            }
+        };
         if i == 1 {
-            // By its first `next` the shell has written the pid and exec'd the function.
-            group.holds(pid)?;
+            // By its first `next` the shell has moved it and exec'd the function.
+            process.check_inside()?;
         }
         let status = event::response_status(&invocation.answer);
+        let key = answer_key(&invocation.answer);
         if status != Some(200) {
-            return Err(LocalError::HttpStatus {
-                memory_mb,
-                status: status.map_or("(none)".into(), |s| s.to_string()),
-                answer: String::from_utf8_lossy(&invocation.answer).into_owned(),
-            });
+            run.failure = Some(format!(
+                "invocation {i} answered HTTP {}: {}",
+                status.map_or("(none)".into(), |s| s.to_string()),
+                String::from_utf8_lossy(&invocation.answer)
+            ));
+            break;
+        }
+        match &run.answer {
+            None => run.answer = Some(key),
+            Some(first) if *first != key => {
+                run.failure = Some(format!(
+                    "invocation {i} answered differently from the first: {key} vs {first}"
+                ));
+                break;
+            }
+            Some(_) => {}
         }
         let duration_ms = invocation.duration().as_secs_f64() * 1000.0;
         let init_ms = (i == 1).then(|| {
@@ -494,12 +597,14 @@ pub fn measure(
             init_ms,
         };
         progress.tick(memory_mb, &sample);
-        samples.push(sample);
+        run.samples.push(sample);
+        if enough(&run.samples, options.stop_at_ci_percent) {
+            break;
+        }
     }
-    let quota = group.quota();
+    run.quota = process.quota();
     drop(process);
-    drop(group);
-    Ok((samples, quota))
+    Ok(run)
 }
 
 #[cfg(test)]
@@ -532,7 +637,7 @@ mod tests {
         let Ok(options) = crate::options::parse(&args, |_| Err(String::new())) else {
             panic!("valid options");
         };
-        let error = preflight(&options, Path::new("/nonexistent")).unwrap_err();
+        let error = preflight(&options, &no_cgroups(), Path::new("/nonexistent")).unwrap_err();
         assert!(
             matches!(
                 error,
@@ -575,7 +680,6 @@ mod tests {
     fn proc_files_are_read_for_uid_peak_memory_and_throttling() {
         let status =
             "Name:\tpbkdf2-control\nUid:\t1000\t0\t0\t0\nVmHWM:\t   14337 kB\nVmRSS:\t 14000 kB\n";
-        assert_eq!(parse_effective_uid(status), Some(0));
         assert_eq!(parse_peak_rss_mb(status), Some(15));
         assert_eq!(parse_peak_rss_mb("Name: x\n"), None);
         let stat = "nr_periods 120\nnr_throttled 97\nthrottled_time 8123456789\nnr_bursts 0\n";
@@ -583,18 +687,77 @@ mod tests {
         assert_eq!(parse_cpu_stat(""), None);
     }
 
+    /// A machine with no cgroup quota to offer and no root (macOS-like, or WSL), with /proc.
+    fn no_cgroups() -> Host {
+        Host {
+            uid: Some(1000),
+            cgroup_v1_cpu: false,
+            cgroup_v2_dir: None,
+            cpu_clock: true,
+        }
+    }
+
     #[test]
-    fn a_missing_cpu_controller_stops_the_run_with_a_clear_message() {
-        let args = ["local".to_string()];
-        let Ok(options) = crate::options::parse(&args, |_| Err(String::new())) else {
+    fn a_machine_without_cgroups_or_root_is_duty_cycled() {
+        let Ok(options) = crate::options::parse(["local"], |_| Err(String::new())) else {
             panic!("default options");
         };
-        let error = preflight(&options, Path::new("/nonexistent/cgroup/cpu")).unwrap_err();
+        let method = preflight(
+            &options,
+            &no_cgroups(),
+            Path::new("/nonexistent/cgroup/cpu"),
+        );
+        assert_eq!(method.ok(), Some(Method::DutyCycle));
+    }
+
+    #[test]
+    fn a_cgroup_method_asked_for_where_there_is_none_stops_the_run_with_a_clear_message() {
+        let args = ["local", "--throttle", "cgroup-v1"];
+        let Ok(options) = crate::options::parse(args, |_| Err(String::new())) else {
+            panic!("valid options");
+        };
+        let error = preflight(
+            &options,
+            &no_cgroups(),
+            Path::new("/nonexistent/cgroup/cpu"),
+        )
+        .unwrap_err();
         assert!(matches!(error, LocalError::NoCpuController(_)));
         assert!(
             error.to_string().contains("nothing was measured"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn answers_compare_on_status_and_body_only() {
+        let a = br#"{"statusCode":200,"headers":{"x-request-id":"1"},"body":"{\"hash\":\"ab\"}"}"#;
+        let b = br#"{"statusCode":200,"headers":{"x-request-id":"2"},"body":"{\"hash\":\"ab\"}"}"#;
+        let c = br#"{"statusCode":200,"headers":{},"body":"{\"hash\":\"ac\"}"}"#;
+        assert_eq!(answer_key(a), answer_key(b));
+        assert_ne!(answer_key(a), answer_key(c));
+    }
+
+    fn warm(durations: &[f64]) -> Vec<Sample> {
+        durations
+            .iter()
+            .map(|&duration_ms| Sample {
+                duration_ms,
+                billed_ms: duration_ms.ceil() as u64,
+                memory_mb: 128,
+                max_memory_used_mb: None,
+                init_ms: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sampling_stops_once_precise_and_never_before_five_warm_samples() {
+        let steady = warm(&[100.0, 101.0, 99.0, 100.5, 99.5]);
+        assert!(enough(&steady, Some(5.0)));
+        assert!(!enough(&steady[..4], Some(5.0)), "four samples are too few");
+        assert!(!enough(&steady, None), "--stop-at-ci 0 never stops early");
+        assert!(!enough(&warm(&[10.0, 12.0, 11.0, 13.0, 9.0]), Some(5.0)));
     }
 
     #[test]

@@ -20,10 +20,17 @@ fn main() -> ExitCode {
             println!("{}", lines.join("\n"));
             ExitCode::SUCCESS
         }
-        Ok(Outcome::Report(folder)) => {
+        Ok(Outcome::Report { folder, broken }) => {
             println!("report: {}", folder.join("report.md").display());
             println!("chart:  {}", folder.join("chart.svg").display());
-            ExitCode::SUCCESS
+            for limit in &broken {
+                eprintln!("gate: {limit}");
+            }
+            if broken.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(error) => {
             eprintln!("\nerror: {error}");

@@ -10,13 +10,19 @@ use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
 
+use crate::throttle::Method;
+
 /// The memory sizes Lambda accepts, in MB.
 pub const MIN_MEMORY_MB: u32 = 128;
 pub const MAX_MEMORY_MB: u32 = 10_240;
 /// The PBKDF2 control family as deployed by `template.yaml`.
 pub const DEFAULT_FUNCTION: &str = "pbkdf2-control";
 pub const DEFAULT_MEMORY_MB: [u32; 6] = [128, 256, 512, 1024, 1769, 3008];
-pub const DEFAULT_INVOCATIONS: u32 = 10;
+/// The most invocations per size; sampling stops earlier once the mean is precise enough.
+pub const DEFAULT_INVOCATIONS: u32 = 30;
+/// Early stopping needs a spread to judge: never before this many warm invocations.
+pub const MIN_INVOCATIONS_BEFORE_STOP: usize = 5;
+pub const DEFAULT_STOP_AT_CI_PERCENT: f64 = 5.0;
 pub const MAX_INVOCATIONS: u32 = 1000;
 /// The cgroup v1 CPU period of the local run; the kernel accepts 1 ms to 1 s. 20 ms rather than the
 /// kernel's default 100 ms: a 12 ms invocation fits inside one 100 ms period's quota at 512 MB and
@@ -238,9 +244,41 @@ struct Cli {
     /// Local only: cgroup CPU period, quota = period × MB/1769; 1000 to 1000000.
     #[arg(long, value_name = "us", value_parser = parse_cpu_period, default_value_t = DEFAULT_CPU_PERIOD_US, allow_negative_numbers = true)]
     cpu_period_us: u64,
+    /// Local only: how to hold the function to its CPU share: cgroup-v1, cgroup-v2, duty-cycle or
+    /// duty-cycle-wall [default: the first this machine allows, in that order].
+    #[arg(long, value_name = "method", value_parser = parse_throttle)]
+    throttle: Option<Method>,
+    /// Stop sampling a size once the 95 % confidence interval of its mean warm duration is within
+    /// this percentage of the mean; 0 = always run --invocations.
+    #[arg(long, value_name = "percent", value_parser = parse_percent, default_value_t = DEFAULT_STOP_AT_CI_PERCENT)]
+    stop_at_ci: f64,
+    /// Gate: exit 1 when the recommended size costs more than this (USD per 1M invocations).
+    #[arg(long, value_name = "usd", value_parser = parse_limit, allow_negative_numbers = true)]
+    max_cost_per_million: Option<f64>,
+    /// Gate: exit 1 when the recommended size's p99 (cold starts included) is above this.
+    #[arg(long, value_name = "ms", value_parser = parse_limit, allow_negative_numbers = true)]
+    max_p99_ms: Option<f64>,
     /// Print every command or step it would run, run none, write nothing.
     #[arg(long)]
     dry_run: bool,
+}
+
+fn parse_throttle(text: &str) -> Result<Method, OptionsError> {
+    Method::parse(text).ok_or_else(|| OptionsError::Throttle(text.to_string()))
+}
+
+fn parse_percent(text: &str) -> Result<f64, OptionsError> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..100.0).contains(p))
+        .ok_or_else(|| OptionsError::Percent(text.to_string()))
+}
+
+fn parse_limit(text: &str) -> Result<f64, OptionsError> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .ok_or_else(|| OptionsError::Limit(text.to_string()))
 }
 
 /// Everything one run needs, valid once built.
@@ -260,7 +298,19 @@ pub struct Options {
     pub binary: Option<PathBuf>,
     /// Local only: the CPU quota's period in microseconds.
     pub cpu_period_us: u64,
+    /// Local only: the throttling method asked for (`None`: detect).
+    pub throttle: Option<Method>,
+    /// Early stop once the 95 % interval is within this percentage of the mean; `None`: never.
+    pub stop_at_ci_percent: Option<f64>,
+    pub gate: Gate,
     pub dry_run: bool,
+}
+
+/// Limits the recommended size must keep, for CI (`tune` exits 1 when one is broken).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Gate {
+    pub max_cost_per_million_usd: Option<f64>,
+    pub max_p99_ms: Option<f64>,
 }
 
 impl Options {
@@ -305,6 +355,12 @@ pub enum OptionsError {
         "--cpu-period-us must be a whole number of microseconds from 1000 to 1000000, got {0:?}"
     )]
     CpuPeriod(String),
+    #[error("unknown --throttle {0:?}: use cgroup-v1, cgroup-v2, duty-cycle or duty-cycle-wall")]
+    Throttle(String),
+    #[error("--stop-at-ci must be a percentage from 0 (never stop early) to under 100, got {0:?}")]
+    Percent(String),
+    #[error("a gate limit must be a positive number, got {0:?}")]
+    Limit(String),
     #[error("{0} applies only to {1}")]
     WrongTarget(&'static str, &'static str),
     #[error("unexpected argument {0:?} (options start with --)")]
@@ -341,6 +397,7 @@ where
         Target::Aws { .. } if given("cpu_period_us") => {
             Some(("--cpu-period-us", "the local target"))
         }
+        Target::Aws { .. } if given("throttle") => Some(("--throttle", "the local target")),
         _ => None,
     };
     if let Some((flag, target)) = wrong_target {
@@ -371,6 +428,12 @@ where
         output: cli.output,
         binary: cli.binary,
         cpu_period_us: cli.cpu_period_us,
+        throttle: cli.throttle,
+        stop_at_ci_percent: (cli.stop_at_ci > 0.0).then_some(cli.stop_at_ci),
+        gate: Gate {
+            max_cost_per_million_usd: cli.max_cost_per_million,
+            max_p99_ms: cli.max_p99_ms,
+        },
         dry_run: cli.dry_run,
     })
 }
@@ -417,7 +480,10 @@ mod tests {
         assert_eq!(o.target, Target::Local);
         assert_eq!(o.function, "pbkdf2-control");
         assert_eq!(o.memory.get(), &DEFAULT_MEMORY_MB);
-        assert_eq!(o.invocations, 10);
+        assert_eq!(o.invocations, 30);
+        assert_eq!(o.stop_at_ci_percent, Some(5.0));
+        assert_eq!(o.throttle, None);
+        assert_eq!(o.gate, Gate::default());
         assert_eq!(o.strategy, Strategy::Balanced(Weight::DEFAULT));
         assert_eq!(o.payload, DEFAULT_PAYLOAD);
         assert_eq!(o.path, "/pbkdf2");

@@ -6,7 +6,15 @@ use crate::cost::PriceTable;
 use crate::options::{Options, Strategy};
 use crate::recommend::{self, Point};
 use crate::report_line::Sample;
+use crate::throttle::Method;
 use crate::tuning::MemoryResult;
+
+/// A memory size left out of the results: it failed, or answered differently from the others.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flagged {
+    pub memory_mb: u32,
+    pub reason: String,
+}
 
 /// Where the measurements were taken, in words.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +25,7 @@ pub enum Venue {
         kernel: String,
         load_before: String,
         load_after: String,
+        method: Method,
     },
     Aws {
         stack: String,
@@ -31,6 +40,7 @@ pub struct Report<'a> {
     pub started_utc: String,
     pub elapsed_s: u64,
     pub results: &'a [MemoryResult],
+    pub flagged: &'a [Flagged],
     pub prices: &'a PriceTable,
 }
 
@@ -50,9 +60,10 @@ impl Report<'_> {
 
     pub fn title(&self) -> String {
         match &self.venue {
-            Venue::Local { .. } => format!(
-                "Memory tuning: {} (local, Lambda CPU share by cgroup quota)",
-                self.options.function
+            Venue::Local { method, .. } => format!(
+                "Memory tuning: {} (local, Lambda CPU share by {})",
+                self.options.function,
+                method.name()
             ),
             Venue::Aws { stack, region, .. } => format!(
                 "Memory tuning: {stack}-{}-<MB> (AWS {region})",
@@ -110,14 +121,18 @@ pub fn markdown(report: &Report) -> String {
             kernel,
             load_before,
             load_after,
+            method,
         } => {
             let _ = writeln!(
                 md,
                 "- **Where:** this machine, not AWS: {cpu_model}, {cores} cores, Linux {kernel}; load \
                  average (1/5/15 min) {load_before} before, {load_after} after. The release binary ran \
-                 behind a local Lambda Runtime API, in a cgroup v1 with a CPU quota of MB/1769 of one \
-                 core per {} ms period.",
-                o.cpu_period_us as f64 / 1000.0
+                 behind a local Lambda Runtime API, held to MB/1769 of one core per {} ms period by \
+                 {}.\n- **Method:** `{}`; known error: {}.",
+                method.period_us(o.cpu_period_us) as f64 / 1000.0,
+                method.describe(),
+                method.name(),
+                method.known_error()
             );
         }
         Venue::Aws {
@@ -140,10 +155,20 @@ pub fn markdown(report: &Report) -> String {
     );
     let _ = writeln!(
         md,
-        "- **Invocations:** {} per memory size, one after another. A cold start's init is shown apart \
-         and its invocation left out of the means. Outliers: Tukey's fences on duration (outside \
-         Q1 − 1.5·IQR … Q3 + 1.5·IQR), never more than half of a size's invocations.",
-        o.invocations
+        "- **Invocations:** up to {} per memory size, one after another, {}. A cold start's init is \
+         shown apart and its invocation left out of the means; p95 and p99 include it (init + \
+         duration). Outliers: Tukey's fences on duration (outside Q1 − 1.5·IQR … Q3 + 1.5·IQR), never \
+         more than half of a size's invocations. Every answer is compared: a size that fails or \
+         answers differently is flagged and left out, never averaged in.",
+        o.invocations,
+        match o.stop_at_ci_percent {
+            Some(p) => format!(
+                "stopping once the 95 % confidence interval of the mean warm duration is within {p} % of \
+                 the mean (at least {} invocations)",
+                crate::options::MIN_INVOCATIONS_BEFORE_STOP
+            ),
+            None => "all of them (no early stop)".to_string(),
+        }
     );
     let _ = writeln!(
         md,
@@ -165,18 +190,18 @@ pub fn markdown(report: &Report) -> String {
     if local {
         let _ = writeln!(
             md,
-            "| Memory (MB) | CPU quota | Mean (ms) | Median (ms) | Min–max (ms) | Kept / run | Init, cold (ms) | Peak RSS (MB) | Throttled periods | Mean billed (ms) | Cost / 1M invocations (USD) |"
+            "| Memory (MB) | CPU quota | Mean (ms) | Median (ms) | Min–max (ms) | p95 / p99 with cold (ms) | Kept / run | Init, cold (ms) | Peak RSS (MB) | Throttled periods | Mean billed (ms) | Cost / 1M invocations (USD) |"
         );
         let _ = writeln!(
             md,
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
     } else {
         let _ = writeln!(
             md,
-            "| Memory (MB) | Mean (ms) | Median (ms) | Min–max (ms) | Kept / run | Init, cold (ms) | Max memory used (MB) | Mean billed (ms) | Cost / 1M invocations (USD) |"
+            "| Memory (MB) | Mean (ms) | Median (ms) | Min–max (ms) | p95 / p99 with cold (ms) | Kept / run | Init, cold (ms) | Max memory used (MB) | Mean billed (ms) | Cost / 1M invocations (USD) |"
         );
-        let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     }
     for r in report.results {
         let quota = r.cpu_quota.map_or(("–".to_string(), "–".to_string()), |q| {
@@ -189,11 +214,13 @@ pub fn markdown(report: &Report) -> String {
             )
         });
         let common = format!(
-            "{:.1} | {:.1} | {:.1}–{:.1} | {} / {} | {} | {}",
+            "{:.1} | {:.1} | {:.1}–{:.1} | {:.1} / {:.1} | {} / {} | {} | {}",
             r.duration.mean,
             r.duration.median,
             r.duration.min,
             r.duration.max,
+            r.p95_ms,
+            r.p99_ms,
             r.kept,
             r.invocations,
             opt(r.init_ms.map(|i| format!("{i:.1}"))),
@@ -209,6 +236,14 @@ pub fn markdown(report: &Report) -> String {
         } else {
             let _ = writeln!(md, "| {} | {common} | {money} |", r.memory_mb);
         }
+    }
+
+    for f in report.flagged {
+        let _ = writeln!(
+            md,
+            "| {} | **flagged, left out:** {} |||||||||||",
+            f.memory_mb, f.reason
+        );
     }
 
     let points = report.points();
@@ -289,7 +324,8 @@ pub fn markdown(report: &Report) -> String {
              (one full core) and no faster beyond.\n\
              - Cost is what these durations would cost on Lambda arm64; Lambda would bill its own \
              durations.\n\
-             - Throttled periods (from the cgroup's `cpu.stat`) show the quota was in force.\n\
+             - Throttled periods (from the cgroup's `cpu.stat`, or the periods the duty cycle stopped \
+             the function in) show the limit was in force.\n\
              - Raw samples: `samples.csv`; the function's own logs: `function-<MB>.log`."
         );
     } else {
@@ -368,6 +404,7 @@ mod tests {
             kernel: "6.18".into(),
             load_before: "0.50 0.40 0.30".into(),
             load_after: "0.90 0.50 0.30".into(),
+            method: Method::DutyCycle,
         }
     }
 
@@ -381,6 +418,7 @@ mod tests {
             started_utc: "2026-11-22 02:00:00".into(),
             elapsed_s: 60,
             results: &results,
+            flagged: &[],
             prices: &ARM64_US_EAST_1,
         };
         let md = markdown(&report);
@@ -428,10 +466,12 @@ mod tests {
                 kernel,
                 load_before: "3.10 2.90 3.00".into(),
                 load_after,
+                method: Method::CgroupV1,
             },
             started_utc: "t".into(),
             elapsed_s: 1,
             results: &results,
+            flagged: &[],
             prices: &ARM64_US_EAST_1,
         };
         let md = markdown(&report);
@@ -455,6 +495,7 @@ mod tests {
             started_utc: "t".into(),
             elapsed_s: 1,
             results: &results,
+            flagged: &[],
             prices: &ARM64_US_EAST_1,
         };
         let md = markdown(&report);

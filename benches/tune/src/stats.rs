@@ -74,9 +74,99 @@ impl Summary {
     }
 }
 
+/// Whether two positive figures agree: the larger within `tolerance` (0.05 = 5 %) of the smaller.
+/// The peer bench's warm-up rule: two consecutive windows' CPU per pair.
+pub fn agree(a: f64, b: f64, tolerance: f64) -> bool {
+    let (low, high) = (a.min(b), a.max(b));
+    low > 0.0 && high - low <= tolerance * low
+}
+
+/// Student's t two-sided 95 % quantiles for 1 to 30 degrees of freedom, then 40, 60, 120, ∞
+/// (a larger df takes the next listed one below it, which is slightly wider: conservative).
+const T_95: [f64; 30] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
+];
+
+fn t_95(df: usize) -> f64 {
+    match df {
+        0 => f64::INFINITY,
+        1..=30 => T_95[df - 1],
+        31..=39 => 2.042,
+        40..=59 => 2.021,
+        60..=119 => 2.000,
+        120..=999 => 1.980,
+        _ => 1.960,
+    }
+}
+
+/// Half the width of the 95 % confidence interval of the mean (Student's t, sample standard
+/// deviation); `None` under two values.
+pub fn ci95_half_width(values: &[f64]) -> Option<f64> {
+    let n = values.len();
+    if n < 2 {
+        return None;
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    Some(t_95(n - 1) * variance.sqrt() / (n as f64).sqrt())
+}
+
+/// Whether the 95 % interval of the mean is within `relative` (0.05 = 5 %) of the mean.
+pub fn precise_enough(values: &[f64], relative: f64) -> bool {
+    let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+    ci95_half_width(values).is_some_and(|half| half <= relative * mean.abs())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn figures_agree_when_the_larger_is_within_the_tolerance_of_the_smaller() {
+        assert!(agree(1000.0, 1050.0, 0.05));
+        assert!(agree(1050.0, 1000.0, 0.05));
+        assert!(!agree(1000.0, 1051.0, 0.05));
+        // The Node.js peer after 100 and after 2,000 warm-up pairs.
+        assert!(!agree(3941.0, 2555.0, 0.05));
+        assert!(!agree(0.0, 0.0, 0.05));
+    }
+
+    #[test]
+    fn the_confidence_interval_matches_a_known_t_test() {
+        // R: t.test(c(10, 12, 11, 13, 9))$conf.int = 9.036757 12.963243
+        let half = ci95_half_width(&[10.0, 12.0, 11.0, 13.0, 9.0]).unwrap();
+        assert!((half - 1.963243).abs() < 5e-4, "{half}");
+        // R: t.test(c(100, 102))$conf.int = 88.29379 113.70621 (df 1: t = 12.706)
+        let half = ci95_half_width(&[100.0, 102.0]).unwrap();
+        assert!((half - 12.70621).abs() < 5e-3, "{half}");
+        assert_eq!(ci95_half_width(&[5.0]), None);
+        assert_eq!(ci95_half_width(&[4.0, 4.0, 4.0]), Some(0.0));
+    }
+
+    #[test]
+    fn sampling_stops_only_once_the_interval_is_within_the_bound() {
+        // Half width 1.963 on a mean of 11: 17.8 %.
+        let spread = [10.0, 12.0, 11.0, 13.0, 9.0];
+        assert!(!precise_enough(&spread, 0.05));
+        assert!(precise_enough(&spread, 0.18));
+        let steady = [100.0, 101.0, 99.0, 100.5, 99.5];
+        assert!(precise_enough(&steady, 0.05));
+        assert!(
+            !precise_enough(&[100.0], 0.05),
+            "one sample says nothing about spread"
+        );
+    }
+
+    #[test]
+    fn t_quantiles_shrink_towards_the_normal_one() {
+        assert_eq!(t_95(4), 2.776);
+        assert_eq!(t_95(30), 2.042);
+        assert_eq!(t_95(45), 2.021);
+        assert_eq!(t_95(5000), 1.960);
+        assert!((1..200).all(|df| t_95(df) >= t_95(df + 1)));
+    }
     use proptest::prelude::*;
 
     #[test]

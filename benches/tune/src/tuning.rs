@@ -3,9 +3,11 @@
 //! Cold starts (samples with an init duration) are shown apart and left out of the steady-state
 //! figures, unless every sample is cold. Outliers are then dropped per [`crate::stats`]. Duration is
 //! the mean of the kept samples; cost is the mean cost of the kept samples at their billed duration.
+//! p95 and p99 are over every sample, cold starts included (init + duration), as callers see them.
 
 use crate::cost::PriceTable;
 use crate::recommend::Point;
+use crate::report::Flagged;
 use crate::report_line::Sample;
 use crate::stats::{self, Summary};
 
@@ -28,6 +30,9 @@ pub struct MemoryResult {
     pub kept: usize,
     pub outliers: usize,
     pub duration: Summary,
+    /// Over every sample, cold starts included at their init + duration (what a caller waits).
+    pub p95_ms: f64,
+    pub p99_ms: f64,
     pub billed_mean_ms: f64,
     pub cost_usd: f64,
     /// The first cold start's init duration.
@@ -62,6 +67,11 @@ pub fn summarise(memory_mb: u32, samples: &[Sample], prices: &PriceTable) -> Opt
     let kept_durations: Vec<f64> = kept.iter().map(|s| s.duration_ms).collect();
     let duration = Summary::of(&kept_durations)?;
     let n = kept.len() as f64;
+    let mut waits: Vec<f64> = samples
+        .iter()
+        .map(|s| s.duration_ms + s.init_ms.unwrap_or(0.0))
+        .collect();
+    waits.sort_by(f64::total_cmp);
     Some(MemoryResult {
         memory_mb,
         invocations: samples.len(),
@@ -69,6 +79,8 @@ pub fn summarise(memory_mb: u32, samples: &[Sample], prices: &PriceTable) -> Opt
         kept: kept.len(),
         outliers: steady.len() - kept.len(),
         duration,
+        p95_ms: stats::quantile(&waits, 0.95)?,
+        p99_ms: stats::quantile(&waits, 0.99)?,
         billed_mean_ms: kept.iter().map(|s| s.billed_ms as f64).sum::<f64>() / n,
         cost_usd: kept
             .iter()
@@ -79,6 +91,40 @@ pub fn summarise(memory_mb: u32, samples: &[Sample], prices: &PriceTable) -> Opt
         max_memory_used_mb: samples.iter().filter_map(|s| s.max_memory_used_mb).max(),
         cpu_quota: None,
     })
+}
+
+/// The sizes to leave out: those that failed, and those whose answer differs from the one most
+/// sizes gave (on a tie, the smallest size's). `answers`: size, its answer, its failure.
+pub fn flag_sizes(answers: &[(u32, Option<String>, Option<String>)]) -> Vec<Flagged> {
+    let given: Vec<&String> = answers.iter().filter_map(|(_, a, _)| a.as_ref()).collect();
+    let reference = given
+        .iter()
+        .max_by_key(|a| {
+            let count = given.iter().filter(|b| b == a).count();
+            let first = given.iter().position(|b| b == *a).unwrap_or(0);
+            (count, std::cmp::Reverse(first))
+        })
+        .copied();
+    answers
+        .iter()
+        .filter_map(|(mb, answer, failure)| {
+            let reason = match (failure, answer) {
+                (Some(failure), _) => failure.clone(),
+                (None, None) => "no answer".to_string(),
+                (None, Some(a)) if Some(a) != reference => {
+                    format!(
+                        "answered {a}, most sizes answered {}",
+                        reference.map_or("", |r| r)
+                    )
+                }
+                _ => return None,
+            };
+            Some(Flagged {
+                memory_mb: *mb,
+                reason,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -113,6 +159,9 @@ mod tests {
         );
         assert_eq!(r.duration.mean, 40.5);
         assert_eq!(r.init_ms, Some(30.0));
+        // Waits 74 (cold: 30 + 44), 40, 41, 40.5, 40.5, 90: the cold start and the outlier count.
+        assert!((r.p95_ms - 86.0).abs() < 1e-9, "{}", r.p95_ms);
+        assert!((r.p99_ms - 89.2).abs() < 1e-9, "{}", r.p99_ms);
         // Billed 40, 41, 41, 41 ms.
         assert_eq!(r.billed_mean_ms, 40.75);
         let want = (ARM64_US_EAST_1.invocation_usd(512, 40)
@@ -132,5 +181,26 @@ mod tests {
     #[test]
     fn no_samples_no_result() {
         assert_eq!(summarise(128, &[], &ARM64_US_EAST_1), None);
+    }
+
+    #[test]
+    fn a_size_that_fails_or_answers_differently_is_flagged_not_averaged() {
+        let ok = || Some("200 \"hash=ab\"".to_string());
+        let answers = [
+            (
+                128,
+                None,
+                Some("invocation 1 answered HTTP 500".to_string()),
+            ),
+            (256, ok(), None),
+            (512, Some("200 \"hash=zz\"".to_string()), None),
+            (1769, ok(), None),
+        ];
+        let flagged = flag_sizes(&answers);
+        let sizes: Vec<u32> = flagged.iter().map(|f| f.memory_mb).collect();
+        assert_eq!(sizes, [128, 512]);
+        assert!(flagged[0].reason.contains("HTTP 500"), "{:?}", flagged[0]);
+        assert!(flagged[1].reason.contains("hash=zz"), "{:?}", flagged[1]);
+        assert!(flag_sizes(&[(128, ok(), None), (256, ok(), None)]).is_empty());
     }
 }

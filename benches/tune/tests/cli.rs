@@ -69,15 +69,15 @@ fn aws_dry_run_prints_every_invoke_command_and_runs_none() {
 }
 
 #[test]
-fn aws_dry_run_defaults_cover_six_sizes_ten_times() {
+fn aws_dry_run_defaults_cover_six_sizes_up_to_thirty_times() {
     let result = tune(&["dev", "us-east-1", "p", "--dry-run"]);
     let stdout = String::from_utf8(result.stdout).unwrap();
     assert!(result.status.success());
     for mb in [128, 256, 512, 1024, 1769, 3008] {
         let name = format!("--function-name rust-serverless-dev-pbkdf2-control-{mb} ");
-        assert_eq!(stdout.matches(&name).count(), 10, "{mb} MB in\n{stdout}");
+        assert_eq!(stdout.matches(&name).count(), 30, "{mb} MB in\n{stdout}");
     }
-    assert_eq!(stdout.matches("aws lambda invoke").count(), 60);
+    assert_eq!(stdout.matches("aws lambda invoke").count(), 180);
     assert!(
         stdout.contains(" results/tune-"),
         "default folder in\n{stdout}"
@@ -89,6 +89,8 @@ fn local_dry_run_lists_the_cgroup_steps_and_creates_none() {
     let result = tune(&[
         "local",
         "--dry-run",
+        "--throttle",
+        "cgroup-v1",
         "--cpu-period-us",
         "100000",
         "--memory",
@@ -110,7 +112,7 @@ fn local_dry_run_lists_the_cgroup_steps_and_creates_none() {
         "echo 170039 > ",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=3008",
         "target/release/pbkdf2-control",
-        "serve 5 invocations of POST /pbkdf2",
+        "serve up to 5 invocations of POST /pbkdf2",
         "rmdir /sys/fs/cgroup/cpu/lambda-tune-",
     ] {
         assert!(stdout.contains(text), "missing {text:?} in\n{stdout}");
@@ -120,8 +122,18 @@ fn local_dry_run_lists_the_cgroup_steps_and_creates_none() {
         .filter_map(|l| l.strip_prefix("mkdir "))
         .collect();
     assert_eq!(groups.len(), 2, "one cgroup per size in\n{stdout}");
-    let default_period =
-        String::from_utf8(tune(&["local", "--dry-run", "--memory", "128"]).stdout).unwrap();
+    let default_period = String::from_utf8(
+        tune(&[
+            "local",
+            "--dry-run",
+            "--throttle",
+            "cgroup-v1",
+            "--memory",
+            "128",
+        ])
+        .stdout,
+    )
+    .unwrap();
     assert!(default_period.contains("echo 20000 > "), "{default_period}");
     assert!(default_period.contains("echo 1447 > "), "{default_period}");
     for group in groups {
@@ -130,6 +142,28 @@ fn local_dry_run_lists_the_cgroup_steps_and_creates_none() {
             "a dry run created {group}"
         );
     }
+}
+
+#[test]
+fn local_dry_run_by_duty_cycle_needs_no_cgroup_and_keeps_periods_at_most_20_ms() {
+    let result = tune(&[
+        "local",
+        "--dry-run",
+        "--throttle",
+        "duty-cycle",
+        "--cpu-period-us",
+        "100000",
+        "--memory",
+        "128,1769",
+    ]);
+    let stdout = String::from_utf8(result.stdout).unwrap();
+    assert!(result.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("every 20000 us: SIGCONT, let it use 1447 us of CPU time"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("known error: "), "{stdout}");
+    assert!(!stdout.contains("mkdir "), "no cgroup in\n{stdout}");
 }
 
 #[test]
@@ -152,6 +186,16 @@ fn bad_options_exit_2_with_the_flag_and_the_fix_in_the_message() {
             "--memory needs at least one size",
         ),
         (&["dev", "eu-west-1"], "<profile>", "missing <profile>"),
+        (
+            &["local", "--throttle", "cpulimit"],
+            "'--throttle <method>'",
+            "use cgroup-v1, cgroup-v2, duty-cycle or duty-cycle-wall",
+        ),
+        (
+            &["local", "--max-p99-ms", "-3"],
+            "'--max-p99-ms <ms>'",
+            "a gate limit must be a positive number",
+        ),
         (&[], "local", "say where to run"),
     ];
     for (args, names, message) in cases {
