@@ -18,6 +18,8 @@ pub const REPORT_WINDOW: usize = verdict::WINDOW as usize;
 pub const LATEST_MISMATCHES: usize = 10;
 /// How many of the latest intended differences a report lists.
 pub const LATEST_INTENDED: usize = 5;
+/// How many distinct mismatching inputs a report lists, the most frequent first.
+pub const MISMATCH_GROUPS: usize = 20;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,6 +52,20 @@ pub struct Mismatch {
     pub intended: Option<String>,
 }
 
+/// The mismatches of one candidate on one input, however many times it was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MismatchGroup {
+    pub variant: String,
+    /// The request on one line ([`RequestSummary::line`]).
+    pub input: String,
+    /// Mismatches on it in the window.
+    pub count: u64,
+    /// The latest one's time and difference.
+    pub latest_at: String,
+    pub diff: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
@@ -63,6 +79,12 @@ pub struct Report {
     pub latest_intended: Vec<Mismatch>,
     /// One per candidate of the definition, in its order.
     pub verdicts: Vec<CandidateVerdict>,
+    /// Every mismatch of the window grouped by candidate and input, the most frequent first (then
+    /// the latest), at most [`MISMATCH_GROUPS`].
+    pub mismatches_by_input: Vec<MismatchGroup>,
+    /// The latest exploration of each candidate explored (`./build.sh explore`); the report
+    /// function adds them from the store.
+    pub explorations: Vec<Explored>,
 }
 
 /// The latest exploration of a candidate (`./build.sh explore`, the `explore` crate): generated
@@ -111,6 +133,7 @@ pub fn report(
     let mut order: Vec<String> = Vec::new();
     let mut latest_mismatches = Vec::new();
     let mut latest_intended = Vec::new();
+    let mut groups: Vec<MismatchGroup> = Vec::new();
     for record in records {
         for variant in std::iter::once(&record.control).chain(&record.candidates) {
             let (f, durations) = figures.entry(variant.id.clone()).or_insert_with(|| {
@@ -146,6 +169,9 @@ pub fn report(
                 }
             };
             *count += 1;
+            if variant.outcome() == Some(Outcome::Mismatch) {
+                group(&mut groups, record, variant);
+            }
             if latest.len() < limit {
                 let verdict = variant.verdict.as_ref();
                 latest.push(Mismatch {
@@ -153,9 +179,7 @@ pub fn report(
                     correlation_id: record.correlation_id.clone(),
                     variant: variant.id.clone(),
                     request: record.request.clone(),
-                    diff: verdict
-                        .and_then(|v| v.diff.clone())
-                        .unwrap_or_else(|| "headers differ".to_owned()),
+                    diff: difference(variant),
                     intended: verdict.and_then(|v| v.intended.clone()),
                 });
             }
@@ -181,7 +205,48 @@ pub fn report(
         latest_mismatches,
         latest_intended,
         verdicts: verdicts(experiment, records, memory_mb),
+        mismatches_by_input: most_frequent(groups),
+        explorations: Vec::new(),
     }
+}
+
+/// What a verdict says differs, for people.
+fn difference(variant: &VariantResult) -> String {
+    variant
+        .verdict
+        .as_ref()
+        .and_then(|v| v.diff.clone())
+        .unwrap_or_else(|| "headers differ".to_owned())
+}
+
+/// Counts a mismatch of `variant` in its group, made on first sight: records come newest first,
+/// so the first one seen is the latest.
+fn group(groups: &mut Vec<MismatchGroup>, record: &ComparisonRecord, variant: &VariantResult) {
+    let input = record.request.line();
+    match groups
+        .iter_mut()
+        .find(|g| g.variant == variant.id && g.input == input)
+    {
+        Some(group) => group.count += 1,
+        None => groups.push(MismatchGroup {
+            variant: variant.id.clone(),
+            input,
+            count: 1,
+            latest_at: record.at.clone(),
+            diff: difference(variant),
+        }),
+    }
+}
+
+/// The most frequent groups first, the latest first among equals; at most [`MISMATCH_GROUPS`].
+fn most_frequent(mut groups: Vec<MismatchGroup>) -> Vec<MismatchGroup> {
+    groups.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| b.latest_at.cmp(&a.latest_at))
+    });
+    groups.truncate(MISMATCH_GROUPS);
+    groups
 }
 
 fn verdicts(
@@ -446,6 +511,77 @@ mod tests {
             "rounds half to even on purpose"
         );
         assert!(json["latestMismatches"][0].get("intended").is_none());
+    }
+
+    #[test]
+    fn mismatches_are_grouped_by_input_with_counts_the_most_frequent_first() {
+        // Newest first, as the store returns them: 62.5 four times, 2.5 once (the latest), a
+        // match and an intended difference on 62.5 that are not mismatches.
+        let mut records = vec![record(9, result("x", 1.0, Some(false), None))];
+        records[0].request.query = "number=2.5".into();
+        for i in (4..8).rev() {
+            let mut r = record(i, result("x", 1.0, Some(false), None));
+            r.request.query = "number=62.5".into();
+            records.push(r);
+        }
+        for (i, r) in [(2, result("x", 1.0, Some(true), None)), (1, intended("x"))] {
+            let mut r = record(i, r);
+            r.request.query = "number=62.5".into();
+            records.push(r);
+        }
+        let report = report(&records);
+        let groups: Vec<(&str, u64, &str)> = report
+            .mismatches_by_input
+            .iter()
+            .map(|g| (g.input.as_str(), g.count, g.latest_at.as_str()))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("GET /round?number=62.5", 4, "2026-11-22T10:00:07.000Z"),
+                ("GET /round?number=2.5", 1, "2026-11-22T10:00:09.000Z"),
+            ]
+        );
+        assert_eq!(report.mismatches_by_input[0].variant, "x");
+        assert!(report.mismatches_by_input[0].diff.contains("candidate 62"));
+        // The counts add up to the candidate's mismatches.
+        let total: u64 = report.mismatches_by_input.iter().map(|g| g.count).sum();
+        assert_eq!(total, report.variants[1].mismatches);
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["mismatchesByInput"][0]["count"], 4);
+        assert_eq!(json["explorations"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn at_most_so_many_distinct_inputs_are_listed() {
+        let records: Vec<_> = (0..MISMATCH_GROUPS + 5)
+            .map(|i| {
+                let mut r = record(i % 60, result("x", 1.0, Some(false), None));
+                r.request.query = format!("number={i}.5");
+                r
+            })
+            .collect();
+        assert_eq!(report(&records).mismatches_by_input.len(), MISMATCH_GROUPS);
+    }
+
+    #[test]
+    fn an_exploration_is_stored_and_read_back_as_json() {
+        let explored = Explored {
+            candidate: "half-even".into(),
+            at: "2026-12-01T03:00:00.000Z".into(),
+            distribution: "generated".into(),
+            seed: u64::MAX,
+            cases: 3,
+            input: Some("GET /round?number=0.5".into()),
+            outcome: Some(Outcome::Mismatch),
+            diff: Some("$.rounded: control 1, candidate 0".into()),
+        };
+        let json = serde_json::to_string(&explored).unwrap();
+        assert_eq!(serde_json::from_str::<Explored>(&json).unwrap(), explored);
+        let none =
+            r#"{"candidate":"fixed","at":"t","distribution":"uniform","seed":1,"cases":256}"#;
+        let none: Explored = serde_json::from_str(none).unwrap();
+        assert_eq!((none.input, none.outcome), (None, None));
     }
 
     #[test]

@@ -147,16 +147,22 @@ async fn load(app: &ReportApp, name: &str, mut view: View) -> Result<Loaded, Api
         tracing::warn!(%error, "results unavailable");
         ApiError::unavailable()
     };
-    let (records, counts) = tokio::join!(
+    let (records, counts, explorations) = tokio::join!(
         app.store.latest(name, REPORT_WINDOW),
-        app.store.counts(name)
+        app.store.counts(name),
+        app.store.explorations(name)
     );
     let (records, counts) = (records.map_err(unavailable)?, counts.map_err(unavailable)?);
     let (current, latest_versions, older) = versions::since_current(records.clone());
     view.versions = latest_versions;
     view.older = older;
     let covered = if view.all { &records } else { &current };
-    let report = report::report(&experiment, covered, &app.memory_mb);
+    let mut report = report::report(&experiment, covered, &app.memory_mb);
+    // Explorations are extra: the report stands without them.
+    report.explorations = explorations.unwrap_or_else(|error| {
+        tracing::warn!(%error, "explorations unavailable");
+        Vec::new()
+    });
     Ok(Loaded {
         experiment,
         report,

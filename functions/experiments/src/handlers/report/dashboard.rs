@@ -1,8 +1,10 @@
 //! The experiment dashboard: one self-contained HTML page (inline CSS and SVG, no scripts, no
 //! external assets) with the verdict on each candidate at the top (one sentence each, marked
 //! `data-verdict="<candidate>"`, the same text as the JSON report's `sentence`), the numbers behind
-//! it, the report's figures, two charts, the latest mismatches and, apart from them, the latest
-//! differences the experiment intends. Each difference is shown as the comparator wrote it (see
+//! it, the report's figures, two charts, the mismatches grouped by input (each distinct input once,
+//! with how many times it mismatched), the latest differences the experiment intends, and the
+//! latest exploration of each candidate (`./build.sh explore`: the minimal input that separates it
+//! from the control, or none in so many cases). Each difference is shown as the comparator wrote it (see
 //! [`crate::domain::compare`]), its lines and spaces kept so that a caret stays under the character
 //! it points at.
 //!
@@ -12,9 +14,12 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use crate::domain::compare::Outcome;
 use crate::domain::definition::Experiment;
 use crate::domain::record::Counts;
-use crate::domain::report::{Mismatch, REPORT_WINDOW, Report, VariantFigures};
+use crate::domain::report::{
+    Explored, Mismatch, MismatchGroup, REPORT_WINDOW, Report, VariantFigures,
+};
 use crate::domain::stats::Estimate;
 use crate::domain::verdict::{
     self, CandidateVerdict, CorrectnessState, Interval, PerformanceState,
@@ -27,7 +32,7 @@ const STYLE: &str = r#"
   body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; color: #1d1d1f; }
   table { border-collapse: collapse; width: 100%; margin: 1rem 0 2rem; }
   th, td { border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left; vertical-align: top; }
-  td.calls, td.matches, td.intended, td.mismatches, td.errors, td.p50, td.p90, td.p99 { text-align: right; font-variant-numeric: tabular-nums; }
+  td.count, td.calls, td.matches, td.intended, td.mismatches, td.errors, td.p50, td.p90, td.p99 { text-align: right; font-variant-numeric: tabular-nums; }
   code { word-break: break-all; }
   /* A difference keeps its lines and spaces: the caret under a differing line of text points at
      the first character that differs. Long lines scroll rather than wrap. */
@@ -334,6 +339,64 @@ fn difference_heading() -> Markup {
     }
 }
 
+/// One distinct mismatching input: how often, which candidate, the request, the latest difference.
+fn group_row(g: &MismatchGroup) -> Markup {
+    html! {
+        tr {
+            td class="count" { (g.count) }
+            td { (g.variant) }
+            td { code { (g.input) } }
+            td { code class="diff" { (g.diff) } }
+            td { (g.latest_at) }
+        }
+    }
+}
+
+/// The mismatches grouped by input, or one row saying there are none.
+fn group_rows(groups: &[MismatchGroup]) -> Markup {
+    html! {
+        @for g in groups { (group_row(g)) }
+        @if groups.is_empty() { tr { td colspan="5" { "No mismatches in this window." } } }
+    }
+}
+
+/// The latest exploration of each candidate explored: the minimal input found, or none.
+fn exploration_rows(experiment: &Experiment, explorations: &[Explored]) -> Markup {
+    html! {
+        @for candidate in &experiment.candidates {
+            @if let Some(e) = explorations.iter().find(|e| e.candidate == candidate.id) {
+                tr data-explored=(e.candidate) {
+                    td { (e.candidate) }
+                    td { (e.at) }
+                    td { (e.distribution) ", seed " code { (e.seed) } }
+                    @match &e.input {
+                        Some(input) => {
+                            td class="count" { (e.cases) }
+                            td {
+                                @if e.outcome == Some(Outcome::Intended) { "differs as intended on " }
+                                @else { "differs on " }
+                                code { (input) }
+                                @if let Some(diff) = &e.diff { code class="diff" { (diff) } }
+                            }
+                        }
+                        None => {
+                            td class="count" { (e.cases) }
+                            td { "no difference in " (e.cases) " cases" }
+                        }
+                    }
+                }
+            }
+        }
+        @if explorations.is_empty() {
+            tr {
+                td colspan="5" {
+                    "Not explored yet: " code { "./build.sh explore <env> " (experiment.name) }
+                }
+            }
+        }
+    }
+}
+
 /// The dashboard page of `experiment`, showing `report`.
 /// Which comparisons the page covers, and a link to the others.
 fn view_line(view: &View) -> Markup {
@@ -457,12 +520,15 @@ pub fn render(experiment: &Experiment, report: &Report, counts: &Counts, view: &
                 (outcome_chart(&candidates))
                 h2 { "Duration" }
                 (duration_chart(&report.variants))
-                h2 { "Latest mismatches" }
+                h2 { "Mismatches by input" }
                 table id="mismatches" {
-                    thead { (difference_heading()) }
-                    tbody {
-                        (difference_rows(&report.latest_mismatches, "No mismatches in this window."))
+                    thead {
+                        tr {
+                            th { "times" } th { "variant" } th { "request" }
+                            th { "latest difference" } th { "latest at" }
+                        }
                     }
+                    tbody { (group_rows(&report.mismatches_by_input)) }
                 }
                 h2 { "Latest intended differences" }
                 table id="intended-differences" {
@@ -470,6 +536,21 @@ pub fn render(experiment: &Experiment, report: &Report, counts: &Counts, view: &
                     tbody {
                         (difference_rows(&report.latest_intended, "No intended differences in this window."))
                     }
+                }
+                h2 { "Explored" }
+                p {
+                    "Generated requests sent to the control and each candidate, not through the \
+                     experiment (none of them is counted above); the first difference shrunk to \
+                     the smallest request that still differs."
+                }
+                table id="explorations" {
+                    thead {
+                        tr {
+                            th { "candidate" } th { "at" } th { "inputs" } th { "cases" }
+                            th { "result" }
+                        }
+                    }
+                    tbody { (exploration_rows(experiment, &report.explorations)) }
                 }
             }
         }
@@ -686,18 +767,37 @@ mod tests {
                 noise: None,
             })
             .collect();
-        let report = crate::domain::report::report(&experiment, &records, &Default::default());
+        let mut report = crate::domain::report::report(&experiment, &records, &Default::default());
+        report.explorations = vec![Explored {
+            candidate: "half-even".into(),
+            at: "2026-12-01T03:00:00.000Z".into(),
+            distribution: "generated".into(),
+            seed: 1,
+            cases: 3,
+            input: Some(HOSTILE.into()),
+            outcome: Some(Outcome::Mismatch),
+            diff: Some(HOSTILE.into()),
+        }];
         let html = render(&experiment, &report, &Counts::default(), &View::default()).into_string();
         assert!(!html.contains("<script"), "{html}");
         for (what, expected) in [
             ("the control's name", format!("<strong>{ESCAPED}</strong>")),
             ("the candidate's name", format!("<td>{ESCAPED}</td>")),
             (
-                "the request's query",
-                format!("POST /round?x={ESCAPED}</code>"),
+                "the mismatching input, once for its three mismatches",
+                format!(
+                    "<td class=\"count\">3</td><td>half-even</td><td><code>POST /round?x={ESCAPED} {ESCAPED}</code></td>"
+                ),
             ),
-            ("the request's body", format!("<br><code>{ESCAPED}</code>")),
             ("the difference", format!("candidate {ESCAPED}</code>")),
+            (
+                "the explored input",
+                format!("differs on <code>{ESCAPED}</code>"),
+            ),
+            (
+                "the explored difference",
+                format!("<code class=\"diff\">{ESCAPED}</code>"),
+            ),
             (
                 "the latest differing input",
                 format!("<li><code>POST /round?x={ESCAPED} {ESCAPED}</code>"),
@@ -708,6 +808,72 @@ mod tests {
                 "{what}: {expected} not in\n{html}"
             );
         }
+    }
+
+    #[test]
+    fn each_explored_candidate_shows_its_latest_exploration_and_the_others_nothing() {
+        let experiment = experiment();
+        let mut report = crate::domain::report::report(&experiment, &[], &Default::default());
+        let empty =
+            render(&experiment, &report, &Counts::default(), &View::default()).into_string();
+        assert!(
+            empty.contains("Not explored yet: <code>./build.sh explore &lt;env&gt; round</code>")
+        );
+        report.explorations = vec![
+            Explored {
+                candidate: "fixed".into(),
+                at: "2026-12-01T03:00:01.000Z".into(),
+                distribution: "uniform".into(),
+                seed: 7,
+                cases: 256,
+                input: None,
+                outcome: None,
+                diff: None,
+            },
+            Explored {
+                candidate: "half-even".into(),
+                at: "2026-12-01T03:00:00.000Z".into(),
+                distribution: "generated".into(),
+                seed: 1,
+                cases: 3,
+                input: Some("GET /round?number=0.5".into()),
+                outcome: Some(Outcome::Mismatch),
+                diff: Some("$.rounded: control 1, candidate 0".into()),
+            },
+        ];
+        // Stored in the other order than the definition's.
+        report
+            .explorations
+            .sort_by(|a, b| b.candidate.cmp(&a.candidate));
+        let html = render(&experiment, &report, &Counts::default(), &View::default()).into_string();
+        let section = &html[html.find(r#"<table id="explorations">"#).unwrap()..];
+        // In the definition's order, whatever the order stored.
+        let rows: Vec<usize> = experiment
+            .candidates
+            .iter()
+            .map(|c| {
+                section
+                    .find(&format!(r#"<tr data-explored="{}">"#, c.id))
+                    .unwrap()
+            })
+            .collect();
+        assert!(rows.is_sorted(), "{section}");
+        assert!(
+            section.contains(
+                "<td class=\"count\">3</td><td>differs on <code>GET /round?number=0.5</code>\
+             <code class=\"diff\">$.rounded: control 1, candidate 0</code></td>"
+            ),
+            "{section}"
+        );
+        assert!(
+            section.contains("<td>uniform, seed <code>7</code></td>"),
+            "{section}"
+        );
+        assert!(
+            section.contains("<td>no difference in 256 cases</td>"),
+            "{section}"
+        );
+        assert!(!section.contains("Not explored yet"), "{section}");
     }
 
     /// A report of the workshop's kinds of difference, each as the comparator writes it: the sort
