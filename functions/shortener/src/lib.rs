@@ -5,6 +5,7 @@
 //! | `GET /`                          | [`routes::index`]         |
 //! | `POST /`                         | [`routes::create`]        |
 //! | `GET /apple-app-site-association`| [`routes::aasa`]          |
+//! | `GET /openapi.json`              | [`routes::openapi`]       |
 //! | `GET /{code}`                    | [`routes::redirect`]      |
 //! | `GET /{code}/stats`              | [`routes::stats`]         |
 //! | `GET /{code}/qr.svg`             | [`routes::qr`]            |
@@ -125,6 +126,7 @@ async fn route(app: &App, request: Request) -> Response<Body> {
         (&Method::POST, [""]) => routes::create::post(app, &request).await,
         (_, [""]) => ApiError::method_not_allowed("GET, POST").into_response(),
         (&Method::GET, ["apple-app-site-association"]) => routes::aasa::get(app),
+        (&Method::GET, ["openapi.json"]) => routes::openapi::get(),
         (&Method::GET, [code]) => routes::redirect::get(app, code).await,
         (&Method::PATCH, [code]) => routes::manage::patch(app, &request, code).await,
         (&Method::DELETE, [code]) => routes::manage::delete(app, &request, code).await,

@@ -4,6 +4,7 @@ pub mod aasa;
 pub mod create;
 pub mod index;
 pub mod manage;
+pub mod openapi;
 pub mod qr;
 pub mod redirect;
 pub mod stats;

@@ -8,4 +8,5 @@ mod release_gate;
 mod shortener;
 mod shortener_admin;
 mod shortener_api;
+mod shortener_contract;
 mod workshop;

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use crate::shortener_contract::Checked;
 use acceptance::{Call, Mode, World, eventually, unique};
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -15,7 +16,9 @@ fn target(name: &str) -> String {
 }
 
 async fn created_code(world: &World, body: Value) -> String {
-    let reply = world.send(Call::post("shortener", "/").json(&body)).await;
+    let reply = world
+        .checked(Call::post("shortener", "/").json(&body))
+        .await;
     assert_eq!(reply.status, 201, "{}", reply.text());
     reply.json()["code"].as_str().expect("code").to_owned()
 }
@@ -24,7 +27,7 @@ async fn created_code(world: &World, body: Value) -> String {
 async fn create_then_redirect_round_trip() {
     let world = World::new().await;
     let url = target("round-trip");
-    let reply = world.send(create(&url)).await;
+    let reply = world.checked(create(&url)).await;
     assert_eq!(reply.status, 201, "{}", reply.text());
     assert_eq!(reply.header("content-type"), Some("application/json"));
     let body = reply.json();
@@ -38,7 +41,7 @@ async fn create_then_redirect_round_trip() {
         "{body}"
     );
     let redirect = world
-        .send(Call::get("shortener", &format!("/{code}")))
+        .checked(Call::get("shortener", &format!("/{code}")))
         .await;
     assert_eq!(redirect.status, 308);
     assert_eq!(redirect.header("location"), Some(url.as_str()));
@@ -53,7 +56,7 @@ async fn redirect_returns_308_with_the_exact_location() {
     );
     let code = created_code(&world, json!({ "url": url })).await;
     let reply = world
-        .send(Call::get("shortener", &format!("/{code}")))
+        .checked(Call::get("shortener", &format!("/{code}")))
         .await;
     assert_eq!(reply.status, 308);
     assert_eq!(reply.header("location"), Some(url.as_str()));
@@ -62,7 +65,7 @@ async fn redirect_returns_308_with_the_exact_location() {
 #[tokio::test]
 async fn short_url_follows_to_the_code() {
     let world = World::new().await;
-    let reply = world.send(create(&target("short-url"))).await;
+    let reply = world.checked(create(&target("short-url"))).await;
     let body = reply.json();
     let short = body["shortUrl"].as_str().unwrap();
     let code = body["code"].as_str().unwrap();
@@ -77,7 +80,7 @@ async fn short_url_follows_to_the_code() {
 async fn unknown_code_returns_404_json() {
     let world = World::new().await;
     for path in ["/zzzzzzz", "/no-such-alias-here", "/bad!code"] {
-        let reply = world.send(Call::get("shortener", path)).await;
+        let reply = world.checked(Call::get("shortener", path)).await;
         assert_eq!(reply.status, 404, "{path}");
         assert_eq!(reply.error_code(), "not_found", "{path}");
     }
@@ -87,7 +90,7 @@ async fn unknown_code_returns_404_json() {
 async fn apple_app_site_association_is_the_configured_json() {
     let world = World::new().await;
     let reply = world
-        .send(Call::get("shortener", "/apple-app-site-association"))
+        .checked(Call::get("shortener", "/apple-app-site-association"))
         .await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some("application/json"));
@@ -99,7 +102,7 @@ async fn apple_app_site_association_is_the_configured_json() {
 #[tokio::test]
 async fn index_page_is_html_with_a_form() {
     let world = World::new().await;
-    let reply = world.send(Call::get("shortener", "/")).await;
+    let reply = world.checked(Call::get("shortener", "/")).await;
     assert_eq!(reply.status, 200);
     assert_eq!(
         reply.header("content-type"),
@@ -221,7 +224,7 @@ async fn bad_input_returns_400_json_naming_the_problem() {
         } else {
             call
         };
-        let reply = world.send(call).await;
+        let reply = world.checked(call).await;
         assert_eq!(reply.status, status, "case {name:?}: {}", reply.text());
         assert_eq!(
             reply.header("content-type"),
@@ -248,14 +251,14 @@ async fn the_same_url_returns_the_same_code_unless_reuse_is_false() {
     let world = World::new().await;
     let url = target("dedupe");
     let first = created_code(&world, json!({ "url": url })).await;
-    let again = world.send(create(&url)).await;
+    let again = world.checked(create(&url)).await;
     assert_eq!(again.status, 200, "{}", again.text());
     assert_eq!(again.json()["code"], first.as_str());
     assert_eq!(again.json()["reused"], true);
     // Written differently, normalised the same.
     let shouted = url.replacen("https://example.com", "HTTPS://EXAMPLE.com:443", 1);
     assert_eq!(
-        world.send(create(&shouted)).await.json()["code"],
+        world.checked(create(&shouted)).await.json()["code"],
         first.as_str()
     );
     let fresh = created_code(&world, json!({ "url": url, "reuse": false })).await;
@@ -266,7 +269,7 @@ async fn the_same_url_returns_the_same_code_unless_reuse_is_false() {
 async fn fifty_concurrent_creates_of_one_url_give_exactly_one_code() {
     let world = World::new().await;
     let url = target("race");
-    let replies = futures::future::join_all((0..50).map(|_| world.send(create(&url)))).await;
+    let replies = futures::future::join_all((0..50).map(|_| world.checked(create(&url)))).await;
     let mut codes = HashSet::new();
     for reply in &replies {
         assert!(
@@ -293,7 +296,7 @@ async fn five_hundred_concurrent_creates_from_four_instances_are_distinct_and_re
         let world = worlds[i % 4].clone();
         let url = target(&format!("bulk-{i}"));
         async move {
-            let reply = world.send(create(&url)).await;
+            let reply = world.checked(create(&url)).await;
             assert_eq!(reply.status, 201, "{}", reply.text());
             (reply.json()["code"].as_str().unwrap().to_owned(), url)
         }
@@ -310,7 +313,7 @@ async fn five_hundred_concurrent_creates_from_four_instances_are_distinct_and_re
         let world = worlds[i % 4].clone();
         async move {
             let reply = world
-                .send(Call::get("shortener", &format!("/{code}")))
+                .checked(Call::get("shortener", &format!("/{code}")))
                 .await;
             assert_eq!(reply.status, 308);
             assert_eq!(reply.header("location"), Some(url.as_str()));
@@ -330,12 +333,14 @@ async fn custom_alias_resolves_and_a_taken_alias_is_409() {
     let code = created_code(&world, json!({ "url": url, "alias": alias })).await;
     assert_eq!(code, alias);
     let reply = world
-        .send(Call::get("shortener", &format!("/{alias}")))
+        .checked(Call::get("shortener", &format!("/{alias}")))
         .await;
     assert_eq!(reply.status, 308);
     assert_eq!(reply.header("location"), Some(url.as_str()));
     let taken = world
-        .send(Call::post("shortener", "/").json(&json!({ "url": target("other"), "alias": alias })))
+        .checked(
+            Call::post("shortener", "/").json(&json!({ "url": target("other"), "alias": alias })),
+        )
         .await;
     assert_eq!(taken.status, 409);
     assert_eq!(taken.error_code(), "alias_taken");
@@ -347,12 +352,12 @@ async fn a_link_with_max_visits_is_gone_after_them() {
     let code = created_code(&world, json!({ "url": target("limited"), "maxVisits": 2 })).await;
     for _ in 0..2 {
         let reply = world
-            .send(Call::get("shortener", &format!("/{code}")))
+            .checked(Call::get("shortener", &format!("/{code}")))
             .await;
         assert_eq!(reply.status, 308);
     }
     let reply = world
-        .send(Call::get("shortener", &format!("/{code}")))
+        .checked(Call::get("shortener", &format!("/{code}")))
         .await;
     assert_eq!(reply.status, 410);
     assert_eq!(reply.error_code(), "visit_limit_reached");
@@ -371,7 +376,7 @@ async fn an_expired_link_is_gone() {
     let status = eventually(40, || {
         let (world, path) = (world.clone(), path.clone());
         async move {
-            let reply = world.send(Call::get("shortener", &path)).await;
+            let reply = world.checked(Call::get("shortener", &path)).await;
             match reply.status {
                 410 => Ok(reply.error_code()),
                 other => Err(format!("still {other}")),
@@ -390,7 +395,7 @@ async fn stats_report_target_creation_time_and_visits() {
     for _ in 0..3 {
         assert_eq!(
             world
-                .send(Call::get("shortener", &format!("/{code}")))
+                .checked(Call::get("shortener", &format!("/{code}")))
                 .await
                 .status,
             308
@@ -400,7 +405,7 @@ async fn stats_report_target_creation_time_and_visits() {
     let stats = eventually(20, || {
         let (world, path) = (world.clone(), path.clone());
         async move {
-            let reply = world.send(Call::get("shortener", &path)).await;
+            let reply = world.checked(Call::get("shortener", &path)).await;
             let body = reply.json();
             if body["visits"] == 3 {
                 Ok(body)
@@ -414,7 +419,9 @@ async fn stats_report_target_creation_time_and_visits() {
     assert_eq!(stats["code"], code.as_str());
     assert_eq!(stats["status"], "live");
     assert!(stats["createdAt"].as_str().unwrap().ends_with('Z'));
-    let missing = world.send(Call::get("shortener", "/zzzzzzz/stats")).await;
+    let missing = world
+        .checked(Call::get("shortener", "/zzzzzzz/stats"))
+        .await;
     assert_eq!(missing.status, 404);
 }
 
@@ -422,7 +429,7 @@ async fn stats_report_target_creation_time_and_visits() {
 async fn responses_carry_the_correlation_id() {
     let world = World::new().await;
     let reply = world
-        .send(Call::get("shortener", "/").header("x-correlation-id", "test-corr-123"))
+        .checked(Call::get("shortener", "/").header("x-correlation-id", "test-corr-123"))
         .await;
     assert_eq!(reply.header("x-correlation-id"), Some("test-corr-123"));
 }
@@ -440,7 +447,7 @@ async fn a_redirect_whose_visit_could_not_be_counted_still_redirects() {
     let url = target("uncounted");
     let code = created_code(&world, json!({ "url": url })).await;
     let reply = world
-        .send(Call::get("shortener", &format!("/{code}")))
+        .checked(Call::get("shortener", &format!("/{code}")))
         .await;
     assert_eq!(reply.status, 308);
     assert_eq!(reply.header("location"), Some(url.as_str()));
@@ -472,7 +479,7 @@ async fn with_visit_counting_off_a_redirect_writes_nothing_and_stats_omit_visits
     let writes = &world.shortener().unwrap().store.writes;
     let before = writes.visits.load(std::sync::atomic::Ordering::Relaxed);
     let reply = world
-        .send(Call::get("shortener", &format!("/{code}")))
+        .checked(Call::get("shortener", &format!("/{code}")))
         .await;
     assert_eq!(reply.status, 308);
     assert_eq!(
@@ -480,7 +487,7 @@ async fn with_visit_counting_off_a_redirect_writes_nothing_and_stats_omit_visits
         before
     );
     let stats = world
-        .send(Call::get("shortener", &format!("/{code}/stats")))
+        .checked(Call::get("shortener", &format!("/{code}/stats")))
         .await;
     assert_eq!(stats.status, 200, "{}", stats.text());
     let body = stats.json();
@@ -500,7 +507,7 @@ async fn with_an_api_key_configured_creating_needs_it() {
     })
     .await;
     let url = target("keyed");
-    let missing = world.send(create(&url)).await;
+    let missing = world.checked(create(&url)).await;
     assert_eq!(missing.status, 401, "{}", missing.text());
     assert_eq!(missing.error_code(), "unauthorized");
     assert!(
@@ -510,15 +517,15 @@ async fn with_an_api_key_configured_creating_needs_it() {
             .contains("x-api-key")
     );
     let wrong = world
-        .send(create(&url).header("x-api-key", "test-api-key-0123456780"))
+        .checked(create(&url).header("x-api-key", "test-api-key-0123456780"))
         .await;
     assert_eq!(wrong.status, 401, "{}", wrong.text());
-    let right = world.send(create(&url).header("x-api-key", key)).await;
+    let right = world.checked(create(&url).header("x-api-key", key)).await;
     assert_eq!(right.status, 201, "{}", right.text());
     // Reading needs no key.
     let code = right.json()["code"].as_str().unwrap().to_owned();
     let redirect = world
-        .send(Call::get("shortener", &format!("/{code}")))
+        .checked(Call::get("shortener", &format!("/{code}")))
         .await;
     assert_eq!(redirect.status, 308);
 }

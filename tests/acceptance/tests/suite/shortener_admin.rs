@@ -1,6 +1,7 @@
 //! The shortener's operator routes, end to end: `PATCH /{code}` (edits with history and versions)
 //! and `DELETE /{code}` (take-downs).
 
+use crate::shortener_contract::Checked;
 use acceptance::{Call, Mode, World, unique};
 use serde_json::{Value, json};
 
@@ -17,14 +18,16 @@ fn delete(code: &str) -> Call {
 }
 
 async fn created(world: &World, body: Value) -> String {
-    let reply = world.send(Call::post("shortener", "/").json(&body)).await;
+    let reply = world
+        .checked(Call::post("shortener", "/").json(&body))
+        .await;
     assert_eq!(reply.status, 201, "{}", reply.text());
     reply.json()["code"].as_str().expect("code").to_owned()
 }
 
 async fn stats(world: &World, code: &str) -> Value {
     let reply = world
-        .send(Call::get("shortener", &format!("/{code}/stats")))
+        .checked(Call::get("shortener", &format!("/{code}/stats")))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     reply.json()
@@ -32,7 +35,7 @@ async fn stats(world: &World, code: &str) -> Value {
 
 async fn location(world: &World, code: &str) -> (u16, Option<String>) {
     let reply = world
-        .send(Call::get("shortener", &format!("/{code}")))
+        .checked(Call::get("shortener", &format!("/{code}")))
         .await;
     (reply.status, reply.header("location").map(str::to_owned))
 }
@@ -45,7 +48,7 @@ async fn an_edited_target_redirects_at_once_and_stats_keep_the_history() {
     assert_eq!(stats(&world, &code).await["version"], 1);
 
     let reply = world
-        .send(patch(&code, &json!({ "url": second, "version": 1 })))
+        .checked(patch(&code, &json!({ "url": second, "version": 1 })))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     let body = reply.json();
@@ -54,7 +57,7 @@ async fn an_edited_target_redirects_at_once_and_stats_keep_the_history() {
     assert_eq!(location(&world, &code).await, (308, Some(second.clone())));
 
     // Without a version the edit applies to the version it reads.
-    let reply = world.send(patch(&code, &json!({ "url": third }))).await;
+    let reply = world.checked(patch(&code, &json!({ "url": third }))).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     let now = stats(&world, &code).await;
     assert_eq!(now["url"], third.as_str());
@@ -79,7 +82,7 @@ async fn limits_are_set_and_removed_by_an_edit() {
     let world = World::new().await;
     let code = created(&world, json!({ "url": target("limits"), "reuse": false })).await;
     let reply = world
-        .send(patch(
+        .checked(patch(
             &code,
             &json!({ "maxVisits": 1, "expiresAt": "2031-01-01T00:00:00Z" }),
         ))
@@ -89,13 +92,13 @@ async fn limits_are_set_and_removed_by_an_edit() {
     assert_eq!(reply.json()["expiresAt"], "2031-01-01T00:00:00Z");
     assert_eq!(location(&world, &code).await.0, 308);
     let used_up = world
-        .send(Call::get("shortener", &format!("/{code}")))
+        .checked(Call::get("shortener", &format!("/{code}")))
         .await;
     assert_eq!(used_up.status, 410);
     assert_eq!(used_up.error_code(), "visit_limit_reached");
 
     let reply = world
-        .send(patch(
+        .checked(patch(
             &code,
             &json!({ "maxVisits": null, "expiresAt": null }),
         ))
@@ -113,16 +116,18 @@ async fn a_disabled_link_answers_410_until_it_is_enabled_again() {
     let world = World::new().await;
     let url = target("disable");
     let code = created(&world, json!({ "url": url, "reuse": false })).await;
-    let off = world.send(patch(&code, &json!({ "disabled": true }))).await;
+    let off = world
+        .checked(patch(&code, &json!({ "disabled": true })))
+        .await;
     assert_eq!(off.status, 200, "{}", off.text());
     assert_eq!(off.json()["status"], "disabled");
     let reply = world
-        .send(Call::get("shortener", &format!("/{code}")))
+        .checked(Call::get("shortener", &format!("/{code}")))
         .await;
     assert_eq!(reply.status, 410);
     assert_eq!(reply.error_code(), "disabled");
     let on = world
-        .send(patch(&code, &json!({ "disabled": false })))
+        .checked(patch(&code, &json!({ "disabled": false })))
         .await;
     assert_eq!(on.status, 200, "{}", on.text());
     assert_eq!(location(&world, &code).await, (308, Some(url)));
@@ -134,8 +139,8 @@ async fn of_two_concurrent_edits_of_one_version_one_wins_and_the_other_gets_409(
     let code = created(&world, json!({ "url": target("race"), "reuse": false })).await;
     let (a, b) = (target("race-a"), target("race-b"));
     let (first, second) = futures::join!(
-        world.send(patch(&code, &json!({ "url": a, "version": 1 }))),
-        world.send(patch(&code, &json!({ "url": b, "version": 1 }))),
+        world.checked(patch(&code, &json!({ "url": a, "version": 1 }))),
+        world.checked(patch(&code, &json!({ "url": b, "version": 1 }))),
     );
     let mut statuses = [first.status, second.status];
     statuses.sort();
@@ -153,7 +158,7 @@ async fn of_two_concurrent_edits_of_one_version_one_wins_and_the_other_gets_409(
     assert_eq!(now["history"].as_array().unwrap().len(), 1);
     // A stale version is refused even when nothing races.
     let stale = world
-        .send(patch(&code, &json!({ "disabled": true, "version": 1 })))
+        .checked(patch(&code, &json!({ "disabled": true, "version": 1 })))
         .await;
     assert_eq!(stale.status, 409, "{}", stale.text());
     assert_eq!(stale.json()["currentVersion"], 2);
@@ -166,7 +171,7 @@ async fn a_taken_down_link_answers_410_with_the_reason_and_its_code_is_never_han
     let url = target("takedown");
     let code = created(&world, json!({ "url": url, "alias": alias })).await;
     let reply = world
-        .send(delete(&code).json(&json!({ "reason": "phishing report #42" })))
+        .checked(delete(&code).json(&json!({ "reason": "phishing report #42" })))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.json()["status"], "taken_down");
@@ -179,13 +184,15 @@ async fn a_taken_down_link_answers_410_with_the_reason_and_its_code_is_never_han
         delete(&code),
     ] {
         let what = format!("{} {}", call.method, call.path);
-        let reply = world.send(call).await;
+        let reply = world.checked(call).await;
         assert_eq!(reply.status, 410, "{what}: {}", reply.text());
         assert_eq!(reply.error_code(), "taken_down", "{what}");
         assert_eq!(reply.json()["reason"], "phishing report #42", "{what}");
     }
     let again = world
-        .send(Call::post("shortener", "/").json(&json!({ "url": target("other"), "alias": alias })))
+        .checked(
+            Call::post("shortener", "/").json(&json!({ "url": target("other"), "alias": alias })),
+        )
         .await;
     assert_eq!(again.status, 409, "{}", again.text());
     assert_eq!(again.error_code(), "alias_taken");
@@ -196,7 +203,7 @@ async fn a_deleted_links_url_gets_a_new_code_instead_of_the_deleted_one() {
     let world = World::new().await;
     let url = target("dedupe-after-delete");
     let code = created(&world, json!({ "url": url })).await;
-    let reply = world.send(delete(&code)).await;
+    let reply = world.checked(delete(&code)).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert!(reply.json().get("reason").is_none());
     let fresh = created(&world, json!({ "url": url })).await;
@@ -210,7 +217,7 @@ async fn redirects_racing_a_take_down_answer_308_or_410_and_410_once_it_is_done(
     let url = target("delete-race");
     let code = created(&world, json!({ "url": url, "reuse": false })).await;
     let redirects = futures::future::join_all((0..30).map(|_| location(&world, &code)));
-    let (during, takedown) = futures::join!(redirects, world.send(delete(&code)));
+    let (during, takedown) = futures::join!(redirects, world.checked(delete(&code)));
     assert_eq!(takedown.status, 200, "{}", takedown.text());
     for (status, to) in during {
         match status {
@@ -312,7 +319,7 @@ async fn bad_edits_get_a_4xx_json_naming_the_problem() {
         if name == "PUT" && world.mode == Mode::Http {
             continue;
         }
-        let reply = world.send(call).await;
+        let reply = world.checked(call).await;
         assert_eq!(reply.status, status, "case {name:?}: {}", reply.text());
         assert_eq!(
             reply.header("content-type"),
@@ -337,7 +344,7 @@ async fn with_an_api_key_configured_editing_and_deleting_need_it() {
     })
     .await;
     let reply = world
-        .send(
+        .checked(
             Call::post("shortener", "/")
                 .header("x-api-key", key)
                 .json(&json!({ "url": target("keyed-edit") })),
@@ -347,19 +354,19 @@ async fn with_an_api_key_configured_editing_and_deleting_need_it() {
     let code = reply.json()["code"].as_str().unwrap().to_owned();
     for call in [patch(&code, &json!({ "disabled": true })), delete(&code)] {
         let what = call.method.clone();
-        let missing = world.send(call.clone()).await;
+        let missing = world.checked(call.clone()).await;
         assert_eq!(missing.status, 401, "{what}: {}", missing.text());
         assert_eq!(missing.error_code(), "unauthorized");
         let wrong = world
-            .send(call.header("x-api-key", "test-api-key-0123456780"))
+            .checked(call.header("x-api-key", "test-api-key-0123456780"))
             .await;
         assert_eq!(wrong.status, 401, "{what}: {}", wrong.text());
     }
     assert_eq!(stats(&world, &code).await["version"], 1, "nothing changed");
     let edited = world
-        .send(patch(&code, &json!({ "disabled": true })).header("x-api-key", key))
+        .checked(patch(&code, &json!({ "disabled": true })).header("x-api-key", key))
         .await;
     assert_eq!(edited.status, 200, "{}", edited.text());
-    let deleted = world.send(delete(&code).header("x-api-key", key)).await;
+    let deleted = world.checked(delete(&code).header("x-api-key", key)).await;
     assert_eq!(deleted.status, 200, "{}", deleted.text());
 }

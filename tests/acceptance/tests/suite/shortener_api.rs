@@ -1,5 +1,6 @@
 //! The shortener's machine-facing routes, end to end: QR codes.
 
+use crate::shortener_contract::Checked;
 use acceptance::{Call, World, unique};
 use serde_json::json;
 
@@ -43,7 +44,7 @@ fn decode_svg(svg: &str) -> String {
 async fn the_qr_code_decodes_to_the_exact_short_url() {
     let world = World::new().await;
     let reply = world
-        .send(
+        .checked(
             Call::post("shortener", "/")
                 .json(&json!({ "url": format!("https://example.com/{}", unique("qr")) })),
         )
@@ -57,21 +58,23 @@ async fn the_qr_code_decodes_to_the_exact_short_url() {
         )
     };
     let qr = world
-        .send(Call::get("shortener", &format!("/{code}/qr.svg")))
+        .checked(Call::get("shortener", &format!("/{code}/qr.svg")))
         .await;
     assert_eq!(qr.status, 200, "{}", qr.text());
     assert_eq!(qr.header("content-type"), Some("image/svg+xml"));
     assert_eq!(decode_svg(&qr.text()), short_url);
 
-    let missing = world.send(Call::get("shortener", "/zzzzzzz/qr.svg")).await;
+    let missing = world
+        .checked(Call::get("shortener", "/zzzzzzz/qr.svg"))
+        .await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.error_code(), "not_found");
     let down = world
-        .send(Call::new("shortener", "DELETE", &format!("/{code}")))
+        .checked(Call::new("shortener", "DELETE", &format!("/{code}")))
         .await;
     assert_eq!(down.status, 200, "{}", down.text());
     let gone = world
-        .send(Call::get("shortener", &format!("/{code}/qr.svg")))
+        .checked(Call::get("shortener", &format!("/{code}/qr.svg")))
         .await;
     assert_eq!(gone.status, 410);
     assert_eq!(gone.error_code(), "taken_down");
