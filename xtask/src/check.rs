@@ -41,6 +41,12 @@ pub fn problems(root: &Path) -> Result<Vec<String>> {
     found.extend(router_problems(&registry, &metadata.workspace_metadata));
     found.extend(dispatch_problems(&registry, &metadata));
     found.extend(definition_problems(&registry, root)?);
+    let code = crate::privilege::Code::load(root, crate_dependencies(&metadata))?;
+    found.extend(crate::privilege::problems(
+        &template,
+        &code,
+        &binary_sources(&metadata),
+    )?);
     Ok(found)
 }
 
@@ -203,6 +209,64 @@ pub fn template_problems(registry: &Registry, template: &Template) -> Result<Vec
         found.push("template.yaml: Globals.Function.Architectures must be [arm64]".to_owned());
     }
     Ok(found)
+}
+
+/// Each workspace crate's folder -> the folders of the workspace crates it depends on (normal
+/// dependencies, directly or not).
+fn crate_dependencies(
+    metadata: &cargo_metadata::Metadata,
+) -> BTreeMap<std::path::PathBuf, BTreeSet<std::path::PathBuf>> {
+    let folder = |manifest: &cargo_metadata::camino::Utf8Path| {
+        manifest
+            .parent()
+            .map(|p| p.as_std_path().to_owned())
+            .unwrap_or_default()
+    };
+    let direct: BTreeMap<String, (std::path::PathBuf, Vec<String>)> = metadata
+        .workspace_packages()
+        .into_iter()
+        .map(|p| {
+            let deps = p
+                .dependencies
+                .iter()
+                .filter(|d| d.path.is_some() && d.kind == cargo_metadata::DependencyKind::Normal)
+                .map(|d| d.name.clone())
+                .collect();
+            (p.name.to_string(), (folder(&p.manifest_path), deps))
+        })
+        .collect();
+    direct
+        .iter()
+        .map(|(name, (dir, _))| {
+            let mut all = BTreeSet::new();
+            let mut todo = vec![name.clone()];
+            while let Some(next) = todo.pop() {
+                for dep in direct
+                    .get(&next)
+                    .map(|(_, d)| d.clone())
+                    .unwrap_or_default()
+                {
+                    if let Some((dep_dir, _)) = direct.get(&dep)
+                        && all.insert(dep_dir.clone())
+                    {
+                        todo.push(dep);
+                    }
+                }
+            }
+            (dir.clone(), all)
+        })
+        .collect()
+}
+
+/// Each binary of the crates under `functions/` -> the file its `main` is in.
+fn binary_sources(metadata: &cargo_metadata::Metadata) -> BTreeMap<String, std::path::PathBuf> {
+    metadata
+        .workspace_packages()
+        .into_iter()
+        .filter(|p| p.manifest_path.as_str().contains("/functions/"))
+        .flat_map(|p| p.targets.iter().filter(|t| t.is_bin()))
+        .map(|t| (t.name.clone(), t.src_path.clone().into_std_path_buf()))
+        .collect()
 }
 
 /// Every binary of a crate under `functions/` is a registered function, and every function's
@@ -418,6 +482,55 @@ mod tests {
                 .iter()
                 .any(|p| p
                     .contains("round-candidate-new is in functions.toml but not in template.yaml")),
+            "{found:?}"
+        );
+    }
+
+    /// The planted faults of the least-privilege check: a policy without an action its code calls,
+    /// and one with an action no code calls.
+    #[test]
+    fn a_missing_or_unused_permission_is_caught() {
+        let root = root();
+        let metadata = cargo_metadata::MetadataCommand::new()
+            .manifest_path(root.join("Cargo.toml"))
+            .no_deps()
+            .exec()
+            .unwrap();
+        let code = crate::privilege::Code::load(&root, crate_dependencies(&metadata)).unwrap();
+        let sources = binary_sources(&metadata);
+        let text = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+        let check = |text: &str| {
+            crate::privilege::problems(&Template::parse(text).unwrap(), &code, &sources).unwrap()
+        };
+        assert_eq!(check(&text), Vec::<String>::new());
+
+        let lacking = text.replacen(
+            "Action: [dynamodb:Query, dynamodb:GetItem]",
+            "Action: [dynamodb:GetItem]",
+            1,
+        );
+        assert_ne!(
+            lacking, text,
+            "the report's policy changed; update the planted fault"
+        );
+        let found = check(&lacking);
+        assert!(
+            found.iter().any(|p| p.starts_with(
+                "template.yaml: ExperimentReportFunction's policy lacks dynamodb:Query"
+            )),
+            "{found:?}"
+        );
+
+        let unused = text.replacen(
+            "Action: [dynamodb:Query, dynamodb:GetItem]",
+            "Action: [dynamodb:Query, dynamodb:GetItem, dynamodb:Scan]",
+            1,
+        );
+        let found = check(&unused);
+        assert!(
+            found.iter().any(|p| p.contains(
+                "ExperimentReportFunction's policy grants dynamodb:Scan, which no code of experiment-report calls"
+            )),
             "{found:?}"
         );
     }

@@ -11,6 +11,7 @@ mod explore;
 mod local;
 mod new_candidate;
 mod performance_md;
+mod privilege;
 mod procs;
 mod release;
 mod releases;
