@@ -43,6 +43,7 @@ pub trait Transport {
 pub struct HttpTransport {
     urls: BTreeMap<String, String>,
     client: reqwest::Client,
+    timeout: Duration,
 }
 
 impl HttpTransport {
@@ -61,7 +62,11 @@ impl HttpTransport {
             .timeout(timeout)
             .build()
             .unwrap_or_default();
-        Self { urls, client }
+        Self {
+            urls,
+            client,
+            timeout,
+        }
     }
 
     pub fn url(&self, function: &str, probe: &Probe) -> Option<String> {
@@ -83,10 +88,12 @@ impl Transport for HttpTransport {
         if let Some(body) = &probe.body {
             request = request.body(body.clone());
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| SendError::new(function, format!("{url}: {e}")))?;
+        let response = match request.send().await {
+            Ok(response) => response,
+            // As the comparator counts it, a difference: 504, as a gateway would answer.
+            Err(error) if error.is_timeout() => return Ok(no_answer(self.timeout)),
+            Err(error) => return Err(SendError::new(function, format!("{url}: {error}"))),
+        };
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -107,6 +114,15 @@ impl Transport for HttpTransport {
             headers,
             body,
         })
+    }
+}
+
+/// What a function that did not answer within `timeout` is taken to have answered.
+pub fn no_answer(timeout: Duration) -> Observed {
+    Observed {
+        status: 504,
+        headers: BTreeMap::new(),
+        body: format!("no answer within {} ms", timeout.as_millis()),
     }
 }
 
@@ -185,6 +201,31 @@ mod tests {
         assert_eq!(answer.headers["content-type"], "text/plain");
         let failed = transport.send("broken", &probe).await.unwrap();
         assert_eq!(failed.status, 502);
+    }
+
+    #[tokio::test]
+    async fn a_function_that_does_not_answer_in_time_answered_504_and_one_not_listening_is_an_error()
+     {
+        // Connections queue in the backlog; nothing ever answers them.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed_port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let transport = HttpTransport::from_endpoints(
+            &json!({
+                "silent": format!("http://{}", silent.local_addr().unwrap()),
+                "closed": format!("http://127.0.0.1:{closed_port}"),
+            }),
+            Duration::from_millis(100),
+        );
+        let probe = Probe::get("/round", "number=0.5".to_owned());
+        let answer = transport.send("silent", &probe).await.unwrap();
+        assert_eq!(answer, no_answer(Duration::from_millis(100)));
+        assert_eq!(answer.status, 504);
+        let error = transport.send("closed", &probe).await.unwrap_err();
+        assert_eq!(error.function, "closed");
+        let missing = transport.send("nobody", &probe).await.unwrap_err();
+        assert!(missing.detail.contains("endpoints file"), "{missing}");
     }
 
     #[test]
