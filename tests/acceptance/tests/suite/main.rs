@@ -1,6 +1,7 @@
 //! The acceptance suite: every test runs in-process (`TEST_MODE=handler`) or over HTTP
 //! (`TEST_MODE=http`) against real DynamoDB. `./build.sh int-test` / `acceptance-test` run it.
 
+mod bad_input;
 mod experiments;
 mod explore;
 mod release;
