@@ -167,6 +167,7 @@ pub fn parameter_overrides(env: &str, vars: &BTreeMap<String, String>) -> Vec<St
         ("SHORT_URL_BASE", "ShortUrlBase"),
         ("BLOCKED_DOMAINS", "BlockedDomains"),
         ("ALARM_EMAIL", "AlarmEmail"),
+        ("DEMO_FUNCTION_URL_AUTH", "DemoFunctionUrlAuth"),
         ("APPLE_APP_SITE_ASSOCIATION", "AppleAppSiteAssociation"),
     ] {
         if let Some(value) = vars.get(var).filter(|v| !v.is_empty()) {
