@@ -6,6 +6,7 @@
 //! | `POST /`                         | [`routes::create`]        |
 //! | `GET /apple-app-site-association`| [`routes::aasa`]          |
 //! | `GET /openapi.json`              | [`routes::openapi`]       |
+//! | `POST /links`                    | [`routes::bulk`]          |
 //! | `GET /{code}`                    | [`routes::redirect`]      |
 //! | `GET /{code}/stats`              | [`routes::stats`]         |
 //! | `GET /{code}/qr.svg`             | [`routes::qr`]            |
@@ -90,14 +91,19 @@ pub enum AppError {
 impl AppError {
     /// Logs the cause once and turns it into the opaque response the client sees.
     pub fn into_response(self) -> Response<Body> {
+        self.into_api_error().into_response()
+    }
+
+    /// Logs the cause once and turns it into the opaque error the client sees.
+    pub fn into_api_error(self) -> ApiError {
         match &self {
             AppError::Store(StoreError::Unavailable(_)) | AppError::TooManyConflicts(_) => {
                 tracing::warn!(error = %self, "dependency unavailable");
-                ApiError::unavailable().into_response()
+                ApiError::unavailable()
             }
             _ => {
                 tracing::error!(error = %self, "request failed");
-                ApiError::internal().into_response()
+                ApiError::internal()
             }
         }
     }
@@ -127,6 +133,7 @@ async fn route(app: &App, request: Request) -> Response<Body> {
         (_, [""]) => ApiError::method_not_allowed("GET, POST").into_response(),
         (&Method::GET, ["apple-app-site-association"]) => routes::aasa::get(app),
         (&Method::GET, ["openapi.json"]) => routes::openapi::get(),
+        (&Method::POST, ["links"]) => routes::bulk::post(app, &request).await,
         (&Method::GET, [code]) => routes::redirect::get(app, code).await,
         (&Method::PATCH, [code]) => routes::manage::patch(app, &request, code).await,
         (&Method::DELETE, [code]) => routes::manage::delete(app, &request, code).await,

@@ -26,7 +26,7 @@ const MAX_ATTEMPTS: u32 = 12;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CreateRequest {
+pub(crate) struct CreateRequest {
     url: Option<String>,
     alias: Option<String>,
     reuse: Option<bool>,
@@ -64,11 +64,42 @@ pub async fn post(app: &App, request: &Request) -> Response<Body> {
     if let Err(error) = super::authorize(app, request, "creating links") {
         return error.into_response();
     }
-    let new = match parse(app, request) {
-        Ok(new) => new,
+    let fields = match read_fields(request) {
+        Ok(fields) => fields,
         Err(error) => return error.into_response(),
     };
-    let base = super::short_url_base(app, request);
+    let context = Context::of(app, request);
+    match create_one(app, &context, fields).await {
+        Ok((status, link)) => shared::http::json(status, &link),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// What every link of one request is checked and answered against.
+pub(crate) struct Context {
+    policy: TargetPolicy,
+    base: String,
+}
+
+impl Context {
+    pub(crate) fn of(app: &App, request: &Request) -> Self {
+        Self {
+            policy: TargetPolicy {
+                own_hosts: super::own_hosts(app, request),
+                blocked_domains: app.config.blocked_domains.clone(),
+            },
+            base: super::short_url_base(app, request),
+        }
+    }
+}
+
+/// Validates and stores one link: `201` new, `200` reused, or the error to answer with.
+pub(crate) async fn create_one(
+    app: &App,
+    context: &Context,
+    fields: CreateRequest,
+) -> Result<(StatusCode, CreatedLink), ApiError> {
+    let new = validate(context, fields)?;
     match create(app, new).await {
         Ok((link, reused)) => {
             tracing::info!(code = %link.code, reused, "link created");
@@ -77,10 +108,10 @@ pub async fn post(app: &App, request: &Request) -> Response<Body> {
             } else {
                 StatusCode::CREATED
             };
-            shared::http::json(
+            Ok((
                 status,
-                &CreatedLink {
-                    short_url: format!("{base}/{}", link.code),
+                CreatedLink {
+                    short_url: format!("{}/{}", context.base, link.code),
                     code: link.code.to_string(),
                     url: link.target.as_str().to_owned(),
                     created_at: (!reused).then(|| rfc3339(link.created_at)),
@@ -88,15 +119,14 @@ pub async fn post(app: &App, request: &Request) -> Response<Body> {
                     max_visits: link.limits.max_visits,
                     reused,
                 },
-            )
+            ))
         }
-        Err(CreateFailure::AliasTaken(alias)) => ApiError::new(
+        Err(CreateFailure::AliasTaken(alias)) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "alias_taken",
             format!("the alias {alias:?} is already in use; choose another"),
-        )
-        .into_response(),
-        Err(CreateFailure::App(error)) => error.into_response(),
+        )),
+        Err(CreateFailure::App(error)) => Err(error.into_api_error()),
     }
 }
 
@@ -111,7 +141,7 @@ impl<E: Into<AppError>> From<E> for CreateFailure {
     }
 }
 
-fn parse(app: &App, request: &Request) -> Result<NewLink, ApiError> {
+fn read_fields(request: &Request) -> Result<CreateRequest, ApiError> {
     let body = shared::http::body_bytes(request.body());
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::new(
@@ -125,22 +155,21 @@ fn parse(app: &App, request: &Request) -> Result<NewLink, ApiError> {
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let fields = if is_form {
-        from_form(body)?
+    if is_form {
+        from_form(body)
     } else {
-        from_json(body)?
-    };
+        from_json(body)
+    }
+}
+
+fn validate(context: &Context, fields: CreateRequest) -> Result<NewLink, ApiError> {
     let url = fields.url.ok_or_else(|| {
         ApiError::bad_request(
             "missing_url",
             r#"send the URL to shorten as {"url": "https://..."}"#,
         )
     })?;
-    let policy = TargetPolicy {
-        own_hosts: super::own_hosts(app, request),
-        blocked_domains: app.config.blocked_domains.clone(),
-    };
-    let target = TargetUrl::parse(&url, &policy).map_err(|e| {
+    let target = TargetUrl::parse(&url, &context.policy).map_err(|e| {
         ApiError::bad_request(e.code(), format!("{e}; send an absolute http(s) URL"))
     })?;
     let alias = fields

@@ -1,6 +1,7 @@
 //! One module per route; each parses its request, calls the domain and the store, maps the outcome.
 
 pub mod aasa;
+pub mod bulk;
 pub mod create;
 pub mod index;
 pub mod manage;

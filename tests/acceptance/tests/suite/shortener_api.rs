@@ -1,4 +1,4 @@
-//! The shortener's machine-facing routes, end to end: QR codes.
+//! The shortener's machine-facing routes, end to end: QR codes and bulk creation.
 
 use crate::shortener_contract::Checked;
 use acceptance::{Call, World, unique};
@@ -78,4 +78,86 @@ async fn the_qr_code_decodes_to_the_exact_short_url() {
         .await;
     assert_eq!(gone.status, 410);
     assert_eq!(gone.error_code(), "taken_down");
+}
+
+#[tokio::test]
+async fn a_bulk_create_answers_item_by_item_and_one_bad_url_does_not_fail_the_batch() {
+    let world = World::new().await;
+    let (a, b) = (
+        format!("https://example.com/{}", unique("bulk-a")),
+        format!("https://example.com/{}", unique("bulk-b")),
+    );
+    let alias = unique("bulk");
+    let items = json!([
+        { "url": a },
+        { "url": "ftp://example.com/file" },
+        { "url": b, "alias": alias },
+        { "url": a },
+        "not an object",
+        { "url": format!("https://example.com/{}", unique("bulk-c")), "alias": alias },
+    ]);
+    let reply = world
+        .checked(Call::post("shortener", "/links").json(&items))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let results = reply.json()["results"].as_array().expect("results").clone();
+    let statuses: Vec<u64> = results
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    // Items are stored concurrently: the two of URL a are one 201 and one 200 in either order,
+    // the two of the alias one 201 and one 409.
+    assert_eq!(statuses.len(), 6, "{results:?}");
+    assert_eq!(statuses[1], 400, "{results:?}");
+    assert_eq!(results[1]["error"], "unsupported_scheme");
+    assert_eq!(statuses[4], 400);
+    assert_eq!(results[4]["error"], "invalid_json");
+    let mut pair = [statuses[0], statuses[3]];
+    pair.sort();
+    assert_eq!(pair, [200, 201], "{results:?}");
+    assert_eq!(results[0]["code"], results[3]["code"]);
+    let mut alias_pair = [statuses[2], statuses[5]];
+    alias_pair.sort();
+    assert_eq!(alias_pair, [201, 409], "{results:?}");
+    let winner = if statuses[2] == 201 {
+        &results[2]
+    } else {
+        &results[5]
+    };
+    let location = world
+        .checked(Call::get("shortener", &format!("/{alias}")))
+        .await;
+    assert_eq!(location.status, 308);
+    assert_eq!(location.header("location"), winner["url"].as_str());
+    let redirect = world
+        .checked(Call::get(
+            "shortener",
+            &format!("/{}", results[0]["code"].as_str().unwrap()),
+        ))
+        .await;
+    assert_eq!(redirect.header("location"), Some(a.as_str()));
+}
+
+#[tokio::test]
+async fn a_bulk_create_refuses_an_empty_a_malformed_or_an_oversized_batch() {
+    let world = World::new().await;
+    let too_many: Vec<_> = (0..101)
+        .map(|i| json!({ "url": format!("https://example.com/{i}") }))
+        .collect();
+    let cases = [
+        ("empty", json!([]), "empty_batch"),
+        (
+            "object",
+            json!({ "url": "https://example.com/" }),
+            "invalid_json",
+        ),
+        ("101 items", json!(too_many), "too_many_links"),
+    ];
+    for (name, body, error) in cases {
+        let reply = world
+            .checked(Call::post("shortener", "/links").json(&body))
+            .await;
+        assert_eq!(reply.status, 400, "case {name}: {}", reply.text());
+        assert_eq!(reply.error_code(), error, "case {name}");
+    }
 }
