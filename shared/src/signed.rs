@@ -34,6 +34,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Before attempt n + 1: n times this.
 const BACKOFF: Duration = Duration::from_millis(200);
 
+/// The longest a call can take: every attempt timing out, and the backoffs between them.
+pub const MAX_CALL: Duration = Duration::from_millis(
+    ATTEMPTS as u64 * ATTEMPT_TIMEOUT.as_millis() as u64
+        + (ATTEMPTS as u64 - 1) * ATTEMPTS as u64 / 2 * BACKOFF.as_millis() as u64,
+);
+
 /// A JSON 1.1 service: what SigV4 calls it and what prefixes its operations' targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Service {

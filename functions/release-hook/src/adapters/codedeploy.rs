@@ -5,48 +5,29 @@
 //! opt-level s) on this two-core machine, more than `./build.sh test`'s headroom under CI's limit.
 //! CodeDeploy speaks AWS JSON 1.1, so each operation is one `POST /` to
 //! `https://codedeploy.<region>.amazonaws.com/` with `X-Amz-Target: CodeDeploy_20141006.<Operation>`
-//! and a JSON body, signed with SigV4 ([`aws_sigv4`], which the SDK brings), sent with the hyper
-//! and rustls the SDK's own HTTP client is built on. The request and response structs are the API
-//! reference's shapes, limited to the fields the hook uses (others are ignored when read).
+//! and a JSON body: [`shared::signed`]'s client (SigV4, with the hyper and rustls the SDK is built
+//! on), which the functions' Secrets Manager calls use too. The request and response structs are
+//! the API reference's shapes, limited to the fields the hook uses (others are ignored when read).
 //!
 //! [`request`], [`sign`] and [`parse`] are pure and unit-tested; [`HttpCodeDeploy`] puts them
 //! together, with a timeout per attempt and retries of what is worth retrying.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign as sigv4};
-use aws_sigv4::sign::v4;
-use bytes::Bytes;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use experiments::adapters::invoke::BoxFuture;
-use http_body_util::{BodyExt, Full};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use shared::signed::{CallError, JsonClient, Service};
 
-/// SigV4's name for the service.
-pub const SIGNING_NAME: &str = "codedeploy";
-/// The JSON 1.1 content type, on requests and answers.
-pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
-/// `X-Amz-Target` is this, `.`, and the operation's name.
-pub const TARGET_PREFIX: &str = "CodeDeploy_20141006";
+pub use shared::signed::{CONTENT_TYPE, MAX_CALL};
 
-/// Attempts per call: a throttled, failed (5xx) or unanswered attempt is tried again.
-const ATTEMPTS: u32 = 3;
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Before attempt n + 1: n times this.
-const BACKOFF: Duration = Duration::from_millis(200);
-
-/// The longest a call can take: every attempt timing out, and the backoffs between them.
-pub const MAX_CALL: Duration = Duration::from_millis(
-    ATTEMPTS as u64 * ATTEMPT_TIMEOUT.as_millis() as u64
-        + (ATTEMPTS as u64 - 1) * ATTEMPTS as u64 / 2 * BACKOFF.as_millis() as u64,
-);
+/// CodeDeploy as a JSON 1.1 service: SigV4's name for it, and what prefixes `X-Amz-Target`.
+pub const SERVICE: Service = Service {
+    signing_name: "codedeploy",
+    target_prefix: "CodeDeploy_20141006",
+};
 
 /// One operation: its name, its input (this type) and its output.
 pub trait Operation: Serialize + Sync {
@@ -193,6 +174,28 @@ pub enum CodeDeployError {
     Signing(String),
 }
 
+impl From<CallError> for CodeDeployError {
+    fn from(error: CallError) -> Self {
+        match error {
+            CallError::Service {
+                operation,
+                status,
+                code,
+                message,
+            } => Self::Service {
+                operation,
+                status,
+                code,
+                message,
+            },
+            CallError::Transport { operation, detail } => Self::Transport { operation, detail },
+            CallError::Request(detail) => Self::Request(detail),
+            CallError::Credentials(detail) => Self::Credentials(detail),
+            CallError::Signing(detail) => Self::Signing(detail),
+        }
+    }
+}
+
 impl CodeDeployError {
     /// Worth another attempt: no answer, a server error, or throttling.
     pub fn is_retryable(&self) -> bool {
@@ -226,12 +229,7 @@ pub trait CodeDeploy: Send + Sync {
 
 /// The regional endpoint (`amazonaws.com.cn` in the China regions).
 pub fn endpoint_for(region: &str) -> String {
-    let domain = if region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    };
-    format!("https://codedeploy.{region}.{domain}/")
+    SERVICE.endpoint(region)
 }
 
 /// The unsigned request for `input`: `POST` to `endpoint` with the target header, the JSON 1.1
@@ -241,22 +239,7 @@ pub fn request<O: Operation>(
     input: &O,
 ) -> Result<http::Request<Vec<u8>>, CodeDeployError> {
     let body = serde_json::to_vec(input).map_err(|e| CodeDeployError::Request(e.to_string()))?;
-    request_for(endpoint, O::NAME, body)
-}
-
-/// [`request`] once the input is JSON (not generic: one copy of the code for every operation).
-fn request_for(
-    endpoint: &str,
-    operation: &str,
-    body: Vec<u8>,
-) -> Result<http::Request<Vec<u8>>, CodeDeployError> {
-    http::Request::builder()
-        .method(http::Method::POST)
-        .uri(endpoint)
-        .header("content-type", CONTENT_TYPE)
-        .header("x-amz-target", format!("{TARGET_PREFIX}.{operation}"))
-        .body(body)
-        .map_err(|e| CodeDeployError::Request(format!("{endpoint}: {e}")))
+    Ok(shared::signed::request(SERVICE, endpoint, O::NAME, body)?)
 }
 
 /// Signs `request` with SigV4 for CodeDeploy in `region` at `time`: adds `x-amz-date`,
@@ -267,43 +250,13 @@ pub fn sign(
     region: &str,
     time: SystemTime,
 ) -> Result<(), CodeDeployError> {
-    let signing = |e: &dyn std::fmt::Display| CodeDeployError::Signing(e.to_string());
-    let identity = credentials.clone().into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(SIGNING_NAME)
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| signing(&e))?
-        .into();
-    let headers: Vec<(&str, &str)> = request
-        .headers()
-        .iter()
-        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
-        .collect();
-    let uri = request.uri().to_string();
-    let signable = SignableRequest::new(
-        request.method().as_str(),
-        uri,
-        headers.into_iter(),
-        SignableBody::Bytes(request.body()),
-    )
-    .map_err(|e| signing(&e))?;
-    let (instructions, _signature) = sigv4(signable, &params)
-        .map_err(|e| signing(&e))?
-        .into_parts();
-    instructions.apply_to_request_http1x(request);
-    Ok(())
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(rename = "__type")]
-    kind: Option<String>,
-    #[serde(alias = "Message")]
-    message: Option<String>,
+    Ok(shared::signed::sign(
+        request,
+        SERVICE,
+        credentials,
+        region,
+        time,
+    )?)
 }
 
 /// An answer to `operation`: its output for a 2xx, otherwise the error CodeDeploy names in the
@@ -313,30 +266,8 @@ pub fn parse<T: DeserializeOwned>(
     status: u16,
     body: &[u8],
 ) -> Result<T, CodeDeployError> {
-    accepted(operation, status, body)?;
+    shared::signed::answer(operation, status, body)?;
     output(operation, body)
-}
-
-/// `Ok` for a 2xx; otherwise the error the body names.
-fn accepted(operation: &'static str, status: u16, body: &[u8]) -> Result<(), CodeDeployError> {
-    if (200..300).contains(&status) {
-        return Ok(());
-    }
-    let error: Option<ErrorBody> = serde_json::from_slice(body).ok();
-    let code = error
-        .as_ref()
-        .and_then(|e| e.kind.as_deref())
-        .map(|kind| kind.rsplit('#').next().unwrap_or(kind).to_owned())
-        .unwrap_or_else(|| "UnknownError".to_owned());
-    let message = error
-        .and_then(|e| e.message)
-        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
-    Err(CodeDeployError::Service {
-        operation,
-        status,
-        code,
-        message,
-    })
 }
 
 /// A 2xx body as the operation's output; an empty one is an output with no fields.
@@ -352,25 +283,11 @@ fn output<T: DeserializeOwned>(operation: &'static str, body: &[u8]) -> Result<T
     })
 }
 
-/// An error and its causes on one line: hyper's own message ("client error (Connect)") says
-/// little without them.
-pub(crate) fn causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub(crate) use shared::signed::causes;
 
 /// CodeDeploy over HTTPS, signed with the credentials of the function's role.
 pub struct HttpCodeDeploy {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
-    credentials: SharedCredentialsProvider,
-    region: String,
-    endpoint: String,
+    client: JsonClient,
 }
 
 impl HttpCodeDeploy {
@@ -381,81 +298,16 @@ impl HttpCodeDeploy {
         region: impl Into<String>,
         endpoint: impl Into<String>,
     ) -> std::io::Result<Self> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())?
-            // Plain HTTP only for an endpoint given as http:// (the tests' stand-in);
-            // endpoint_for gives https.
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
         Ok(Self {
-            client: Client::builder(TokioExecutor::new()).build(https),
-            credentials,
-            region: region.into(),
-            endpoint: endpoint.into(),
+            client: JsonClient::new(SERVICE, credentials, region, endpoint)?,
         })
     }
 
     async fn call<O: Operation>(&self, input: &O) -> Result<O::Output, CodeDeployError> {
         let body =
             serde_json::to_vec(input).map_err(|e| CodeDeployError::Request(e.to_string()))?;
-        let answer = self.send(O::NAME, body).await?;
+        let answer = self.client.call(O::NAME, body).await?;
         output(O::NAME, &answer)
-    }
-
-    /// Sends one operation's JSON input until it is accepted (2xx), gives an error not worth
-    /// retrying, or [`ATTEMPTS`] are used up; the accepted answer's body. Not generic, so the HTTP
-    /// client's code is compiled once rather than once per operation.
-    async fn send(&self, operation: &'static str, body: Vec<u8>) -> Result<Bytes, CodeDeployError> {
-        let mut attempt = 1;
-        loop {
-            match self.attempt(operation, body.clone()).await {
-                Err(error) if error.is_retryable() && attempt < ATTEMPTS => {
-                    tracing::warn!(operation, attempt, %error, "CodeDeploy call retried");
-                    tokio::time::sleep(BACKOFF * attempt).await;
-                    attempt += 1;
-                }
-                outcome => return outcome,
-            }
-        }
-    }
-
-    async fn attempt(
-        &self,
-        operation: &'static str,
-        body: Vec<u8>,
-    ) -> Result<Bytes, CodeDeployError> {
-        let credentials = self
-            .credentials
-            .provide_credentials()
-            .await
-            .map_err(|e| CodeDeployError::Credentials(e.to_string()))?;
-        let mut request = request_for(&self.endpoint, operation, body)?;
-        sign(&mut request, &credentials, &self.region, SystemTime::now())?;
-        let transport = |detail: String| CodeDeployError::Transport { operation, detail };
-        let exchange = async {
-            let response = self
-                .client
-                .request(request.map(|body| Full::new(Bytes::from(body))))
-                .await
-                .map_err(|e| transport(causes(&e)))?;
-            let status = response.status().as_u16();
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| transport(causes(&e)))?
-                .to_bytes();
-            Ok::<_, CodeDeployError>((status, body))
-        };
-        let (status, body) = tokio::time::timeout(ATTEMPT_TIMEOUT, exchange)
-            .await
-            .map_err(|_| transport(format!("none within {} s", ATTEMPT_TIMEOUT.as_secs())))??;
-        accepted(operation, status, &body)?;
-        Ok(body)
     }
 }
 
@@ -485,6 +337,10 @@ impl CodeDeploy for HttpCodeDeploy {
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
 
     use serde_json::{Value, json};
 
