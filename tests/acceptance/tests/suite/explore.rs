@@ -240,3 +240,50 @@ async fn measure_cases_to_the_first_difference_generated_against_uniform() {
         assert!(medians[0] <= medians[1], "{name}/{candidate}: {medians:?}");
     }
 }
+
+/// `./build.sh explore` stores each candidate's latest exploration in the experiments table; the
+/// report (JSON and dashboard) shows it.
+#[tokio::test]
+async fn the_report_shows_the_latest_exploration_of_each_candidate() {
+    let world = World::new().await;
+    let table = std::env::var("EXPERIMENTS_TABLE").expect("EXPERIMENTS_TABLE");
+    let store = experiments::store(&table).await;
+    // A seed of its own tells this test's exploration from any other.
+    let seed = fastrand::u64(..);
+    let exploration = explore("round", "half-even", Family::Round, 50, seed).await;
+    let explored = exploration.explored(experiments::now_rfc3339());
+    store
+        .put_exploration("round", &explored)
+        .await
+        .expect("stored");
+    let report = acceptance::eventually(20, || async {
+        let reply = world
+            .send(Call::get("experiment-report", "/experiments/round"))
+            .await;
+        let body = reply.json();
+        let shown = body["report"]["explorations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["candidate"] == "half-even" && e["seed"] == seed)
+            .cloned();
+        shown.ok_or_else(|| format!("not in {}", body["report"]["explorations"]))
+    })
+    .await;
+    assert_eq!(
+        report["input"],
+        explored.input.clone().expect("a difference")
+    );
+    assert_eq!(report["outcome"], "mismatch");
+    let page = world
+        .send(Call::get(
+            "experiment-report",
+            "/experiments/round/dashboard",
+        ))
+        .await
+        .text();
+    assert!(
+        page.contains(&format!("seed <code>{seed}</code>")),
+        "the dashboard does not show the exploration with seed {seed}"
+    );
+}
