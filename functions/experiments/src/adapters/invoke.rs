@@ -89,6 +89,8 @@ pub struct LambdaInvoker {
     /// Locally, the folder of the binaries `cargo lambda watch` runs (`LOCAL_BUILDS_DIR`): a
     /// version is then the build id of `<folder>/<function>`.
     builds: Option<std::path::PathBuf>,
+    /// Locally, the process last seen running each binary (see [`LambdaInvoker::local_build_id`]).
+    running: std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, u32>>,
     /// The code hash of each function invoked at `$LATEST` (`None`: unreadable), and when it was read.
     code_hashes: std::sync::Mutex<std::collections::HashMap<String, (Instant, Option<String>)>>,
 }
@@ -104,6 +106,7 @@ impl LambdaInvoker {
             prefix: prefix.into(),
             live: Default::default(),
             builds: None,
+            running: Default::default(),
             code_hashes: Default::default(),
         }
     }
@@ -130,6 +133,55 @@ impl LambdaInvoker {
             format!("{}{function}", self.prefix)
         }
     }
+}
+
+impl LambdaInvoker {
+    /// The build id of the binary that answered locally: that of the process running `binary`
+    /// (on Linux, `/proc/<pid>/exe`, which keeps the file a process started from even after a
+    /// rebuild replaced it), so that a fix built but not yet restarted is not credited with the old
+    /// code's answers; the file's own build id where no such process is found (other systems, or
+    /// before `cargo lambda watch` starts it).
+    fn local_build_id(&self, binary: &std::path::Path) -> Option<String> {
+        // `/proc/<pid>/exe` names the canonical path.
+        let canonical = std::fs::canonicalize(binary);
+        let binary = canonical.as_deref().unwrap_or(binary);
+        let mut running = self.running.lock().expect("the running processes");
+        let pid = running
+            .get(binary)
+            .copied()
+            .filter(|pid| runs(*pid, binary))
+            .or_else(|| process_running(binary));
+        match pid {
+            Some(pid) => {
+                running.insert(binary.to_owned(), pid);
+                build_id(&std::path::PathBuf::from(format!("/proc/{pid}/exe")))
+            }
+            None => {
+                running.remove(binary);
+                build_id(binary)
+            }
+        }
+    }
+}
+
+/// Whether process `pid` runs `binary` (the file it started from, possibly replaced since).
+fn runs(pid: u32, binary: &std::path::Path) -> bool {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .is_ok_and(|exe| started_from(&exe.to_string_lossy(), binary))
+}
+
+/// Whether `/proc/<pid>/exe`'s target `exe` names `binary`, replaced (` (deleted)`) or not.
+fn started_from(exe: &str, binary: &std::path::Path) -> bool {
+    exe.strip_suffix(" (deleted)").unwrap_or(exe) == binary.to_string_lossy()
+}
+
+/// The newest process running `binary`, from `/proc` (none on systems without it).
+fn process_running(binary: &std::path::Path) -> Option<u32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| runs(*pid, binary))
+        .max()
 }
 
 /// The version the Invoke API reports for a function invoked without a qualifier.
@@ -293,7 +345,7 @@ impl Invoker for LambdaInvoker {
                 }
             };
             let version = match (&self.builds, output.executed_version()) {
-                (Some(folder), _) => build_id(&folder.join(function)),
+                (Some(folder), _) => self.local_build_id(&folder.join(function)),
                 (None, Some(LATEST)) => Some(self.latest_version(function).await),
                 (None, executed) => executed.map(str::to_owned),
             };
@@ -398,6 +450,67 @@ mod tests {
         assert_ne!(id, build_id_of(1_001, 1_700_000_000_000_000_000));
         assert_ne!(id, build_id_of(1_000, 1_700_000_000_000_000_001));
         assert_eq!(build_id(std::path::Path::new("/no/such/binary")), None);
+    }
+
+    #[test]
+    fn a_process_started_from_a_binary_is_known_by_its_exe_link_even_after_a_rebuild() {
+        let binary = std::path::Path::new("/repo/target/debug/sort-candidate");
+        assert!(started_from("/repo/target/debug/sort-candidate", binary));
+        assert!(started_from(
+            "/repo/target/debug/sort-candidate (deleted)",
+            binary
+        ));
+        assert!(!started_from("/repo/target/debug/sort-control", binary));
+        assert!(!started_from("/usr/bin/sort-candidate", binary));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_running_process_gives_the_build_id_and_a_file_without_one_its_own() {
+        let me = std::fs::canonicalize(std::env::current_exe().expect("the test binary"))
+            .expect("a canonical path");
+        assert!(process_running(&me).is_some(), "this test's own process");
+        let config = aws_sdk_lambda::Config::builder()
+            .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+            .build();
+        let invoker = LambdaInvoker::new(aws_sdk_lambda::Client::from_conf(config), "");
+        assert_eq!(invoker.local_build_id(&me), build_id(&me));
+        assert_eq!(
+            invoker.local_build_id(std::path::Path::new("/no/such/binary")),
+            None
+        );
+    }
+
+    /// A rebuild while the old process still runs (a fix built but not restarted): the answers
+    /// are the old binary's, and so is the build id.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_binary_rebuilt_under_a_running_process_keeps_the_processs_build_id() {
+        let folder = std::env::temp_dir().join(format!("build-id-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).expect("a folder");
+        let binary = folder.join("sleeper");
+        std::fs::copy("/bin/sleep", &binary).expect("a copy of sleep");
+        let mut process = std::process::Command::new(&binary)
+            .arg("30")
+            .spawn()
+            .expect("the old binary runs");
+        let old = build_id(&binary);
+        // As a linker does: a new file under the same name, the old one still open by its process.
+        std::fs::remove_file(&binary).expect("unlinked");
+        std::fs::write(&binary, b"the rebuilt binary").expect("rebuilt");
+        let rebuilt = build_id(&binary);
+        let config = aws_sdk_lambda::Config::builder()
+            .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+            .build();
+        let invoker = LambdaInvoker::new(aws_sdk_lambda::Client::from_conf(config), "");
+        let running = invoker.local_build_id(&binary);
+        process.kill().expect("stopped");
+        process.wait().expect("reaped");
+        let after = invoker.local_build_id(&binary);
+        std::fs::remove_dir_all(&folder).ok();
+        assert_ne!(old, rebuilt);
+        assert_eq!(running, old, "the running process's binary");
+        assert_eq!(after, rebuilt, "no process: the file's");
     }
 
     #[test]
