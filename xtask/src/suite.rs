@@ -386,6 +386,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn side_steps_stop_at_the_first_failure_and_name_it() {
+        let steps = |names: &[(&str, &str)]| {
+            names
+                .iter()
+                .map(|(name, program)| ((*name).to_owned(), Cmd::new(*program)))
+                .collect()
+        };
+        Side::start_steps("scan", steps(&[("a", "true"), ("b", "true")]))
+            .finish()
+            .unwrap();
+        let error = Side::start_steps(
+            "scan",
+            steps(&[("a", "true"), ("b", "false"), ("c", "true")]),
+        )
+        .finish()
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("scan: b failed"), "{error}");
+    }
+
+    #[test]
     fn the_suite_is_split_round_robin_without_losing_a_test() {
         let tests: Vec<String> = (0..7).map(|i| format!("t{i}")).collect();
         let parts: Vec<Vec<String>> = (0..3).map(|i| part(&tests, i, 3)).collect();
