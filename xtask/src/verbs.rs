@@ -16,6 +16,14 @@ use crate::tools::{self, Paths};
 
 /// `./build.sh local`: the whole app on this machine until Ctrl-C, data kept in `.local/dynamodb`.
 pub fn local(paths: &Paths, dynamodb_port: u16, watch_port: u16) -> Result<()> {
+    for (port, what) in [(watch_port, "the app"), (dynamodb_port, "DynamoDB Local")] {
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+            bail!(
+                "port {port} ({what}) is taken: a local stack may already be running (it keeps \
+                 running until Ctrl-C in its terminal); stop it, or free the port"
+            );
+        }
+    }
     tools::ensure_local_tools(paths)?;
     let data = DataStack::start(paths, dynamodb_port, true, "local-")?;
     let endpoints = paths.local.join("endpoints.json");
@@ -252,9 +260,19 @@ pub fn bench(paths: &Paths, args: &[String]) -> Result<()> {
             .dir(&peer)
             .run()?;
     }
-    log!("building the release shortener binary (the peer bench starts it)");
+    log!(
+        "building the release shortener and pbkdf2-control binaries (the peer and tune_methods benches start them)"
+    );
     Cmd::new("cargo")
-        .args(["build", "--quiet", "--release", "--bin", "shortener"])
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--bin",
+            "shortener",
+            "--bin",
+            "pbkdf2-control",
+        ])
         .run()?;
     let data = DataStack::start(paths, local::free_port()?, false, "bench-")?;
     // The proxy bench goes through cargo lambda watch (release builds), as a local client does;

@@ -10,7 +10,7 @@
 //! with what this run sampled, and ends with the report's line: `compared X of Y requests`.
 
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde_json::json;
@@ -177,8 +177,23 @@ async fn main() -> ExitCode {
     let report = endpoints["experiment-report"]
         .as_str()
         .map(|base| format!("{}/experiments/{experiment}", base.trim_end_matches('/')));
+    // The counts this run starts from, once the comparisons of earlier requests (a curl a moment
+    // ago) are done, so that this run's line counts only this run's (at most 10 s of waiting).
     let before = match &report {
-        Some(report) => counts(&http, report).await.ok(),
+        Some(report) => {
+            let waited = Instant::now();
+            loop {
+                match counts(&http, report).await {
+                    Ok(now)
+                        if now.compared + now.skipped < now.sampled
+                            && waited.elapsed() < Duration::from_secs(10) =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(200)).await
+                    }
+                    settled => break settled.ok(),
+                }
+            }
+        }
         None => None,
     };
     let started = Instant::now();
