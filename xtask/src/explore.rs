@@ -4,7 +4,7 @@
 //! disagreement shrunk to a minimal request (the `explore` crate). Prints per candidate the minimal
 //! input, both answers, the first difference, the cases it took and the seed; stores the result
 //! where the dashboard reads it. Exits 1 when a candidate differs in a way its experiment does not
-//! declare as intended.
+//! declare as intended, 2 when exploring failed.
 //!
 //! Locally it needs `./build.sh local` running, as `traffic` does; deployed, the stack's Function
 //! URLs (public, `AuthType: NONE`). Never through the experiment proxy: exploring is not traffic.
@@ -145,7 +145,8 @@ pub fn summary(exploration: &Exploration) -> String {
     )
 }
 
-/// Runs the verb; exit 1 when a candidate mismatched.
+/// Runs the verb: exit 0 when no candidate mismatched, 1 when one did, 2 when exploring failed
+/// (as `verdict` does, so CI tells a difference from a broken run).
 pub fn run(
     paths: &Paths,
     env: &str,
@@ -153,6 +154,24 @@ pub fn run(
     profile: &str,
     args: &[String],
 ) -> Result<ExitCode> {
+    Ok(match explore_all(paths, env, region, profile, args) {
+        Ok(true) => ExitCode::FAILURE,
+        Ok(false) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    })
+}
+
+/// Explores every candidate asked for; whether one mismatched.
+fn explore_all(
+    paths: &Paths,
+    env: &str,
+    region: Option<&str>,
+    profile: &str,
+    args: &[String],
+) -> Result<bool> {
     let options = Options::try_parse_from(args)?;
     let registry = Registry::load(&paths.root)?;
     let experiment = experiment(paths, &registry, &options.experiment)?;
@@ -230,11 +249,7 @@ pub fn run(
             }
         }
     }
-    Ok(if mismatched {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(mismatched)
 }
 
 #[cfg(test)]
