@@ -11,6 +11,7 @@
 #   ./build.sh experiments upload <env> [region profile] [files]   store experiment definitions
 #   ./build.sh traffic <env> [region profile] <experiment> [--count N]   requests through the proxy
 #   ./build.sh tune local|<env> <region> <profile> [options]  memory-size tuning (benches/tune/README.md)
+#   ./build.sh load [--redirects N] [--creates M] [--seconds S]  bounded load and soak test of the local shortener
 #   ./build.sh deploy <env> <region> <profile> [--dry-run]   build arm64, deploy stack rust-serverless-<env>
 #   ./build.sh remove <env> <region> <profile> [--delete-data] [--dry-run]  delete the stack
 #   ./build.sh check                                  the registry (functions.toml) against everything else

@@ -68,6 +68,24 @@ enum Verb {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         args: Vec<String>,
     },
+    /// A bounded load and soak test of the shortener on its own local stack (not part of `test`).
+    Load {
+        /// Redirects to send.
+        #[arg(long, default_value_t = 20_000)]
+        redirects: u64,
+        /// Links to create.
+        #[arg(long, default_value_t = 2_000)]
+        creates: u64,
+        /// The run fails if it takes longer.
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Shortener instances (cargo lambda watch's --concurrency).
+        #[arg(long, default_value_t = 2)]
+        instances: u32,
+    },
     /// Generated requests to each candidate and its control, the first difference shrunk:
     /// `explore <env> [region profile] <experiment> [--cases N] [--seconds S] [--seed X]
     /// [--uniform]`; exits 1 when a candidate differs.
@@ -324,6 +342,22 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
             verbs::traffic(&paths, env, region.as_deref(), &profile, &rest)
         }
         Verb::Tune { args } => verbs::tune(&paths, &args),
+        Verb::Load {
+            redirects,
+            creates,
+            seconds,
+            clients,
+            instances,
+        } => crate::load::run(
+            &paths,
+            &crate::load::Options {
+                redirects,
+                creates,
+                seconds,
+                clients,
+                instances,
+            },
+        ),
         Verb::Deploy {
             env,
             region,
@@ -392,6 +426,8 @@ mod tests {
             "traffic local round --count 200",
             "explore local round --cases 50 --seed 7 --uniform",
             "explore dev eu-west-1 p sort --seconds 10",
+            "load",
+            "load --redirects 20000 --creates 2000 --seconds 300 --clients 8 --instances 2",
             "tune local --memory 128,256",
             "tune dev eu-west-1 p --dry-run",
             "deploy dev eu-west-1 p --dry-run --stack-commit abc",

@@ -335,6 +335,19 @@ pub fn start_watch(
     endpoints_file: &Path,
     release: bool,
 ) -> Result<Watch> {
+    start_watch_with(paths, data, port, endpoints_file, release, 1)
+}
+
+/// Like [`start_watch`], with up to `instances` processes per function (watch's `--concurrency`),
+/// started as concurrent requests need them.
+pub fn start_watch_with(
+    paths: &Paths,
+    data: &DataStack,
+    port: u16,
+    endpoints_file: &Path,
+    release: bool,
+    instances: u32,
+) -> Result<Watch> {
     let registry = Registry::load(&paths.root)?;
     let base = format!("http://127.0.0.1:{port}");
     let mut function_env = data.env();
@@ -396,6 +409,7 @@ pub fn start_watch(
     let watch = watch
         .args(["--ignore-changes", "-A", "127.0.0.1", "-P"])
         .arg(port.to_string())
+        .args(["--concurrency", &instances.to_string()])
         .arg("--env-file")
         .arg(env_file.display().to_string());
     let mut process = procs::spawn(&watch, &paths.local.join(format!("watch-{port}.log")))?;

@@ -8,6 +8,7 @@ mod check;
 mod cli;
 mod cmd;
 mod explore;
+mod load;
 mod local;
 mod new_candidate;
 mod performance_md;
