@@ -509,3 +509,20 @@ async fn every_bad_input_is_answered_with_a_4xx_json_error_and_never_a_5xx() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn the_matrix_covers_every_http_function_of_the_registry_in_both_modes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let registry = Registry::load(&root).unwrap_or_else(|e| panic!("{e}"));
+    for mode in [Mode::Handler, Mode::Http] {
+        let cases = matrix(mode);
+        println!("{mode:?}: {} cases", cases.len());
+        assert!(cases.len() >= 150, "{mode:?}: {} cases", cases.len());
+        for function in &registry.functions {
+            let reached = NOT_HTTP.iter().all(|(name, _)| *name != function.name)
+                && (function.family != "chaos" || mode == Mode::Http);
+            let covered = cases.iter().any(|c| c.call.function == function.name);
+            assert_eq!(reached, covered, "{mode:?}: {}", function.name);
+        }
+    }
+}
