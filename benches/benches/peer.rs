@@ -310,6 +310,30 @@ async fn plan(mut pair: impl AsyncFnMut(u32)) -> Value {
     })
 }
 
+/// `shared::aws::sdk_config` as it was before stalled-stream protection was turned off (the SDK's
+/// default, on), to measure the change before and after in the same run (`PEER_SDK=previous`).
+async fn previous_sdk_config() -> aws_config::SdkConfig {
+    use aws_config::retry::RetryConfig;
+    use aws_config::timeout::TimeoutConfig;
+    let limits = shared::aws::SdkLimits::from_env(&shared::config::ProcessEnv);
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_millis(500))
+                .operation_attempt_timeout(limits.attempt)
+                .operation_timeout(limits.operation)
+                .build(),
+        )
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(20))
+                .with_max_backoff(Duration::from_millis(200)),
+        )
+        .load()
+        .await
+}
+
 fn rust_driver(kind: DriverKind) {
     let table = required("LINKS_TABLE");
     // What the function's main.rs builds (one thread).
@@ -318,7 +342,10 @@ fn rust_driver(kind: DriverKind) {
         .build()
         .expect("tokio runtime");
     let mut result = rt.block_on(async {
-        let sdk = shared::aws::sdk_config().await;
+        let sdk = match std::env::var("PEER_SDK").as_deref() {
+            Ok("previous") => previous_sdk_config().await,
+            _ => shared::aws::sdk_config().await,
+        };
         let client = aws_sdk_dynamodb::Client::new(&sdk);
         match kind {
             DriverKind::Handler => {
@@ -336,6 +363,7 @@ fn rust_driver(kind: DriverKind) {
             DriverKind::Raw => plan(async |i| raw_pair(&client, &table, i).await).await,
         }
     });
+    result["sdk"] = json!(std::env::var("PEER_SDK").unwrap_or_else(|_| "current".into()));
     result["runtime"] = json!(match kind {
         DriverKind::Handler => "rust",
         DriverKind::Raw => "raw sdk",
@@ -373,6 +401,8 @@ fn driver_command(cmd: &Path, args: &[&str], group: Option<&CpuCgroup>) -> Comma
 #[derive(Clone, Copy, PartialEq)]
 enum Driver {
     Rust,
+    /// The shortener on the SDK configuration before this change (`previous_sdk_config`).
+    RustPrevious,
     Raw,
     Node,
 }
@@ -408,17 +438,16 @@ fn run_driver(driver: Driver, settings: Settings, quota: Quota) -> Value {
         _ => None,
     };
     let mut command = match driver {
-        Driver::Rust | Driver::Raw => {
+        Driver::Rust | Driver::RustPrevious | Driver::Raw => {
             let me = std::env::current_exe().expect("own path");
             let mut c = driver_command(&me, &[], start_in);
             c.env(
                 "PEER_DRIVER",
-                if driver == Driver::Rust {
-                    "rust"
-                } else {
-                    "raw"
-                },
+                if driver == Driver::Raw { "raw" } else { "rust" },
             );
+            if driver == Driver::RustPrevious {
+                c.env("PEER_SDK", "previous");
+            }
             c
         }
         Driver::Node => {
@@ -559,6 +588,16 @@ fn warm_up(result: &Value) -> String {
         windows.len(),
         windows.join(", ")
     )
+}
+
+/// `/proc/loadavg`'s first three fields.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn pairs_run(result: &Value) -> f64 {
@@ -703,9 +742,10 @@ fn compare() {
         "run `npm ci` in benches/node-peer first (./build.sh bench does)"
     );
     let binary = shortener_binary();
+    let load_at_start = load_average();
 
     println!(
-        "peer: per driver, the first {FIRST} pairs, then windows of {WINDOW} pairs until two agree within {:.0} % (at most {MAX_WINDOWS}), then {PAIRS} timed pairs; order rust, raw sdk, node, raw sdk, rust",
+        "peer: per driver, the first {FIRST} pairs, then windows of {WINDOW} pairs until two agree within {:.0} % (at most {MAX_WINDOWS}), then {PAIRS} timed pairs; order rust, raw sdk, node, raw sdk, rust, then rust on the previous SDK configuration, rust, previous",
         TOLERANCE * 100.0
     );
     let rust_a = run_driver(Driver::Rust, UNCONSTRAINED, Quota::None);
@@ -713,12 +753,18 @@ fn compare() {
     let node = run_driver(Driver::Node, UNCONSTRAINED, Quota::None);
     let raw_b = run_driver(Driver::Raw, UNCONSTRAINED, Quota::None);
     let rust_b = run_driver(Driver::Rust, UNCONSTRAINED, Quota::None);
+    let previous_a = run_driver(Driver::RustPrevious, UNCONSTRAINED, Quota::None);
+    let now_c = run_driver(Driver::Rust, UNCONSTRAINED, Quota::None);
+    let previous_b = run_driver(Driver::RustPrevious, UNCONSTRAINED, Quota::None);
     for (name, result) in [
         ("rust (1)", &rust_a),
         ("raw sdk (1)", &raw_a),
         ("node", &node),
         ("raw sdk (2)", &raw_b),
         ("rust (2)", &rust_b),
+        ("rust, previous sdk config (1)", &previous_a),
+        ("rust (3)", &now_c),
+        ("rust, previous sdk config (2)", &previous_b),
     ] {
         println!(
             "peer warm-up {name}: {}; first {FIRST} pairs {:.1} us/pair, steady {:.1} us/pair",
@@ -755,6 +801,10 @@ fn compare() {
         })
         .collect();
 
+    println!(
+        "peer load average (1/5/15 min): {load_at_start} at the start, {} at the end",
+        load_average()
+    );
     let both = |pointer: &str, a: &Value, b: &Value| mean(&[num(a, pointer), num(b, pointer)]);
     println!(
         "\nsummary (same run, DynamoDB Local; Rust shortener with COUNT_VISITS=false vs {}; rust and raw sdk: mean of their two runs):",
@@ -768,6 +818,15 @@ fn compare() {
         rust_cpu / node_cpu,
         rust_cpu / raw_cpu,
         raw_cpu / node_cpu,
+    );
+    let steady = |v: &Value| num(v, "/steady/cpu_us_per_pair");
+    let (now, previous) = (
+        mean(&[steady(&rust_b), steady(&now_c)]),
+        mean(&[steady(&previous_a), steady(&previous_b)]),
+    );
+    println!(
+        "peer sdk config change (stalled-stream protection off), rust steady state, alternating: now {now:.1} us, previous {previous:.1} us | now/previous {:.3}",
+        now / previous
     );
     let rust_first = both("/first/cpu_us_per_pair", &rust_a, &rust_b);
     let raw_first = both("/first/cpu_us_per_pair", &raw_a, &raw_b);
