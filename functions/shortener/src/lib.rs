@@ -134,7 +134,7 @@ async fn route(app: &App, request: Request) -> Response<Body> {
         (&Method::GET, ["apple-app-site-association"]) => routes::aasa::get(app),
         (&Method::GET, ["openapi.json"]) => routes::openapi::get(),
         (&Method::POST, ["links"]) => routes::bulk::post(app, &request).await,
-        (&Method::GET, [code]) => routes::redirect::get(app, code).await,
+        (&Method::GET, [code]) => routes::redirect::get(app, &request, code).await,
         (&Method::PATCH, [code]) => routes::manage::patch(app, &request, code).await,
         (&Method::DELETE, [code]) => routes::manage::delete(app, &request, code).await,
         (_, [_]) => ApiError::method_not_allowed("GET, PATCH, DELETE").into_response(),

@@ -8,6 +8,7 @@
 //! | `link#<code>`           | a link                                    | `url`, `createdAt`, `expiresAt`, `maxVisits`, `visits`, `ttl`, `version`, `disabled`, `history`, `deletedAt`, `deleteReason` |
 //! | `url#<sha256>`          | dedupe: the code of a normalised URL      | `code`                                     |
 //! | `visits#<code>#<shard>` | one shard of a link's visit counter       | `count`, `ttl`                             |
+//! | `day#<code>#<date>#<shard>` | one shard of a link's analytics for a UTC day | `visits`, `previews`, `ref:<host>`, `dev:<class>`, `hll` (a string set of `index:rank`), `ttl` |
 //!
 //! Every write that creates an item is conditional, so nothing is ever silently overwritten; an
 //! edit is conditional on the link's `version`. A taken-down link keeps its item (without `ttl`),
@@ -27,6 +28,8 @@ use crate::domain::link::{Limits, Link, Takedown, TargetChange};
 use crate::domain::target::TargetUrl;
 
 const COUNTER_KEY: &str = "counter#ids";
+/// Per-day analytics are kept this long (DynamoDB TTL cleans them up).
+const ANALYTICS_DAYS: i64 = 90;
 /// Items outlive their expiry by a day so a late visitor still gets `410` rather than `404`.
 const TTL_GRACE_SECONDS: i64 = 24 * 3_600;
 
@@ -52,6 +55,27 @@ pub enum Created {
     Existing(ShortCode),
     /// Two writers raced on the same items; try again.
     Conflict,
+}
+
+/// What one redirect adds to its link's analytics of the day (nothing identifying the visitor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DayVisit {
+    Visit {
+        referrer: String,
+        device: &'static str,
+        register: (u16, u8),
+    },
+    Preview,
+}
+
+/// A link's analytics for one UTC day, all shards summed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayStats {
+    pub visits: u64,
+    pub previews: u64,
+    pub referrers: std::collections::BTreeMap<String, u64>,
+    pub devices: std::collections::BTreeMap<String, u64>,
+    pub registers: Vec<(u16, u8)>,
 }
 
 /// The outcome of writing an edited (or taken-down) link.
@@ -411,6 +435,106 @@ impl LinkStore {
         Ok(())
     }
 
+    /// Adds one redirect to shard `shard` of the link's analytics for `date` (`YYYY-MM-DD`).
+    pub async fn record_day(
+        &self,
+        code: &ShortCode,
+        date: &str,
+        shard: u32,
+        visit: &DayVisit,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.writes.visits.fetch_add(1, Ordering::Relaxed);
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("day#{code}#{date}#{shard}")))
+            .expression_attribute_names("#t", "ttl")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":ttl", n(now + ANALYTICS_DAYS * 86_400));
+        let request = match visit {
+            DayVisit::Preview => request
+                .update_expression("ADD #p :one SET #t = :ttl")
+                .expression_attribute_names("#p", "previews"),
+            DayVisit::Visit {
+                referrer,
+                device,
+                register: (index, rank),
+            } => request
+                .update_expression("ADD #v :one, #r :one, #d :one, #h :reg SET #t = :ttl")
+                .expression_attribute_names("#v", "visits")
+                .expression_attribute_names("#r", format!("ref:{referrer}"))
+                .expression_attribute_names("#d", format!("dev:{device}"))
+                .expression_attribute_names("#h", "hll")
+                .expression_attribute_values(
+                    ":reg",
+                    AttributeValue::Ss(vec![format!("{index}:{rank}")]),
+                ),
+        };
+        request.send().await.map_err(classify)?;
+        Ok(())
+    }
+
+    /// A link's analytics for each of `dates`, its shards summed (eventually consistent reads).
+    pub async fn days(
+        &self,
+        code: &ShortCode,
+        dates: &[String],
+        shards: u32,
+    ) -> Result<Vec<DayStats>, StoreError> {
+        let keys: Vec<String> = dates
+            .iter()
+            .flat_map(|date| (0..shards).map(move |shard| format!("day#{code}#{date}#{shard}")))
+            .collect();
+        let mut days: HashMap<String, DayStats> = HashMap::new();
+        for chunk in keys.chunks(100) {
+            let keys = chunk
+                .iter()
+                .map(|pk| HashMap::from([("pk".to_owned(), s(pk))]))
+                .collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .build()
+                    .map_err(|e| StoreError::Unexpected(e.to_string()))?,
+            );
+            for _ in 0..5 {
+                let Some(keys) = request.take() else { break };
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                for item in output
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(date) = item
+                        .get("pk")
+                        .and_then(|v| v.as_s().ok())
+                        .and_then(|pk| pk.rsplit('#').nth(1))
+                    else {
+                        continue;
+                    };
+                    merge_day(days.entry(date.to_owned()).or_default(), item);
+                }
+                request = output
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .cloned();
+            }
+        }
+        Ok(dates
+            .iter()
+            .map(|date| days.remove(date).unwrap_or_default())
+            .collect())
+    }
+
     /// The sum of a link's visit counter shards (eventually consistent reads).
     pub async fn sharded_visits(&self, code: &ShortCode, shards: u32) -> Result<u64, StoreError> {
         let keys = (0..shards)
@@ -447,6 +571,28 @@ impl LinkStore {
                 .cloned();
         }
         Ok(total)
+    }
+}
+
+fn merge_day(day: &mut DayStats, item: &HashMap<String, AttributeValue>) {
+    let count = |v: &AttributeValue| v.as_n().ok().and_then(|n| n.parse::<u64>().ok());
+    for (name, value) in item {
+        if name == "visits" {
+            day.visits += count(value).unwrap_or_default();
+        } else if name == "previews" {
+            day.previews += count(value).unwrap_or_default();
+        } else if let Some(host) = name.strip_prefix("ref:") {
+            *day.referrers.entry(host.to_owned()).or_default() += count(value).unwrap_or_default();
+        } else if let Some(class) = name.strip_prefix("dev:") {
+            *day.devices.entry(class.to_owned()).or_default() += count(value).unwrap_or_default();
+        } else if name == "hll"
+            && let Ok(set) = value.as_ss()
+        {
+            day.registers.extend(set.iter().filter_map(|r| {
+                let (index, rank) = r.split_once(':')?;
+                Some((index.parse().ok()?, rank.parse().ok()?))
+            }));
+        }
     }
 }
 

@@ -108,6 +108,18 @@ impl CodeKey {
         (left << HALF_BITS) | right
     }
 
+    /// A secret for another purpose (`label`), derived from this key; the key cannot be
+    /// recovered from it.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update(b"shortener-derived-key");
+        hasher.update(label.as_bytes());
+        for key in &self.round_keys {
+            hasher.update(key);
+        }
+        hasher.finalize().into()
+    }
+
     /// The keyed bijection on `[0, CAPACITY)`.
     pub fn permute(&self, id: u64) -> Result<u64, CodeError> {
         if id >= CAPACITY {

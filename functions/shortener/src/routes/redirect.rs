@@ -12,17 +12,24 @@
 //! with `maxVisits` are the exception: their count is the rule that ends them, so it is a
 //! conditional write on the link itself, in the request's path. With `COUNT_VISITS=false` the
 //! other links' redirects write nothing at all.
+//!
+//! The same budget covers the day's analytics (one more write, concurrent with the count, to one
+//! of the same number of shards; see [`crate::domain::analytics`]). A known link-preview bot is
+//! redirected but counted only as a preview, not as a visit (on links without `maxVisits`).
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
-use lambda_http::{Body, Response};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use shared::ApiError;
 
 use crate::App;
+use crate::domain::analytics;
 use crate::domain::code::ShortCode;
 use crate::domain::link::{Availability, Link};
+use crate::store::DayVisit;
 
-pub async fn get(app: &App, raw_code: &str) -> Response<Body> {
+pub async fn get(app: &App, request: &Request, raw_code: &str) -> Response<Body> {
     let Ok(code) = ShortCode::parse(raw_code) else {
         return not_found();
     };
@@ -31,32 +38,122 @@ pub async fn get(app: &App, raw_code: &str) -> Response<Body> {
         Ok(None) => return not_found(),
         Err(error) => return crate::AppError::from(error).into_response(),
     };
-    if let Some(response) = unavailable(&link, link.availability(super::now())) {
+    let now = super::now();
+    if let Some(response) = unavailable(&link, link.availability(now)) {
         return response;
     }
+    let visit = app.config.count_visits.then(|| day_visit(app, request));
     if link.limits.max_visits.is_some() {
         match app.store.count_limited_visit(&code).await {
             Ok(true) => {}
             Ok(false) => return used_up(),
             Err(error) => return crate::AppError::from(error).into_response(),
         }
-    } else if app.config.count_visits {
-        count_visit(app, &link).await;
+        if let Some(visit) = &visit {
+            within_budget(app, &link, record_day(app, &link, visit, now)).await;
+        }
+    } else if let Some(visit) = &visit {
+        // A link-preview bot is not a visit: only the analytics count it, apart.
+        let count = async {
+            if matches!(visit, DayVisit::Visit { .. }) {
+                count_visit(app, &link).await
+            } else {
+                Ok(())
+            }
+        };
+        let both = async {
+            let (counted, recorded) = tokio::join!(count, record_day(app, &link, visit, now));
+            counted.and(recorded)
+        };
+        within_budget(app, &link, both).await;
     }
     redirect(&link)
 }
 
-/// Counts one visit within the budget; a failure is logged, never returned.
-pub async fn count_visit(app: &App, link: &Link) {
+/// What this redirect adds to the day's analytics: see [`crate::domain::analytics`].
+fn day_visit(app: &App, request: &Request) -> DayVisit {
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    let user_agent = header("user-agent");
+    let Some(device) = analytics::classify(user_agent) else {
+        return DayVisit::Preview;
+    };
+    let ip = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| {
+        header("x-forwarded-for")
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    });
+    let salt = analytics::daily_salt(&app.config.code_key.derive("visitor-salt"), &today());
+    DayVisit::Visit {
+        referrer: analytics::referrer_host(
+            request
+                .headers()
+                .get("referer")
+                .and_then(|v| v.to_str().ok()),
+        ),
+        device: device.as_str(),
+        register: analytics::register(&salt, &ip, user_agent),
+    }
+}
+
+/// Today's UTC date, `YYYY-MM-DD`.
+pub fn today() -> String {
+    day_of(super::now())
+}
+
+/// The UTC date of Unix seconds, `YYYY-MM-DD`.
+pub fn day_of(unix_seconds: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+        .map(|t| {
+            let d = t.date();
+            format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+        })
+        .unwrap_or_default()
+}
+
+async fn record_day(
+    app: &App,
+    link: &Link,
+    visit: &DayVisit,
+    now: i64,
+) -> Result<(), crate::store::StoreError> {
     let shard = fastrand::u32(0..app.config.visit_shards);
-    let write = app
-        .store
-        .count_visit(&link.code, shard, link.limits.expires_at);
-    match tokio::time::timeout(app.config.visit_count_budget, write).await {
+    app.store
+        .record_day(&link.code, &day_of(now), shard, visit, now)
+        .await
+}
+
+/// Runs the redirect's writes within `VISIT_COUNT_BUDGET_MS`; a failure is logged, never returned.
+async fn within_budget(
+    app: &App,
+    link: &Link,
+    writes: impl std::future::Future<Output = Result<(), crate::store::StoreError>>,
+) {
+    match tokio::time::timeout(app.config.visit_count_budget, writes).await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::warn!(code = %link.code, %error, "visit not counted"),
         Err(_) => tracing::warn!(code = %link.code, "visit not counted within its budget"),
     }
+}
+
+/// Adds one visit to a random shard of the link's counter.
+pub async fn count_visit(app: &App, link: &Link) -> Result<(), crate::store::StoreError> {
+    let shard = fastrand::u32(0..app.config.visit_shards);
+    app.store
+        .count_visit(&link.code, shard, link.limits.expires_at)
+        .await
 }
 
 fn redirect(link: &Link) -> Response<Body> {

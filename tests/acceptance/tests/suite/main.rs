@@ -8,6 +8,7 @@ mod release;
 mod release_gate;
 mod shortener;
 mod shortener_admin;
+mod shortener_analytics;
 mod shortener_api;
 mod shortener_contract;
 mod workshop;
