@@ -39,6 +39,8 @@ pub const RESERVED: &[&str] = &[
     "experiments",
     "proxy",
     "links",
+    // Not alias-shaped (an alias has no '.'), listed so the route check sees every route.
+    "openapi.json",
 ];
 
 const HALF_BITS: u32 = 21;
