@@ -9,9 +9,15 @@
 #   ./build.sh bench [cargo bench args]               benches (DynamoDB Local, Node.js peer); writes PERFORMANCE.md
 #   ./build.sh new-candidate <family> <name>          scaffold a workshop candidate (answers 501)
 #   ./build.sh experiments upload <env> [region profile] [files]   store experiment definitions
+#   ./build.sh experiments reset <env> [region profile] <experiment>   forget its comparisons (local use)
 #   ./build.sh traffic <env> [region profile] <experiment> [--count N]   requests through the proxy
 #   ./build.sh tune local|<env> <region> <profile> [options]  memory-size tuning (benches/tune/README.md)
+#   ./build.sh explore <env> [region profile] <experiment> [--cases N] [--seed X] [--uniform]
+#                                                     find and shrink an input that separates a candidate
+#   ./build.sh audit                                  template scan and cargo deny (licences, bans, sources)
 #   ./build.sh load [--redirects N] [--creates M] [--seconds S]  bounded load and soak test of the local shortener
+#   ./build.sh verdict <env> [region profile] <experiment> [candidate]   is a candidate better, with what confidence
+#   ./build.sh promote <env> [region profile] <experiment> <candidate> [--release] | --undo   make it the control
 #   ./build.sh deploy <env> <region> <profile> [--dry-run]   build arm64, deploy stack rust-serverless-<env>
 #   ./build.sh remove <env> <region> <profile> [--delete-data] [--dry-run]  delete the stack
 #   ./build.sh check                                  the registry (functions.toml) against everything else
