@@ -484,7 +484,7 @@ async fn dashboard_shows_the_reports_figures(client: Client) {
     }
     let (x, y) = (numbers[0], numbers[1]);
     assert!(
-        text.starts_with(&format!("compared {x} of {y} requests")),
+        text.starts_with(&format!("All versions: compared {x} of {y} requests")),
         "{text}"
     );
     assert!(5 <= x && x <= y, "{text}");

@@ -50,18 +50,36 @@ const STYLE: &str = r#"
      room for a vertical scrollbar (100vw counts it), up to 90rem, centred on the page by its left margin, so that on a narrow window it overflows to the
      right, where the page scrolls. A figure stays on one line (a percentage interval breaks at its
      spaces otherwise); the inputs take the room left. */
-  #verdict-figures { width: min(calc(100vw - 3rem), 90rem); margin-left: calc(50% - min(50vw - 1.5rem, 45rem)); font-size: .9rem; }
+  #verdict-figures { table-layout: fixed; width: min(calc(100vw - 3rem), 90rem); margin-left: calc(50% - min(50vw - 1.5rem, 45rem)); font-size: .9rem; }
   #verdict-figures th, #verdict-figures td { padding: .4rem .5rem; }
   #verdict-figures thead th { vertical-align: bottom; }
   #verdict-figures td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
   #verdict-figures td.num small { white-space: normal; }
   #verdict-figures td.cost { min-width: 8rem; }
   #verdict-figures td.inputs { min-width: 12rem; }
-  #verdict-figures td.inputs code { word-break: normal; overflow-wrap: anywhere; }
+  #verdict-figures td.inputs code, #verdict-figures td.inputs small { word-break: normal; overflow-wrap: anywhere; }
+  #verdict-figures td.num small { overflow-wrap: anywhere; }
   #verdict-figures ul { margin: 0; padding-left: 1rem; }
   #verdict-figures li + li { margin-top: .3rem; }
   .legend span { display: inline-block; width: .9rem; height: .9rem; vertical-align: middle; margin: 0 .3rem 0 1rem; }
 "#;
+
+/// The verdict table's columns and their widths (`None`: the room left).
+const VERDICT_COLUMNS: [(&str, Option<&str>); 13] = [
+    ("candidate", Some("7rem")),
+    ("state", Some("5.5rem")),
+    ("differ or fail", Some("6rem")),
+    ("intended", Some("5rem")),
+    ("rate", Some("4rem")),
+    ("95 % interval", Some("6rem")),
+    ("always-valid 95 %", Some("6.5rem")),
+    ("more needed", Some("5rem")),
+    ("p50 ratio", Some("4.5rem")),
+    ("p99 ratio", Some("4.5rem")),
+    ("speed", Some("4.5rem")),
+    ("cost per million", Some("7.5rem")),
+    ("latest differing inputs", None),
+];
 
 /// What the page shows for a missing figure.
 const NONE: &str = "–";
@@ -96,11 +114,12 @@ fn verdict_sentences(verdicts: &[CandidateVerdict]) -> Markup {
     }
 }
 
-fn ratio(estimate: &Estimate) -> String {
-    format!(
-        "{:.2}× ({:.2}-{:.2})",
-        estimate.value, estimate.low, estimate.high
-    )
+/// A duration ratio and, under it, its 95 % interval.
+fn ratio(estimate: &Estimate) -> Markup {
+    html! {
+        (format!("{:.2}×", estimate.value)) br;
+        small { (format!("({:.2}-{:.2})", estimate.low, estimate.high)) }
+    }
 }
 
 fn interval(interval: Interval) -> String {
@@ -118,6 +137,25 @@ fn usd(value: Option<f64>, memory_mb: Option<u32>) -> String {
     }
 }
 
+/// A difference's first line, at most 160 characters (a failure's first line can be a whole
+/// error dump); the whole of it is the list item's title and in "Mismatches by input".
+fn first_line(why: &str) -> String {
+    let line = why.lines().next().unwrap_or_default();
+    match line.char_indices().nth(160) {
+        Some((end, _)) => format!("{}…", &line[..end]),
+        None => line.to_owned(),
+    }
+}
+
+/// The latest differing comparisons, one per input (the first, newest, of each).
+fn distinct_inputs(differing: &[verdict::Differing]) -> Vec<&verdict::Differing> {
+    let mut seen = std::collections::HashSet::new();
+    differing
+        .iter()
+        .filter(|d| seen.insert(d.input.as_str()))
+        .collect()
+}
+
 /// The numbers behind each verdict.
 fn verdict_rows(verdicts: &[CandidateVerdict]) -> Markup {
     html! {
@@ -133,7 +171,7 @@ fn verdict_rows(verdicts: &[CandidateVerdict]) -> Markup {
                     ratio(&p.p50_ratio),
                     ratio(&p.p99_ratio),
                 ),
-                None => (NONE, NONE.to_owned(), NONE.to_owned()),
+                None => (NONE, html! { (NONE) }, html! { (NONE) }),
             };
             tr data-verdict-figures=(v.candidate) {
                 th scope="row" { (v.candidate) }
@@ -161,11 +199,20 @@ fn verdict_rows(verdicts: &[CandidateVerdict]) -> Markup {
                     "control " (usd(v.cost.control_usd_per_million, v.cost.control_memory_mb)) br;
                     "candidate " (usd(v.cost.candidate_usd_per_million, v.cost.candidate_memory_mb))
                 }
+                // The inputs and the first line of each difference (its status, or its first
+                // differing part); the whole difference is in "Mismatches by input" below, where
+                // its lines have the page's width.
                 td class="inputs" {
                     ul {
-                        @for d in &c.latest_differing {
-                            li { code { (d.input) } code class="diff" { (d.why) } }
+                        @for d in distinct_inputs(&c.latest_differing) {
+                            li title=(d.why) {
+                                code { (d.input) } br;
+                                small { (first_line(&d.why)) }
+                            }
                         }
+                    }
+                    @if !c.latest_differing.is_empty() {
+                        a href="#mismatches" { "whole differences below" }
                     }
                 }
             }
@@ -403,7 +450,11 @@ fn view_line(view: &View) -> Markup {
     let versions: Vec<String> = view
         .versions
         .iter()
-        .map(|(id, version)| format!("{id} {}", version.as_deref().unwrap_or("unknown")))
+        .map(|(id, version)| match version {
+            Some(version) => format!("{id} {version}"),
+            // A variant that timed out or crashed in the latest comparison reported no version.
+            None => format!("{id}: no version (it gave no answer)"),
+        })
         .collect();
     // Relative links: the page is served under a prefix locally (`/lambda-url/...`) and on AWS.
     html! {
@@ -450,49 +501,59 @@ pub fn render(experiment: &Experiment, report: &Report, counts: &Counts, view: &
                     @if noise { " · noise baseline on" }
                 }
                 p id="compared" data-compared=(counts.compared) data-served=(counts.served) {
-                    (counts.sentence()) "."
+                    "All versions: " (counts.sentence()) "."
                 }
                 (view_line(view))
                 p id="window" {
+                    "This page: "
                     span id="comparisons" { (report.comparisons) }
-                    " comparisons (the latest " (REPORT_WINDOW) " at most)"
-                    @if let Some(since) = &report.since { " since " (since) }
+                    " comparisons (the latest " (REPORT_WINDOW) " at most"
+                    @if !view.all { ", current versions only" }
+                    ")"
+                    @if let Some(since) = &report.since { ", the oldest at " (since) }
                     "."
                 }
                 section id="verdicts" { (verdict_sentences(&report.verdicts)) }
                 h2 { "Verdict" }
-                p {
-                    "A candidate fails a comparison when its answer differs from the control's"
-                    @if noise { " (net of the control's own noise)" }
-                    " or when it times out, crashes or answers garbage. A difference the experiment \
-                     declares as intended (the control's answer, rewritten as declared, equals the \
-                     candidate's) is counted apart and is not a failure; any other difference is. \
-                     The verdict is decided on a 95 % always-valid bound (Robbins' mixture confidence \
-                     sequence): reading it after every comparison does not make a wrong "
-                    em { "equivalent" }
-                    " more likely than 5 %. The single-look interval is the exact two-sided 95 % \
-                     Clopper-Pearson interval. Durations: candidate / control at p50 and p99 with a \
-                     95 % bootstrap interval; "
-                    em { "slower" }
-                    " when the p50 interval lies above the allowed "
-                    (experiment.promotion.max_duration_ratio) "×, "
-                    em { "faster" }
-                    " when it lies below 1. Cost per million invocations at Lambda's arm64 price in \
-                     us-east-1."
-                }
                 table id="verdict-figures" {
+                    // Fixed widths for the figures (the table's layout is fixed, so no long input
+                    // or difference widens it past the window); the inputs take the rest.
+                    colgroup {
+                        @for (_, width) in VERDICT_COLUMNS {
+                            @if let Some(width) = width { col style=(format!("width: {width}")); }
+                            @else { col; }
+                        }
+                    }
                     thead {
                         tr {
-                            @for heading in [
-                                "candidate", "state", "failed", "intended", "rate", "95 % interval",
-                                "always-valid 95 %", "more needed", "p50 ratio", "p99 ratio", "speed",
-                                "cost per million", "latest differing inputs",
-                            ] {
+                            @for (heading, _) in VERDICT_COLUMNS {
                                 th { (heading) }
                             }
                         }
                     }
                     tbody { (verdict_rows(&report.verdicts)) }
+                }
+                details id="method" {
+                    summary { "How the verdict is decided" }
+                    p {
+                        "A candidate fails a comparison when its answer differs from the control's"
+                        @if noise { " (net of the control's own noise)" }
+                        " or when it times out, crashes or answers garbage. A difference the experiment \
+                         declares as intended (the control's answer, rewritten as declared, equals the \
+                         candidate's) is counted apart and is not a failure; any other difference is. \
+                         The verdict is decided on a 95 % always-valid bound (Robbins' mixture confidence \
+                         sequence): reading it after every comparison does not make a wrong "
+                        em { "equivalent" }
+                        " more likely than 5 %. The single-look interval is the exact two-sided 95 % \
+                         Clopper-Pearson interval. Durations: candidate / control at p50 and p99 with a \
+                         95 % bootstrap interval; "
+                        em { "slower" }
+                        " when the p50 interval lies above the allowed "
+                        (experiment.promotion.max_duration_ratio) "×, "
+                        em { "faster" }
+                        " when it lies below 1. Cost per million invocations at Lambda's arm64 price in \
+                         us-east-1."
+                    }
                 }
                 h2 { "Variants" }
                 table id="figures" {
@@ -656,7 +717,8 @@ mod tests {
                 "since the current versions",
                 current.clone(),
                 vec![
-                    "compared 190 of 200 requests (10 skipped).",
+                    "All versions: compared 190 of 200 requests (10 skipped).",
+                    "at most, current versions only)",
                     "Since the current versions (control build-1). 7 older comparisons left out: ",
                     r#"<a id="older-records" href="?all=1">"#,
                 ],
@@ -668,7 +730,7 @@ mod tests {
                     ..current
                 },
                 vec![
-                    "compared 190 of 200 requests (10 skipped).",
+                    "All versions: compared 190 of 200 requests (10 skipped).",
                     r#"<a id="current-versions" href="dashboard">"#,
                 ],
             ),
@@ -731,6 +793,17 @@ mod tests {
             intended.matches("<tr><td>").count(),
             crate::domain::report::LATEST_INTENDED
         );
+    }
+
+    #[test]
+    fn the_verdict_table_shows_a_differences_first_line_cut_at_160_characters() {
+        assert_eq!(
+            first_line("status: control 200, candidate 500\n$.error: ..."),
+            "status: control 200, candidate 500"
+        );
+        let long = "é".repeat(200);
+        assert_eq!(first_line(&long), format!("{}…", "é".repeat(160)));
+        assert_eq!(first_line(""), "");
     }
 
     #[test]
@@ -800,7 +873,7 @@ mod tests {
             ),
             (
                 "the latest differing input",
-                format!("<li><code>POST /round?x={ESCAPED} {ESCAPED}</code>"),
+                format!("\"><code>POST /round?x={ESCAPED} {ESCAPED}</code><br>"),
             ),
         ] {
             assert!(
@@ -808,6 +881,11 @@ mod tests {
                 "{what}: {expected} not in\n{html}"
             );
         }
+        assert_eq!(
+            html.matches("<li title=").count(),
+            1,
+            "the three comparisons of one input are one line of the verdict table"
+        );
     }
 
     #[test]
