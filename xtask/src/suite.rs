@@ -132,12 +132,13 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
         let paths = paths.clone();
         thread::spawn(move || -> Result<Option<crate::procs::Background>> {
             tools::ensure_local_tools(&paths)?;
-            tools::ensure_checkov(&paths)?;
             let artifacts = if quick {
                 None
             } else {
                 Some(aws::start_artifacts_build(&paths)?)
             };
+            // After the arm64 build has started: that build is the longest path of a fresh run.
+            tools::ensure_checkov(&paths)?;
             tools::ensure_chromium()?;
             Ok(artifacts)
         })
