@@ -34,8 +34,14 @@ fn table() -> String {
 }
 
 async fn app(count_visits: bool) -> App {
+    app_with(count_visits, true).await
+}
+
+/// `visit_analytics`: the per-day analytics write next to the count (`VISIT_ANALYTICS`).
+async fn app_with(count_visits: bool, visit_analytics: bool) -> App {
     let table = table();
     let count = if count_visits { "true" } else { "false" };
+    let analytics = if visit_analytics { "true" } else { "false" };
     let config = shortener::config::Config::from_env(&[
         ("LINKS_TABLE", table.as_str()),
         (
@@ -46,6 +52,7 @@ async fn app(count_visits: bool) -> App {
         ("SHORT_URL_BASE", "https://sho.rt"),
         ("ID_BLOCK_SIZE", BLOCK_SIZE),
         ("COUNT_VISITS", count),
+        ("VISIT_ANALYTICS", analytics),
     ])
     .expect("configuration");
     let sdk = shared::aws::sdk_config().await;
@@ -265,6 +272,10 @@ fn print_summary() {
     let (uncounted_p50, uncounted_p99) = percentiles(&rt, SUMMARY_SAMPLES, async || {
         redirect(&uncounted, &code).await
     });
+    let counted_only = rt.block_on(app_with(true, false));
+    let (count_only_p50, count_only_p99) = percentiles(&rt, SUMMARY_SAMPLES, async || {
+        redirect(&counted_only, &code).await
+    });
     let (get_p50, get_p99) = percentiles(&rt, SUMMARY_SAMPLES, async || {
         raw_get(&client, &table, &code).await
     });
@@ -287,6 +298,15 @@ fn print_summary() {
         ms(get_p99),
         counted_p50.as_secs_f64() / uncounted_p50.as_secs_f64(),
         uncounted_p50.as_secs_f64() / get_p50.as_secs_f64(),
+    );
+    println!(
+        "redirect with analytics (counting visits, the default) p50 {:.3} ms p99 {:.3} ms | counting only \
+         (VISIT_ANALYTICS=false) {:.3} ms / {:.3} ms | analytics/counting-only p50 {:.3}",
+        ms(counted_p50),
+        ms(counted_p99),
+        ms(count_only_p50),
+        ms(count_only_p99),
+        counted_p50.as_secs_f64() / count_only_p50.as_secs_f64(),
     );
 }
 

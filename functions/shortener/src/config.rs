@@ -47,6 +47,9 @@ pub struct Config {
     /// `COUNT_VISITS`: `true` (default) or `false`; when false, redirects of links without
     /// `maxVisits` write nothing and stats leave `visits` out.
     pub count_visits: bool,
+    /// `VISIT_ANALYTICS`: `true` (default) or `false`; when false, redirects count visits (as
+    /// `COUNT_VISITS` says) but record no per-day analytics, and stats leave `daily` out.
+    pub visit_analytics: bool,
 }
 
 impl Config {
@@ -106,6 +109,7 @@ impl Config {
                 50u64,
             )?),
             count_visits: parsed_or(env, "COUNT_VISITS", true)?,
+            visit_analytics: parsed_or(env, "VISIT_ANALYTICS", true)?,
             create_api_key: optional(env, "CREATE_API_KEY")
                 .map(|key| {
                     ApiKey::new(key).ok_or_else(|| {
@@ -170,6 +174,7 @@ mod tests {
         );
         assert!(config.short_url_base.is_none());
         assert!(config.count_visits);
+        assert!(config.visit_analytics);
         assert!(config.create_api_key.is_none());
     }
 
@@ -198,6 +203,7 @@ mod tests {
             ("ID_BLOCK_SIZE", "0"),
             ("VISIT_COUNTER_SHARDS", "1000"),
             ("COUNT_VISITS", "sometimes"),
+            ("VISIT_ANALYTICS", "maybe"),
             ("CREATE_API_KEY", "too-short"),
         ];
         for (name, value) in cases {

@@ -42,7 +42,8 @@ pub async fn get(app: &App, request: &Request, raw_code: &str) -> Response<Body>
     if let Some(response) = unavailable(&link, link.availability(now)) {
         return response;
     }
-    let visit = app.config.count_visits.then(|| day_visit(app, request));
+    let visit =
+        (app.config.count_visits && app.config.visit_analytics).then(|| day_visit(app, request));
     if link.limits.max_visits.is_some() {
         match app.store.count_limited_visit(&code).await {
             Ok(true) => {}
@@ -50,22 +51,28 @@ pub async fn get(app: &App, request: &Request, raw_code: &str) -> Response<Body>
             Err(error) => return crate::AppError::from(error).into_response(),
         }
         if let Some(visit) = &visit {
-            within_budget(app, &link, record_day(app, &link, visit, now)).await;
+            within_budget(app, &link, Box::pin(record_day(app, &link, visit, now))).await;
         }
-    } else if let Some(visit) = &visit {
+    } else if app.config.count_visits {
         // A link-preview bot is not a visit: only the analytics count it, apart.
         let count = async {
-            if matches!(visit, DayVisit::Visit { .. }) {
-                count_visit(app, &link).await
-            } else {
-                Ok(())
+            match visit {
+                Some(DayVisit::Preview) => Ok(()),
+                _ => count_visit(app, &link).await,
+            }
+        };
+        let record = async {
+            match &visit {
+                Some(visit) => record_day(app, &link, visit, now).await,
+                None => Ok(()),
             }
         };
         let both = async {
-            let (counted, recorded) = tokio::join!(count, record_day(app, &link, visit, now));
+            let (counted, recorded) = tokio::join!(count, record);
             counted.and(recorded)
         };
-        within_budget(app, &link, both).await;
+        // Boxed: the two writes' state would otherwise sit in every caller's future.
+        within_budget(app, &link, Box::pin(both)).await;
     }
     redirect(&link)
 }

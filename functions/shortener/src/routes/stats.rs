@@ -118,7 +118,7 @@ pub async fn get(app: &App, raw_code: &str) -> Response<Body> {
         None
     };
     let mut view = LinkView::of(&link, visits, now);
-    if app.config.count_visits {
+    if app.config.count_visits && app.config.visit_analytics {
         let dates: Vec<String> = (0..DAYS)
             .rev()
             .map(|ago| super::redirect::day_of(now - ago * 86_400))
