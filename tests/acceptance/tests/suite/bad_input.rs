@@ -34,42 +34,31 @@ const HUGE_BYTES: usize = 1024 * 1024 + 256 * 1024;
 const DEPTH: usize = 50_000;
 
 /// Query values at and past the edges of the numeric types a parameter may be parsed into.
-const QUERY_EDGES: [&str; 19] = [
-    "9223372036854775807",
+const QUERY_EDGES: [&str; 12] = [
     "9223372036854775808",
     "-9223372036854775809",
     "18446744073709551616",
-    "340282366920938463463374607431768211456",
     "NaN",
     "inf",
     "-inf",
-    "Infinity",
     "-0",
     "1e309",
-    "-1e309",
     "1e-400",
     "0x1A",
-    "1_000",
     "%201",
-    "%2B1",
-    ".5",
     "%D9%A3",
 ];
 
 /// JSON values (as text) at and past the edges of the numeric types a field may be parsed into.
-const JSON_EDGES: [&str; 14] = [
+const JSON_EDGES: [&str; 10] = [
     "9223372036854775808",
     "-9223372036854775809",
     "18446744073709551616",
     "1e309",
-    "-1e309",
     "-0",
     "1e-400",
     "0.5",
-    "-1",
     "\"NaN\"",
-    "\"Infinity\"",
-    "\"-0\"",
     "NaN",
     "null",
 ];
@@ -77,7 +66,8 @@ const JSON_EDGES: [&str; 14] = [
 /// What a valid request to a known route carries: its query parameters (with valid values) or
 /// its JSON body with the numeric fields to push to the edges.
 enum Input {
-    Query(&'static [(&'static str, &'static str)]),
+    /// Parameters as (name, valid value, numeric).
+    Query(&'static [(&'static str, &'static str, bool)]),
     /// A JSON body with `{}` where a numeric field (or list element) goes, per field.
     Json {
         template: &'static str,
@@ -90,10 +80,10 @@ enum Input {
 /// The valid request of each route the matrix knows; other routes get the generic cases.
 fn valid_input(route: &Route) -> Input {
     match (route.method.as_str(), route.path.as_str()) {
-        ("GET", "/round") => Input::Query(&[("number", "2.5")]),
-        ("GET", "/fizzbuzz") => Input::Query(&[("from", "1"), ("to", "15")]),
+        ("GET", "/round") => Input::Query(&[("number", "2.5", true)]),
+        ("GET", "/fizzbuzz") => Input::Query(&[("from", "1", true), ("to", "15", true)]),
         ("GET", "/experiments/{name}" | "/experiments/{name}/dashboard") => {
-            Input::Query(&[("all", "1")])
+            Input::Query(&[("all", "1", false)])
         }
         ("POST", "/sort") => Input::Json {
             template: "[{}, 1]",
@@ -121,8 +111,8 @@ struct Case {
     call: Call,
 }
 
-/// The routes `function` answers on, with their parameters filled in.
-fn routes_of(registry: &Registry, function: &Function) -> Vec<Route> {
+/// The routes `function` answers on, each with its path's parameters filled in.
+fn routes_of(registry: &Registry, function: &Function) -> Vec<(Route, String)> {
     let routes = match (function.role, function.family.as_str()) {
         (_, "experiments") if function.routes().is_empty() => registry
             .workshop_families()
@@ -143,12 +133,12 @@ fn routes_of(registry: &Registry, function: &Function) -> Vec<Route> {
     };
     routes
         .into_iter()
-        .map(|route| Route {
-            path: route
+        .map(|route| {
+            let path = route
                 .path
                 .replace("{code}", "nosuchcode")
-                .replace("{name}", "round"),
-            ..route
+                .replace("{name}", "round");
+            (route, path)
         })
         .collect()
 }
@@ -182,15 +172,16 @@ fn cases_of(registry: &Registry, function: &Function) -> Vec<Case> {
         });
     };
     // The proxy hands requests to the controls, whose inputs are covered directly: it gets the
-    // method, path and body cases, not every edge number again.
+    // method, path, query and body cases, not every edge number again.
     let proxied = function.family == "experiments" && function.routes().is_empty();
-    for route in routes_of(registry, function) {
-        let (method, path) = (route.method.as_str(), route.path.as_str());
+    let mut huge_sent = false;
+    for (route, path) in routes_of(registry, function) {
+        let (method, path) = (route.method.as_str(), path.as_str());
         let input = valid_input(&route);
         let query: String = match &input {
             Input::Query(params) => params
                 .iter()
-                .map(|(k, v)| format!("{k}={v}"))
+                .map(|(k, v, _)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join("&"),
             _ => String::new(),
@@ -223,10 +214,7 @@ fn cases_of(registry: &Registry, function: &Function) -> Vec<Case> {
             format!("{trimmed}/%2e%2e/%2e%2e/etc/passwd"),
             format!("{trimmed}%00"),
             format!("{trimmed}/%FF%FE"),
-            format!("{trimmed}/%C3%28"),
             format!("{trimmed}/{long}"),
-            format!("{trimmed};x=1"),
-            format!("{trimmed}/%25%25%25"),
         ] {
             let label = if odd.len() > 80 {
                 format!("{method} {}... ({} bytes)", &odd[..40], odd.len())
@@ -235,7 +223,7 @@ fn cases_of(registry: &Registry, function: &Function) -> Vec<Case> {
             };
             add(label, Call::new(name, method, &with_query(&odd)));
         }
-        for suffix in ["?", "?&&&", "?=", "?%FF=%FE", "?x=%C3%28&x=%00"] {
+        for suffix in ["?&&&=", "?%FF=%FE&x=%C3%28&x=%00"] {
             add(
                 format!("{method} {path}{suffix}"),
                 Call::new(name, method, &format!("{path}{suffix}")),
@@ -250,15 +238,15 @@ fn cases_of(registry: &Registry, function: &Function) -> Vec<Case> {
             let others = |skip: &str| -> Vec<String> {
                 params
                     .iter()
-                    .filter(|(k, _)| *k != skip)
-                    .map(|(k, v)| format!("{k}={v}"))
+                    .filter(|(k, _, _)| *k != skip)
+                    .map(|(k, v, _)| format!("{k}={v}"))
                     .collect()
             };
             add(
                 format!("{method} {path} without parameters"),
                 Call::new(name, method, path),
             );
-            for (param, valid) in *params {
+            for (param, valid, numeric) in *params {
                 let mut query_with = |label: String, value: &str| {
                     let mut parts = others(param);
                     parts.push(format!("{param}={value}"));
@@ -278,8 +266,10 @@ fn cases_of(registry: &Registry, function: &Function) -> Vec<Case> {
                 query_with("half a UTF-8 character".into(), "%C3");
                 query_with("a NUL".into(), "%00");
                 query_with("overlong".into(), &"9".repeat(5_000));
-                for edge in QUERY_EDGES {
-                    query_with(format!("={edge}"), edge);
+                if *numeric {
+                    for edge in QUERY_EDGES {
+                        query_with(format!("={edge}"), edge);
+                    }
                 }
             }
         }
@@ -290,10 +280,15 @@ fn cases_of(registry: &Registry, function: &Function) -> Vec<Case> {
                 .header("content-type", "application/json")
                 .raw_body(body)
         };
-        add(
-            format!("{method} {path} with a huge body"),
-            json(vec![b'7'; HUGE_BYTES]),
-        );
+        // A huge body costs a megabyte of event to build and parse: once per function on the
+        // routes that take no body, on every route that takes one.
+        if method != "GET" || !huge_sent {
+            huge_sent = true;
+            add(
+                format!("{method} {path} with a huge body"),
+                json(vec![b'7'; HUGE_BYTES]),
+            );
+        }
         if method == "GET" {
             continue;
         }
@@ -325,10 +320,6 @@ fn cases_of(registry: &Registry, function: &Function) -> Vec<Case> {
             ("an empty list".into(), b"[]".to_vec()),
             ("a deeply nested list".into(), deep("[", "1", "]")),
             ("a deeply nested object".into(), deep("{\"a\":", "1", "}")),
-            (
-                "a huge JSON string".into(),
-                format!("{{\"url\": \"{}\"}}", "x".repeat(HUGE_BYTES)).into_bytes(),
-            ),
             (
                 "a duplicate key".into(),
                 br#"{"url": "https://example.com/", "url": 1, "iterations": 1, "iterations": "x"}"#
@@ -378,6 +369,22 @@ fn cases_of(registry: &Registry, function: &Function) -> Vec<Case> {
                 .header("content-type", "application/x-www-form-urlencoded")
                 .raw_body(b"url=%FF%FE&alias=\xff".to_vec()),
         );
+    }
+    if proxied {
+        // Each request through the proxy also starts a comparison with every candidate in the
+        // background: every third case, spread over every kind, keeps the run short.
+        return cases.into_iter().step_by(3).collect();
+    }
+    if function.role == Role::Candidate {
+        // A candidate shares its control's parsing: each takes every other case, the family's
+        // candidates alternating, so that together they still meet every case.
+        let rank = registry
+            .functions
+            .iter()
+            .filter(|f| f.family == function.family && f.role == Role::Candidate)
+            .position(|f| f.name == function.name)
+            .unwrap_or(0);
+        return cases.into_iter().skip(rank % 2).step_by(2).collect();
     }
     cases
 }
@@ -498,7 +505,7 @@ async fn every_bad_input_is_answered_with_a_4xx_json_error_and_never_a_5xx() {
                 }
             }
         })
-        .buffer_unordered(8)
+        .buffer_unordered(16)
         .filter_map(|failure| async move { failure })
         .collect()
         .await;
