@@ -422,7 +422,7 @@ pub fn plan(
                     "every {period} us: SIGCONT, let it use {} us of {}, SIGSTOP for the rest   # {share}",
                     budget.as_micros(),
                     if method == Method::DutyCycle {
-                        "CPU time (/proc/<pid>/task/*/schedstat)"
+                        "CPU time (its CPU-time clock)"
                     } else {
                         "wall time"
                     }

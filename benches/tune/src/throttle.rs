@@ -6,8 +6,8 @@
 //! - **cgroup v2** (`cpu.max`): in a subtree this user may write with the `cpu` controller enabled,
 //!   e.g. inside `systemd-run --user --scope -p Delegate=yes`, or as root on a v2-only system;
 //! - **duty cycle** (`SIGSTOP`/`SIGCONT`, as `cpulimit` does): no root, no cgroups. Each period of at
-//!   most 20 ms the function may use `period × MB/1769` of CPU time, read from
-//!   `/proc/<pid>/task/*/schedstat` (nanoseconds); when that budget is spent it is stopped until
+//!   most 20 ms the function may use `period × MB/1769` of CPU time, read from its POSIX CPU-time
+//!   clock (`clock_getcpuclockid`, nanoseconds); when that budget is spent it is stopped until
 //!   the period ends, which is what the kernel's CFS bandwidth control does with a cgroup quota;
 //! - **duty cycle, wall clock**: where the CPU time cannot be read (macOS), it runs for
 //!   `period × MB/1769` of each period and is stopped for the rest, busy or not; an invocation
@@ -72,12 +72,13 @@ impl Method {
                 "the kernel's own CPU bandwidth control, the reference the other methods are checked against"
             }
             Self::DutyCycle => {
-                "mean durations within 10 % of the cgroup v1 quota's at 128 to 3008 MB on the reference \
-                 machine (benches/tune/README.md has the figures); up to one poll (~50 µs) of overrun per period"
+                "mean durations within 6.9 % of the cgroup v1 quota's at 128 to 1769 MB on the reference \
+                 machine (benches/tune/README.md); up to one poll (~50 µs) of overrun per period"
             }
             Self::DutyCycleWall => {
-                "an invocation arriving while the function is stopped waits up to one period (≤ 20 ms) \
-                 longer than under a quota; checked against the cgroup v1 quota in benches/tune/README.md"
+                "mean durations within 17.4 % of the cgroup v1 quota's at 128 to 1769 MB on the reference \
+                 machine (benches/tune/README.md): an invocation arriving while the function is stopped \
+                 waits up to one period (≤ 20 ms) longer than under a quota"
             }
         }
     }
@@ -110,7 +111,7 @@ pub struct Host {
     pub cgroup_v1_cpu: bool,
     /// Our own cgroup v2 directory, when the `cpu` controller is available there and it is writable.
     pub cgroup_v2_dir: Option<PathBuf>,
-    /// `/proc/self/task/*/schedstat` is readable (Linux).
+    /// Another process's CPU time can be read (Linux: `clock_getcpuclockid`).
     pub cpu_clock: bool,
 }
 
@@ -186,24 +187,30 @@ fn v2_usable(dir: &Path) -> bool {
             .is_ok()
 }
 
-/// CPU time of a whole process (every thread), in nanoseconds: the sum of the first field of
-/// `/proc/<pid>/task/*/schedstat`. `None` where there is no such file (not Linux, or gone).
+/// CPU time of a whole process (every thread), in nanoseconds, from its POSIX CPU-time clock
+/// (`clock_getcpuclockid`). That clock brings a running thread's count up to date when read;
+/// `/proc/<pid>/task/*/schedstat` does so only at scheduler ticks (4 ms at 250 Hz), which let the
+/// first version of the duty cycle overrun a 1.4 ms budget (measured: 128 MB ran at 0.61 × the
+/// cgroup quota's duration). `None` where there is no such clock (macOS) or the process is gone.
+#[cfg(target_os = "linux")]
 pub fn process_cpu_ns(pid: u32) -> Option<u64> {
-    let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-    let mut total = 0;
-    let mut any = false;
-    for task in tasks.filter_map(Result::ok) {
-        if let Ok(text) = fs::read_to_string(task.path().join("schedstat")) {
-            total += parse_schedstat(&text)?;
-            any = true;
-        }
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: both calls only write the out-parameters they are given.
+    let rc = unsafe { libc::clock_getcpuclockid(pid as libc::pid_t, &mut clock) };
+    if rc != 0 {
+        return None;
     }
-    any.then_some(total)
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let rc = unsafe { libc::clock_gettime(clock, &mut now) };
+    (rc == 0).then(|| now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64)
 }
 
-/// The first field of a `schedstat` line: time spent on the CPU, in ns.
-pub fn parse_schedstat(text: &str) -> Option<u64> {
-    text.split_whitespace().next()?.parse().ok()
+#[cfg(not(target_os = "linux"))]
+pub fn process_cpu_ns(_pid: u32) -> Option<u64> {
+    None
 }
 
 /// The CPU budget per period for `memory_mb`: its share of one core, never more than the period.
@@ -519,9 +526,10 @@ impl Throttled {
 
 impl Drop for Throttled {
     fn drop(&mut self) {
-        // Continue a stopped process first, or the kill waits for it.
-        if let Some(Holder::Duty(duty)) = self.holder.take() {
-            drop(duty);
+        // Continue a stopped process first, or the kill waits for it; a cgroup only goes once the
+        // process is reaped (removing it before fails with EBUSY).
+        if matches!(self.holder, Some(Holder::Duty(_))) {
+            self.holder = None;
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -596,7 +604,6 @@ mod tests {
             Some("/user.slice/user-1000.slice")
         );
         assert_eq!(parse_v2_path("4:cpu,cpuacct:/\n"), None);
-        assert_eq!(parse_schedstat("123456789 2000 17\n"), Some(123_456_789));
         assert_eq!(cpu_max(1_447, 20_000), "1447 20000");
         let stat = "usage_usec 9\nnr_periods 10\nnr_throttled 7\nthrottled_usec 12345\n";
         assert_eq!(parse_v2_cpu_stat(stat), Some((7, 12_345)));
