@@ -377,10 +377,22 @@ pub fn remove_plan(
     plan
 }
 
+/// How the arm64 zips are optimised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Optimisation {
+    /// What `deploy` ships: the release profile (opt-level 3; the SDK crates for size).
+    Deploy,
+    /// `./build.sh test`'s check that every function cross-compiles for AArch64, links, zips
+    /// and packages: unoptimised (opt-level 0). Its zips are never deployed (a deploy builds
+    /// again, at its own levels, in the same folder), and this build is the longest path of a
+    /// fresh run on two cores: optimising was most of its time.
+    Check,
+}
+
 /// The one cargo invocation that builds every function's arm64 zip. Release builds without LTO
 /// and with 16 codegen units: thin LTO with one unit made each binary's last step a minute here.
 /// A target folder of its own, so the build can run beside the tests' cargo commands.
-pub fn build_artifacts_cmd(registry: &Registry) -> Cmd {
+pub fn build_artifacts_cmd(registry: &Registry, optimisation: Optimisation) -> Cmd {
     let mut cmd = Cmd::new("cargo")
         .args([
             "lambda",
@@ -397,10 +409,15 @@ pub fn build_artifacts_cmd(registry: &Registry) -> Cmd {
     // The two SDK crates are most of the build's compile time; their code waits on the network,
     // so they are optimised for size (smaller zips too), as is the release hook, which only calls
     // CodeDeploy and the functions. Their effect on a function's CPU time is not measured (README).
-    for sdk in ["aws-sdk-dynamodb", "aws-sdk-lambda", "release-hook"] {
-        cmd = cmd
-            .arg("--config")
-            .arg(format!("profile.release.package.{sdk}.opt-level=\"s\""));
+    match optimisation {
+        Optimisation::Deploy => {
+            for sdk in ["aws-sdk-dynamodb", "aws-sdk-lambda", "release-hook"] {
+                cmd = cmd
+                    .arg("--config")
+                    .arg(format!("profile.release.package.{sdk}.opt-level=\"s\""));
+            }
+        }
+        Optimisation::Check => cmd = cmd.env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0"),
     }
     let binaries: std::collections::BTreeSet<&str> =
         registry.functions.iter().map(|f| f.binary()).collect();
@@ -439,18 +456,19 @@ pub fn elf_machine(header: &[u8]) -> Option<u16> {
 }
 
 /// The arm64 build, run by [`build_artifacts`] or started beside the tests.
-fn artifacts_build(paths: &Paths) -> Result<Cmd> {
+fn artifacts_build(paths: &Paths, optimisation: Optimisation) -> Result<Cmd> {
     let registry = Registry::load(&paths.root)?;
     crate::tools::ensure_arm64_target()?;
-    Ok(build_artifacts_cmd(&registry)
+    Ok(build_artifacts_cmd(&registry, optimisation)
         .env("PATH", paths.path_var())
         .dir(&paths.root))
 }
 
 /// Starts the arm64 build in the background at the lowest priority (so tests running beside it
 /// keep the CPU), its output in `.local/arm64-build.log`; stopped with the other processes.
+/// Used by `./build.sh test` only, at [`Optimisation::Check`].
 pub fn start_artifacts_build(paths: &Paths) -> Result<crate::procs::Background> {
-    let build = artifacts_build(paths)?;
+    let build = artifacts_build(paths, Optimisation::Check)?;
     let niced = Cmd::new("nice")
         .args(["-n", "19", build.program()])
         .args(build.get_args().to_vec())
@@ -467,7 +485,7 @@ pub fn start_artifacts_build(paths: &Paths) -> Result<crate::procs::Background> 
 /// Builds the arm64 zips and proves each function has one, around an AArch64 `bootstrap`.
 pub fn build_artifacts(paths: &Paths) -> Result<()> {
     log!("arm64 artifacts of every function (one cargo lambda build)");
-    artifacts_build(paths)?.run()?;
+    artifacts_build(paths, Optimisation::Deploy)?.run()?;
     check_artifacts(paths)
 }
 
@@ -784,7 +802,14 @@ mod tests {
     fn the_artifacts_build_is_one_invocation_naming_every_binary_once() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let registry = Registry::load(&root).unwrap();
-        let cmd = build_artifacts_cmd(&registry).to_string();
+        let check = build_artifacts_cmd(&registry, Optimisation::Check).to_string();
+        assert!(
+            check.contains("CARGO_PROFILE_RELEASE_OPT_LEVEL=0"),
+            "{check}"
+        );
+        assert!(!check.contains("opt-level"), "{check}");
+        let cmd = build_artifacts_cmd(&registry, Optimisation::Deploy).to_string();
+        assert!(!cmd.contains("CARGO_PROFILE_RELEASE_OPT_LEVEL"), "{cmd}");
         assert!(cmd.starts_with(
             "env CARGO_TARGET_DIR=target/lambda-arm64 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo lambda build --release --arm64 --output-format zip"
         ), "{cmd}");

@@ -406,7 +406,7 @@ fn deploy_with(
     overrides.extend(releases.parameter_overrides(&registry));
     let plan = aws::deploy_plan(
         target,
-        aws::build_artifacts_cmd(&registry),
+        aws::build_artifacts_cmd(&registry, aws::Optimisation::Deploy),
         commit,
         deployed,
         &overrides,
