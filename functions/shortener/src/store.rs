@@ -216,18 +216,7 @@ impl LinkStore {
         match result {
             Ok(_) => Ok(Created::New),
             Err(error) => {
-                let reasons: Vec<String> = error
-                    .as_service_error()
-                    .and_then(|e| match e {
-                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(
-                            c.cancellation_reasons()
-                                .iter()
-                                .map(|r| r.code().unwrap_or("None").to_owned())
-                                .collect(),
-                        ),
-                        _ => None,
-                    })
-                    .unwrap_or_default();
+                let reasons = cancellation_reasons(&error);
                 match reasons
                     .iter()
                     .map(String::as_str)
@@ -239,15 +228,7 @@ impl LinkStore {
                         None => Ok(Created::Conflict),
                     },
                     ["ConditionalCheckFailed", _] => Ok(Created::CodeTaken),
-                    [..] if reasons.iter().any(|r| r == "TransactionConflict") => {
-                        Ok(Created::Conflict)
-                    }
-                    _ if error
-                        .as_service_error()
-                        .is_some_and(|e| e.code() == Some("TransactionConflictException")) =>
-                    {
-                        Ok(Created::Conflict)
-                    }
+                    _ if conflicted(&reasons, &error) => Ok(Created::Conflict),
                     _ => Err(classify(error)),
                 }
             }
@@ -366,15 +347,7 @@ impl LinkStore {
                 [_, second] if second == "ConditionalCheckFailed" => {
                     Box::pin(self.update(next, expected_version, None)).await
                 }
-                reasons if reasons.iter().any(|r| r == "TransactionConflict") => {
-                    Ok(Updated::Conflict)
-                }
-                _ if error
-                    .as_service_error()
-                    .is_some_and(|e| e.code() == Some("TransactionConflictException")) =>
-                {
-                    Ok(Updated::Conflict)
-                }
+                reasons if conflicted(reasons, &error) => Ok(Updated::Conflict),
                 _ => Err(classify(error)),
             },
         }
@@ -620,6 +593,18 @@ fn cancellation_reasons<R>(
             _ => None,
         })
         .unwrap_or_default()
+}
+
+/// Whether a transaction lost to a concurrent one: an item's `TransactionConflict` reason, or
+/// the whole call refused with `TransactionConflictException`.
+fn conflicted<R>(
+    reasons: &[String],
+    error: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> bool {
+    reasons.iter().any(|r| r == "TransactionConflict")
+        || error
+            .as_service_error()
+            .is_some_and(|e| e.code() == Some("TransactionConflictException"))
 }
 
 /// The attributes an edit or a take-down may change: `Some` to set, `None` to remove. `visits`
