@@ -90,9 +90,17 @@ async fn created_code(app: &App) -> String {
     body["code"].as_str().expect("code").to_owned()
 }
 
+/// A redirect up to its response: the visit writes it defers are still running.
 async fn redirect(app: &App, code: &str) {
     let response = shortener::handler(app, request("GET", &format!("/{code}"), None)).await;
     assert_eq!(response.status(), 308, "redirect failed");
+}
+
+/// A whole redirect invocation: the response, then the writes deferred past it (what Lambda bills,
+/// and what the redirect cost when those writes came before the response).
+async fn redirect_settled(app: &App, code: &str) {
+    redirect(app, code).await;
+    app.after.drain().await;
 }
 
 /// The raw calls a create makes: the dedupe lookup and the two-item conditional transaction
@@ -174,8 +182,8 @@ fn bench_shortener(c: &mut Criterion) {
     let mut group = c.benchmark_group("shortener/redirect");
     group.sample_size(30);
     group.measurement_time(Duration::from_secs(4));
-    group.bench_function("handler-counting-visits", |b| {
-        b.iter(|| rt.block_on(redirect(&counted, black_box(&code))))
+    group.bench_function("handler-counting-visits-whole-invocation", |b| {
+        b.iter(|| rt.block_on(redirect_settled(&counted, black_box(&code))))
     });
     group.bench_function("handler-not-counting", |b| {
         b.iter(|| rt.block_on(redirect(&uncounted, black_box(&code))))
@@ -195,13 +203,25 @@ fn bench_shortener(c: &mut Criterion) {
 }
 
 /// Median and 99th percentile of `samples` sequential runs.
-fn percentiles(rt: &Runtime, samples: usize, mut f: impl AsyncFnMut()) -> (Duration, Duration) {
+fn percentiles(rt: &Runtime, samples: usize, f: impl AsyncFnMut()) -> (Duration, Duration) {
+    percentiles_settled(rt, samples, f, async || {})
+}
+
+/// Like [`percentiles`], with `settle` run after each timed run, untimed (a redirect's deferred
+/// writes: the next invocation of an instance starts only after them, on Lambda as here).
+fn percentiles_settled(
+    rt: &Runtime,
+    samples: usize,
+    mut f: impl AsyncFnMut(),
+    mut settle: impl AsyncFnMut(),
+) -> (Duration, Duration) {
     let mut times: Vec<Duration> = rt.block_on(async {
         let mut times = Vec::with_capacity(samples);
         for _ in 0..samples {
             let started = Instant::now();
             f().await;
             times.push(started.elapsed());
+            settle().await;
         }
         times
     });
@@ -231,7 +251,7 @@ fn print_summary() {
     let visits_before = writes.visits.load(Ordering::Relaxed);
     rt.block_on(async {
         for _ in 0..REDIRECTS_COUNTED {
-            redirect(&fresh, &code).await;
+            redirect_settled(&fresh, &code).await;
         }
     });
     let visit_writes = writes.visits.load(Ordering::Relaxed) - visits_before;
@@ -239,7 +259,7 @@ fn print_summary() {
     let uncounted_before = uncounted.store.writes.visits.load(Ordering::Relaxed);
     rt.block_on(async {
         for _ in 0..REDIRECTS_COUNTED {
-            redirect(&uncounted, &code).await;
+            redirect_settled(&uncounted, &code).await;
         }
     });
     let uncounted_writes = uncounted.store.writes.visits.load(Ordering::Relaxed) - uncounted_before;
@@ -266,15 +286,21 @@ fn print_summary() {
     let (raw_create_p50, raw_create_p99) = percentiles(&rt, SUMMARY_SAMPLES, async || {
         raw_create(&client, &table).await
     });
-    let (counted_p50, counted_p99) = percentiles(&rt, SUMMARY_SAMPLES, async || {
-        redirect(&counted, &code).await
+    let (counted_p50, counted_p99) = percentiles_settled(
+        &rt,
+        SUMMARY_SAMPLES,
+        async || redirect(&counted, &code).await,
+        async || counted.after.drain().await,
+    );
+    let (counted_whole_p50, counted_whole_p99) = percentiles(&rt, SUMMARY_SAMPLES, async || {
+        redirect_settled(&counted, &code).await
     });
     let (uncounted_p50, uncounted_p99) = percentiles(&rt, SUMMARY_SAMPLES, async || {
         redirect(&uncounted, &code).await
     });
     let counted_only = rt.block_on(app_with(true, false));
     let (count_only_p50, count_only_p99) = percentiles(&rt, SUMMARY_SAMPLES, async || {
-        redirect(&counted_only, &code).await
+        redirect_settled(&counted_only, &code).await
     });
     let (get_p50, get_p99) = percentiles(&rt, SUMMARY_SAMPLES, async || {
         raw_get(&client, &table, &code).await
@@ -300,13 +326,17 @@ fn print_summary() {
         uncounted_p50.as_secs_f64() / get_p50.as_secs_f64(),
     );
     println!(
-        "redirect with analytics (counting visits, the default) p50 {:.3} ms p99 {:.3} ms | counting only \
-         (VISIT_ANALYTICS=false) {:.3} ms / {:.3} ms | analytics/counting-only p50 {:.3}",
+        "redirect with analytics (the default): response p50 {:.3} ms p99 {:.3} ms, whole invocation p50 {:.3} ms \
+         p99 {:.3} ms | counting only, whole invocation (GetItem + count write, the counting redirect before its writes \
+         moved after the response) p50 {:.3} ms p99 {:.3} ms | response/that p50 {:.3} (target <= 1.2) | whole/that p50 {:.3}",
         ms(counted_p50),
         ms(counted_p99),
+        ms(counted_whole_p50),
+        ms(counted_whole_p99),
         ms(count_only_p50),
         ms(count_only_p99),
         counted_p50.as_secs_f64() / count_only_p50.as_secs_f64(),
+        counted_whole_p50.as_secs_f64() / count_only_p50.as_secs_f64(),
     );
 }
 

@@ -11,6 +11,8 @@
 //!   environment.
 //! - [`signed`]: a SigV4-signed AWS JSON 1.1 client without an SDK crate.
 
+#[cfg(feature = "after")]
+pub mod after;
 pub mod aws;
 pub mod config;
 pub mod correlation;

@@ -87,6 +87,35 @@ where
     .await
 }
 
+/// [`serve`], for a handler that defers work past its response with `after`: registers the
+/// extension that holds each invocation open until that work ends (see [`crate::after`]).
+#[cfg(feature = "after")]
+pub async fn serve_after<S, F, Fut>(
+    state: &'static S,
+    handler: F,
+    after: &'static crate::after::AfterResponse,
+) -> Result<(), lambda_http::Error>
+where
+    S: Sync + 'static,
+    F: Fn(&'static S, Request) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    /// Marks the invocation handled even when its handler panics, so the extension never waits
+    /// for a handler that will not return.
+    struct Handled(&'static crate::after::AfterResponse);
+    impl Drop for Handled {
+        fn drop(&mut self) {
+            self.0.handled();
+        }
+    }
+    after.register().await;
+    lambda_http::run(service_fn(move |request: Request| async move {
+        let _handled = Handled(after);
+        Ok::<_, Infallible>(handler(state, request).await)
+    }))
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};

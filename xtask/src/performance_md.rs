@@ -286,6 +286,14 @@ fn targets(
         ),
         None => format!("| {tune_target} | {NOT_MEASURED} | – |"),
     });
+    let analytics_target = "Redirect p50 with analytics ≤ 1.2 × the counting redirect (issue 18)";
+    out.push(match find::<8>(log, ANALYTICS_REDIRECT) {
+        Some([p50, _, whole_p50, _, counting_p50, _, ratio, whole_ratio]) => format!(
+            "| {analytics_target} | response {p50} ms vs {counting_p50} ms (`GetItem` + count write): **× {ratio}**; the whole invocation, with the writes after the response, {whole_p50} ms (× {whole_ratio}) | {} |",
+            verdict(number(ratio) <= 1.2)
+        ),
+        None => format!("| {analytics_target} | {NOT_MEASURED} | – |"),
+    });
     out.push(match peer.cold {
         Some([_, first_next, first_answer, ..]) => format!(
             "| Cold start ≤ 30 ms locally | {first_answer} ms spawn → first create answered ({first_next} ms to the first `next`) | {} |",
@@ -513,6 +521,10 @@ fn tune_section(out: &mut Vec<String>, log: &[String]) {
     out.push(String::new());
 }
 
+/// The shortener bench's line for issue 18's target: the redirect with analytics against the
+/// counting redirect's `GetItem` + count write.
+const ANALYTICS_REDIRECT: &str = "redirect with analytics (the default): response p50 {N} ms p99 {N} ms, whole invocation p50 {N} ms p99 {N} ms | counting only, whole invocation (GetItem + count write, the counting redirect before its writes moved after the response) p50 {N} ms p99 {N} ms | response/that p50 {N} (target <= 1.2) | whole/that p50 {N}";
+
 fn shortener_section(out: &mut Vec<String>, log: &[String]) {
     out.push(
         "## The shortener's handlers against their raw DynamoDB calls (`--bench shortener`)"
@@ -567,6 +579,26 @@ fn shortener_section(out: &mut Vec<String>, log: &[String]) {
             ));
         }
         None => out.push(format!("| Redirect | {NOT_MEASURED} | | |")),
+    }
+    if let Some(
+        [
+            p50,
+            p99,
+            whole_p50,
+            whole_p99,
+            counting_p50,
+            counting_p99,
+            ratio,
+            whole_ratio,
+        ],
+    ) = find(log, ANALYTICS_REDIRECT)
+    {
+        out.push(format!(
+            "| Redirect with analytics (the default), up to its response | {p50} / {p99} ms | counting only, `GetItem` + count write: {counting_p50} / {counting_p99} ms | {ratio} |"
+        ));
+        out.push(format!(
+            "| Redirect with analytics, whole invocation (count + analytics writes after the response; billed) | {whole_p50} / {whole_p99} ms | the same | {whole_ratio} |"
+        ));
     }
     if let Some([creates, block_size, counter, adds, links]) = create_writes {
         out.push(format!(
@@ -728,12 +760,13 @@ fn zips_section(out: &mut Vec<String>, zips: &BTreeMap<String, (u64, String)>) {
 
 /// The log's summary lines, verbatim, so a reader can check every figure above.
 fn summary_lines(out: &mut Vec<String>, log: &[String]) {
-    const PREFIXES: [&str; 9] = [
+    const PREFIXES: [&str; 10] = [
         "peer ",
         "tune methods",
         "pbkdf2 iterations=",
         "create p50",
         "redirect p50",
+        "redirect with analytics",
         "creates: ",
         "redirects: ",
         "fizzbuzz ",
@@ -979,6 +1012,7 @@ creates: 1001 with ID_BLOCK_SIZE=100: counter writes/create 0.0110 (11 ADDs), li
 redirects: 1000: DynamoDB writes/redirect 1.000 counting visits, 0.000 with COUNT_VISITS=false; link-item writes 0
 create p50 1.932 ms p99 3.752 ms | raw GetItem+TransactWriteItems p50 2.000 ms p99 3.683 ms | handler/raw p50 0.966
 redirect p50 1.258 ms p99 1.928 ms counting visits | 0.605 ms / 0.902 ms not counting | raw GetItem 0.572 ms / 0.777 ms | counting/not p50 2.079 | not-counting/raw p50 1.057
+redirect with analytics (the default): response p50 0.640 ms p99 0.990 ms, whole invocation p50 1.551 ms p99 8.100 ms | counting only, whole invocation (GetItem + count write, the counting redirect before its writes moved after the response) p50 1.151 ms p99 5.600 ms | response/that p50 0.556 (target <= 1.2) | whole/that p50 1.348
 proxy 300 requests (experiment chaos: candidates panic, sleep 2 s, answer 500, answer garbage; same answers asserted): direct control p50 1.21 ms p99 2.40 ms | through the proxy p50 1.56 ms p99 3.02 ms | added p50 0.35 ms p99 -0.12 ms | proxied/direct p50 1.29
 ";
 
@@ -1025,6 +1059,9 @@ proxy 300 requests (experiment chaos: candidates panic, sleep 2 s, answer 500, a
             "| Create | 1.932 / 3.752 ms | `GetItem` + `TransactWriteItems`: 2.000 / 3.683 ms | 0.966 |",
             "| Redirect, `COUNT_VISITS=false` | 0.605 / 0.902 ms | `GetItem`: 0.572 / 0.777 ms | 1.057 |",
             "| Redirect, counting visits | 1.258 / 1.928 ms | the not-counting redirect | 2.079 |",
+            "| Redirect with analytics (the default), up to its response | 0.640 / 0.990 ms | counting only, `GetItem` + count write: 1.151 / 5.600 ms | 0.556 |",
+            "| Redirect with analytics, whole invocation (count + analytics writes after the response; billed) | 1.551 / 8.100 ms | the same | 1.348 |",
+            "| Redirect p50 with analytics ≤ 1.2 × the counting redirect (issue 18) | response 0.640 ms vs 1.151 ms (`GetItem` + count write): **× 0.556**; the whole invocation, with the writes after the response, 1.551 ms (× 1.348) | met |",
             "| Writes per create (1001 creates, `ID_BLOCK_SIZE=100`) | counter 0.0110 (11 `ADD`s), link transactions 1.000 | | |",
             "| Writes per redirect (1000 redirects) | 1.000 counting, 0.000 not counting; link-item writes 0 | | |",
             "| 10,000 | 1.082 ms | 0.935 ms | 0.849 ms | 0.864 | 1.101 | 1.274 |",
@@ -1119,6 +1156,11 @@ proxy 300 requests (experiment chaos: candidates panic, sleep 2 s, answer 500, a
                 "redirect p50",
                 "0.777",
                 "| Redirect | not measured in this run | | |",
+            ),
+            (
+                "redirect with analytics",
+                "1.551",
+                "| Redirect p50 with analytics ≤ 1.2 × the counting redirect (issue 18) | not measured in this run | – |",
             ),
             (
                 "fizzbuzz",

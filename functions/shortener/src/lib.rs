@@ -34,6 +34,8 @@ use crate::store::{LinkStore, StoreError};
 pub struct App {
     pub config: Config,
     pub store: LinkStore,
+    /// The redirect's visit count and analytics, written after its response (see [`shared::after`]).
+    pub after: shared::after::AfterResponse,
     ids: Mutex<IdBlock>,
 }
 
@@ -43,6 +45,7 @@ impl App {
         Self {
             config,
             store,
+            after: shared::after::AfterResponse::default(),
             ids: Mutex::new(IdBlock::default()),
         }
     }
@@ -116,7 +119,12 @@ impl From<CodeError> for AppError {
 }
 
 /// The function's entry point, for the runtime and for in-process tests alike.
+///
+/// It first waits for the writes an earlier redirect of this instance deferred past its response
+/// (a no-op on Lambda, whose extension already waited for them), so an instance reads its own
+/// writes in every mode.
 pub async fn handler(app: &App, request: Request) -> Response<Body> {
+    app.after.drain().await;
     shared::run::traced(request, |request, _correlation_id| route(app, request)).await
 }
 

@@ -96,12 +96,13 @@ pub struct WriteCounts {
     pub visits: AtomicU64,
 }
 
-/// The links table.
-#[derive(Debug)]
+/// The links table. Clones share the client and the write counts (a redirect moves one into the
+/// work it defers past its response).
+#[derive(Debug, Clone)]
 pub struct LinkStore {
     client: Client,
     table: String,
-    pub writes: WriteCounts,
+    pub writes: std::sync::Arc<WriteCounts>,
 }
 
 impl LinkStore {
@@ -109,7 +110,7 @@ impl LinkStore {
         Self {
             client,
             table: table.into(),
-            writes: WriteCounts::default(),
+            writes: std::sync::Arc::default(),
         }
     }
 

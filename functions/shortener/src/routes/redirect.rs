@@ -5,17 +5,22 @@
 //! 90 seconds and forbids shared caches (CDNs, proxies) from storing it, so an edit or a take-down
 //! reaches every visitor within 90 seconds. Links with limits get `no-store`.
 //!
-//! Visit counting never fails a redirect and never holds it longer than `VISIT_COUNT_BUDGET_MS`:
-//! the count goes to one of `VISIT_COUNTER_SHARDS` counter items picked at random, so a viral link
-//! spreads its writes over that many partition keys instead of throttling on one item. If the
-//! write fails or runs past its budget the redirect still answers and the miss is logged. Links
-//! with `maxVisits` are the exception: their count is the rule that ends them, so it is a
-//! conditional write on the link itself, in the request's path. With `COUNT_VISITS=false` the
-//! other links' redirects write nothing at all.
+//! Visit counting never fails a redirect and never holds its response: the count and the day's
+//! analytics are written after the response, by work handed to [`shared::after`] (on Lambda an
+//! internal extension keeps the invocation open until they end), concurrently, within
+//! `VISIT_COUNT_BUDGET_MS`. The count goes to one of `VISIT_COUNTER_SHARDS` counter items picked
+//! at random, so a viral link spreads its writes over that many partition keys instead of
+//! throttling on one item; the day's analytics go to one of as many shards (see
+//! [`crate::domain::analytics`]). A write that fails or runs past its budget is logged and
+//! lost, never an error. With `COUNT_VISITS=false` those links' redirects write nothing at all.
 //!
-//! The same budget covers the day's analytics (one more write, concurrent with the count, to one
-//! of the same number of shards; see [`crate::domain::analytics`]). A known link-preview bot is
-//! redirected but counted only as a preview, not as a visit (on links without `maxVisits`).
+//! Links with `maxVisits` are the exception: their count is the rule that ends them, so it is a
+//! conditional write on the link itself, in the request's path. A known link-preview bot (Slack,
+//! Twitter, Facebook, Discord unfurlers) is counted apart as a preview, never as a visit: on a link
+//! without `maxVisits` it is redirected; on a link with `maxVisits` it is answered `200` with a page
+//! that does not reveal the target, so an unfurl does not use up a one-time link.
+
+use std::time::Duration;
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::request::RequestContext;
@@ -24,10 +29,10 @@ use serde::Serialize;
 use shared::ApiError;
 
 use crate::App;
-use crate::domain::analytics;
+use crate::domain::analytics::{self, Device};
 use crate::domain::code::ShortCode;
 use crate::domain::link::{Availability, Link};
-use crate::store::DayVisit;
+use crate::store::{DayVisit, LinkStore};
 
 pub async fn get(app: &App, request: &Request, raw_code: &str) -> Response<Body> {
     let Ok(code) = ShortCode::parse(raw_code) else {
@@ -42,60 +47,110 @@ pub async fn get(app: &App, request: &Request, raw_code: &str) -> Response<Body>
     if let Some(response) = unavailable(&link, link.availability(now)) {
         return response;
     }
-    let visit =
-        (app.config.count_visits && app.config.visit_analytics).then(|| day_visit(app, request));
+    let device = analytics::classify(header(request, "user-agent"));
+    let day = (app.config.count_visits && app.config.visit_analytics)
+        .then(|| day_visit(app, request, device));
+    let mut writes = VisitWrites::new(app, &link, now, day);
     if link.limits.max_visits.is_some() {
+        if device.is_none() {
+            app.after.spawn(writes.run());
+            return preview_withheld();
+        }
         match app.store.count_limited_visit(&code).await {
             Ok(true) => {}
             Ok(false) => return used_up(),
             Err(error) => return crate::AppError::from(error).into_response(),
         }
-        if let Some(visit) = &visit {
-            within_budget(app, &link, Box::pin(record_day(app, &link, visit, now))).await;
-        }
+        app.after.spawn(writes.run());
     } else if app.config.count_visits {
         // A link-preview bot is not a visit: only the analytics count it, apart.
+        writes.count = device.is_some();
+        app.after.spawn(writes.run());
+    }
+    redirect(&link)
+}
+
+/// The writes one redirect leaves for after its response.
+struct VisitWrites {
+    store: LinkStore,
+    code: ShortCode,
+    expires_at: Option<i64>,
+    shards: u32,
+    budget: Duration,
+    now: i64,
+    /// Add one to the link's sharded visit counter.
+    count: bool,
+    /// Add this to the day's analytics.
+    day: Option<DayVisit>,
+}
+
+impl VisitWrites {
+    fn new(app: &App, link: &Link, now: i64, day: Option<DayVisit>) -> Self {
+        Self {
+            store: app.store.clone(),
+            code: link.code.clone(),
+            expires_at: link.limits.expires_at,
+            shards: app.config.visit_shards,
+            budget: app.config.visit_count_budget,
+            now,
+            count: false,
+            day,
+        }
+    }
+
+    /// Both writes, concurrently, within the budget; a failure is logged, never returned.
+    async fn run(self) {
         let count = async {
-            match visit {
-                Some(DayVisit::Preview) => Ok(()),
-                _ => count_visit(app, &link).await,
+            if !self.count {
+                return Ok(());
             }
+            let shard = fastrand::u32(0..self.shards);
+            self.store
+                .count_visit(&self.code, shard, self.expires_at)
+                .await
         };
         let record = async {
-            match &visit {
-                Some(visit) => record_day(app, &link, visit, now).await,
-                None => Ok(()),
-            }
+            let Some(visit) = &self.day else {
+                return Ok(());
+            };
+            let shard = fastrand::u32(0..self.shards);
+            self.store
+                .record_day(&self.code, &day_of(self.now), shard, visit, self.now)
+                .await
         };
         let both = async {
             let (counted, recorded) = tokio::join!(count, record);
             counted.and(recorded)
         };
-        // Boxed: the two writes' state would otherwise sit in every caller's future.
-        within_budget(app, &link, Box::pin(both)).await;
+        match tokio::time::timeout(self.budget, both).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(code = %self.code, %error, "visit not counted"),
+            Err(_) => tracing::warn!(code = %self.code, "visit not counted within its budget"),
+        }
     }
-    redirect(&link)
 }
 
-/// What this redirect adds to the day's analytics: see [`crate::domain::analytics`].
-fn day_visit(app: &App, request: &Request) -> DayVisit {
-    let header = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    };
-    let user_agent = header("user-agent");
-    let Some(device) = analytics::classify(user_agent) else {
+fn header<'r>(request: &'r Request, name: &str) -> &'r str {
+    request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// What this redirect adds to the day's analytics (`device` `None`: a link-preview bot); see
+/// [`crate::domain::analytics`].
+fn day_visit(app: &App, request: &Request, device: Option<Device>) -> DayVisit {
+    let Some(device) = device else {
         return DayVisit::Preview;
     };
+    let user_agent = header(request, "user-agent");
     let ip = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
         _ => None,
     }
     .unwrap_or_else(|| {
-        header("x-forwarded-for")
+        header(request, "x-forwarded-for")
             .split(',')
             .next()
             .unwrap_or_default()
@@ -105,10 +160,7 @@ fn day_visit(app: &App, request: &Request) -> DayVisit {
     let salt = analytics::daily_salt(&app.config.code_key.derive("visitor-salt"), &today());
     DayVisit::Visit {
         referrer: analytics::referrer_host(
-            request
-                .headers()
-                .get("referer")
-                .and_then(|v| v.to_str().ok()),
+            Some(header(request, "referer")).filter(|r| !r.is_empty()),
         ),
         device: device.as_str(),
         register: analytics::register(&salt, &ip, user_agent),
@@ -128,39 +180,6 @@ pub fn day_of(unix_seconds: i64) -> String {
             format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
         })
         .unwrap_or_default()
-}
-
-async fn record_day(
-    app: &App,
-    link: &Link,
-    visit: &DayVisit,
-    now: i64,
-) -> Result<(), crate::store::StoreError> {
-    let shard = fastrand::u32(0..app.config.visit_shards);
-    app.store
-        .record_day(&link.code, &day_of(now), shard, visit, now)
-        .await
-}
-
-/// Runs the redirect's writes within `VISIT_COUNT_BUDGET_MS`; a failure is logged, never returned.
-async fn within_budget(
-    app: &App,
-    link: &Link,
-    writes: impl std::future::Future<Output = Result<(), crate::store::StoreError>>,
-) {
-    match tokio::time::timeout(app.config.visit_count_budget, writes).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => tracing::warn!(code = %link.code, %error, "visit not counted"),
-        Err(_) => tracing::warn!(code = %link.code, "visit not counted within its budget"),
-    }
-}
-
-/// Adds one visit to a random shard of the link's counter.
-pub async fn count_visit(app: &App, link: &Link) -> Result<(), crate::store::StoreError> {
-    let shard = fastrand::u32(0..app.config.visit_shards);
-    app.store
-        .count_visit(&link.code, shard, link.limits.expires_at)
-        .await
 }
 
 fn redirect(link: &Link) -> Response<Body> {
@@ -229,6 +248,24 @@ pub fn taken_down(link: &Link) -> Response<Body> {
         },
     )
 }
+
+/// What a link-preview bot gets from a link with `maxVisits`: no visit used up, no target shown.
+fn preview_withheld() -> Response<Body> {
+    let mut response = shared::http::with_body(
+        StatusCode::OK,
+        "text/html; charset=utf-8",
+        Body::Text(PREVIEW_WITHHELD_HTML.to_owned()),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+const PREVIEW_WITHHELD_HTML: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"robots\" content=\"noindex\"><title>A short link with a visit limit</title></head><body>\
+<p>This short link can be opened a limited number of times. Link previews do not use up a visit, \
+so its target is not shown here: open the link itself.</p></body></html>";
 
 fn not_found() -> Response<Body> {
     ApiError::not_found("no link has this code; check the short URL").into_response()

@@ -162,3 +162,44 @@ async fn no_ip_address_or_user_agent_is_stored() {
         "no analytics items for {code} among {scanned} scanned: {of_link:?}"
     );
 }
+
+#[tokio::test]
+async fn a_preview_bot_neither_uses_up_nor_sees_a_link_with_a_visit_limit() {
+    let world = World::new().await;
+    let url = format!("https://example.com/{}", unique("one-time"));
+    let reply = world
+        .checked(Call::post("shortener", "/").json(&json!({ "url": url, "maxVisits": 1 })))
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let code = reply.json()["code"].as_str().unwrap().to_owned();
+    let path = format!("/{code}");
+
+    // An unfurler gets a page without the target, twice, and uses up nothing.
+    for _ in 0..2 {
+        let preview = world
+            .checked(Call::get("shortener", &path).header("user-agent", SLACK))
+            .await;
+        assert_eq!(preview.status, 200, "{}", preview.text());
+        assert!(preview.header("location").is_none(), "{:?}", preview.headers);
+        assert!(!preview.text().contains(&url), "{}", preview.text());
+        assert_eq!(preview.header("cache-control"), Some("no-store"));
+    }
+    let stats = world
+        .checked(Call::get("shortener", &format!("{path}/stats")))
+        .await
+        .json();
+    assert_eq!(stats["visits"], 0, "{stats}");
+
+    // The person it was sent to still gets their one visit, and only one.
+    let visit = world
+        .checked(Call::get("shortener", &path).header("user-agent", IPHONE))
+        .await;
+    assert_eq!(visit.status, 308, "{}", visit.text());
+    assert_eq!(visit.header("location"), Some(url.as_str()));
+    let again = world
+        .checked(Call::get("shortener", &path).header("user-agent", DESKTOP))
+        .await;
+    assert_eq!(again.status, 410, "{}", again.text());
+    // The previews are counted apart in the day's analytics.
+    today(&world, &code, 1, 2).await;
+}

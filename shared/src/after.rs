@@ -1,0 +1,232 @@
+//! Work a handler leaves for after its response, the Lambda way: an internal extension.
+//!
+//! A handler hands work that the client need not wait for (the shortener's visit count and
+//! analytics) to [`AfterResponse::spawn`] and returns. The runtime posts the response, and the
+//! client has its answer, while that work runs. Lambda freezes an instance once the runtime *and*
+//! every registered extension have asked for their next event, so [`serve`](crate::run::serve_after)
+//! registers an internal extension for `INVOKE` events whose handling of each invocation is
+//! [`AfterResponse::drain`]: the instance is frozen only after the deferred work of that invocation
+//! has ended, and the next invocation starts after it. The deferred time is billed as part of the
+//! invocation (Lambda's "post-runtime" duration); it is bounded by whatever budget the work sets
+//! itself.
+//!
+//! Where no extension can register (in-process tests, benches, an emulator without the Extensions
+//! API), work still runs as soon as the handler yields, and the next request of the same instance
+//! drains what is left first ([`AfterResponse::drain`] at the top of the handler), so an instance
+//! always reads its own writes.
+//!
+//! AWS documents the pattern in "Running code after returning a response from an AWS Lambda
+//! function" (AWS Compute Blog, 2023).
+
+use std::future::Future;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+/// The work one instance has deferred and not yet seen end.
+#[derive(Debug)]
+pub struct AfterResponse {
+    pending: Mutex<Vec<JoinHandle<()>>>,
+    /// How many invocations' handlers have returned (so their work is all spawned).
+    handled: watch::Sender<u64>,
+    /// How many `INVOKE` events the extension has been given.
+    invoked: AtomicU64,
+}
+
+impl Default for AfterResponse {
+    fn default() -> Self {
+        Self {
+            pending: Mutex::new(Vec::new()),
+            handled: watch::Sender::new(0),
+            invoked: AtomicU64::new(0),
+        }
+    }
+}
+
+impl AfterResponse {
+    /// Starts `work` now, in the current request's span, without making the response wait for it.
+    pub fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(work.instrument(tracing::Span::current()));
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.retain(|h| !h.is_finished());
+        pending.push(handle);
+    }
+
+    /// Waits until every piece of work spawned so far has ended (a panic in one is logged).
+    pub async fn drain(&self) {
+        loop {
+            let batch =
+                std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+            if batch.is_empty() {
+                return;
+            }
+            for handle in batch {
+                if let Err(error) = handle.await {
+                    tracing::error!(%error, "work deferred past the response failed");
+                }
+            }
+        }
+    }
+
+    /// How many pieces of deferred work have not been seen to end.
+    pub fn pending(&self) -> usize {
+        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.iter().filter(|h| !h.is_finished()).count()
+    }
+
+    /// Marks one invocation's handler as returned: everything it defers is spawned.
+    pub fn handled(&self) {
+        self.handled.send_modify(|n| *n += 1);
+    }
+
+    /// The extension's part of one `INVOKE` event: wait for that invocation's handler to return,
+    /// then for its deferred work.
+    async fn invoked(&self) {
+        let invocation = self.invoked.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut handled = self.handled.subscribe();
+        // The sender lives in `self`, so the channel cannot close while we wait.
+        let _ = handled.wait_for(|n| *n >= invocation).await;
+        self.drain().await;
+    }
+
+    /// Registers the internal extension that holds each invocation open until its deferred work
+    /// ends, and runs it on this runtime. Must run before the runtime asks for its first event.
+    /// Returns `false` (and logs why) where there is no Extensions API to register with.
+    pub async fn register(&'static self) -> bool {
+        use lambda_extension::{Extension, LambdaEvent, NextEvent, service_fn};
+        let processor = service_fn(move |event: LambdaEvent| async move {
+            if let NextEvent::Invoke(_) = event.next {
+                self.invoked().await;
+            }
+            Ok::<(), lambda_extension::Error>(())
+        });
+        let registered = Extension::new()
+            .with_extension_name(EXTENSION_NAME)
+            .with_events(&["INVOKE"])
+            .with_events_processor(processor)
+            .register()
+            .await;
+        match registered {
+            Ok(extension) => {
+                tokio::spawn(async move {
+                    if let Err(error) = extension.run().await {
+                        tracing::error!(%error, "the after-response extension stopped");
+                    }
+                });
+                tracing::info!(
+                    extension = EXTENSION_NAME,
+                    "deferred work holds each invocation open"
+                );
+                true
+            }
+            Err(error) => {
+                tracing::info!(
+                    %error,
+                    "no Lambda Extensions API: deferred work ends before the next request instead"
+                );
+                false
+            }
+        }
+    }
+}
+
+/// The name the extension registers under (it shows in Lambda's platform logs).
+pub const EXTENSION_NAME: &str = "after-response";
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a runtime")
+    }
+
+    #[test]
+    fn drain_waits_for_work_spawned_before_and_during_it() {
+        runtime().block_on(async {
+            let after = Arc::new(AfterResponse::default());
+            let done = Arc::new(AtomicU64::new(0));
+            for delay in [5, 1, 3] {
+                let (after2, done2) = (after.clone(), done.clone());
+                after.spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                    done2.fetch_add(1, Ordering::SeqCst);
+                    // Work that defers more work: drain waits for that too.
+                    if delay == 5 {
+                        let done3 = done2.clone();
+                        after2.spawn(async move {
+                            tokio::time::sleep(Duration::from_millis(2)).await;
+                            done3.fetch_add(1, Ordering::SeqCst);
+                        });
+                    }
+                });
+            }
+            assert_eq!(done.load(Ordering::SeqCst), 0, "spawn made the caller wait");
+            after.drain().await;
+            assert_eq!(done.load(Ordering::SeqCst), 4);
+            assert_eq!(after.pending(), 0);
+        });
+    }
+
+    #[test]
+    fn an_invoke_event_ends_only_after_its_handler_and_its_work() {
+        runtime().block_on(async {
+            let after: &'static AfterResponse = Box::leak(Box::default());
+            let work_done = Arc::new(AtomicBool::new(false));
+            // The extension is given the event while the handler is still running.
+            let extension = tokio::spawn(after.invoked());
+            tokio::task::yield_now().await;
+            assert!(
+                !extension.is_finished(),
+                "ended before the handler returned"
+            );
+            let flag = work_done.clone();
+            after.spawn(async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                flag.store(true, Ordering::SeqCst);
+            });
+            after.handled();
+            extension.await.expect("the extension's invoke");
+            assert!(
+                work_done.load(Ordering::SeqCst),
+                "ended before the deferred work"
+            );
+        });
+    }
+
+    #[test]
+    fn an_invoke_event_given_after_the_handler_returned_still_waits_for_the_work() {
+        runtime().block_on(async {
+            let after: &'static AfterResponse = Box::leak(Box::default());
+            let work_done = Arc::new(AtomicBool::new(false));
+            let flag = work_done.clone();
+            after.spawn(async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                flag.store(true, Ordering::SeqCst);
+            });
+            after.handled();
+            after.invoked().await;
+            assert!(work_done.load(Ordering::SeqCst));
+        });
+    }
+
+    #[test]
+    fn a_panic_in_deferred_work_is_contained() {
+        runtime().block_on(async {
+            let after = AfterResponse::default();
+            after.spawn(async { panic!("deferred work failed") });
+            after.drain().await;
+            assert_eq!(after.pending(), 0);
+        });
+    }
+}
