@@ -205,11 +205,16 @@ pub fn markdown(report: &Report) -> String {
     }
     for r in report.results {
         let quota = r.cpu_quota.map_or(("–".to_string(), "–".to_string()), |q| {
+            let given = q.quota_us as f64 / q.period_us as f64 * 100.0;
+            let lambda = f64::from(r.memory_mb) / f64::from(crate::local::FULL_CORE_MB) * 100.0;
+            // Duty cycling stops or runs the whole process, so it gives at most one core.
+            let capped = if lambda - given > 0.5 {
+                format!(" (capped; Lambda gives {lambda:.1}%)")
+            } else {
+                String::new()
+            };
             (
-                format!(
-                    "{:.1}% of a core",
-                    q.quota_us as f64 / q.period_us as f64 * 100.0
-                ),
+                format!("{given:.1}% of a core{capped}"),
                 format!("{} ({:.0} ms)", q.throttled_periods, q.throttled_ms),
             )
         });
@@ -406,6 +411,34 @@ mod tests {
             load_after: "0.90 0.50 0.30".into(),
             method: Method::DutyCycle,
         }
+    }
+
+    #[test]
+    fn a_share_duty_cycling_cannot_give_is_labelled_capped() {
+        let o = options("local --throttle duty-cycle");
+        let mut results = results();
+        // Duty cycling runs or stops the whole process: at most one core, where Lambda gives 1.7.
+        for r in &mut results {
+            if let Some(q) = &mut r.cpu_quota {
+                q.quota_us = q.quota_us.min(q.period_us);
+            }
+        }
+        let report = Report {
+            options: &o,
+            venue: local_venue(),
+            started_utc: "2026-11-22 02:00:00".into(),
+            elapsed_s: 60,
+            results: &results,
+            flagged: &[],
+            prices: &ARM64_US_EAST_1,
+        };
+        let md = markdown(&report);
+        assert!(
+            md.contains("| 3008 | 100.0% of a core (capped; Lambda gives 170.0%) |"),
+            "{md}"
+        );
+        assert!(md.contains("| 1769 | 100.0% of a core |"), "{md}");
+        assert!(md.contains("| 128 | 7.2% of a core |"), "{md}");
     }
 
     #[test]

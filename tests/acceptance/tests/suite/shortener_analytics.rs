@@ -180,7 +180,11 @@ async fn a_preview_bot_neither_uses_up_nor_sees_a_link_with_a_visit_limit() {
             .checked(Call::get("shortener", &path).header("user-agent", SLACK))
             .await;
         assert_eq!(preview.status, 200, "{}", preview.text());
-        assert!(preview.header("location").is_none(), "{:?}", preview.headers);
+        assert!(
+            preview.header("location").is_none(),
+            "{:?}",
+            preview.headers
+        );
         assert!(!preview.text().contains(&url), "{}", preview.text());
         assert_eq!(preview.header("cache-control"), Some("no-store"));
     }
