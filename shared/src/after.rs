@@ -4,9 +4,10 @@
 //! analytics) to [`AfterResponse::spawn`] and returns. The runtime posts the response, and the
 //! client has its answer, while that work runs. Lambda freezes an instance once the runtime *and*
 //! every registered extension have asked for their next event, so [`serve`](crate::run::serve_after)
-//! registers an internal extension for `INVOKE` events whose handling of each invocation is
-//! [`AfterResponse::drain`]: the instance is frozen only after the deferred work of that invocation
-//! has ended, and the next invocation starts after it. The deferred time is billed as part of the
+//! registers an internal extension for `INVOKE` events whose handling of each invocation waits for
+//! the runtime to have posted that invocation's response (or error), then [`AfterResponse::drain`]s:
+//! the instance is frozen only after the deferred work of that invocation has ended, and the next
+//! invocation starts after it. The deferred time is billed as part of the
 //! invocation (Lambda's "post-runtime" duration); it is bounded by whatever budget the work sets
 //! itself.
 //!
@@ -133,6 +134,62 @@ impl AfterResponse {
     }
 }
 
+/// The layer around the runtime's service that marks each invocation handled once the runtime
+/// has posted its response or error (see [`crate::run::serve_after`]).
+#[derive(Clone, Copy)]
+pub struct HandledLayer(pub &'static AfterResponse);
+
+impl<S> lambda_http::tower::Layer<S> for HandledLayer {
+    type Service = Handled<S>;
+
+    fn layer(&self, inner: S) -> Handled<S> {
+        Handled {
+            inner,
+            after: self.0,
+        }
+    }
+}
+
+/// See [`HandledLayer`].
+#[derive(Clone)]
+pub struct Handled<S> {
+    inner: S,
+    after: &'static AfterResponse,
+}
+
+impl<S, R> lambda_http::tower::Service<R> for Handled<S>
+where
+    S: lambda_http::tower::Service<R>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        /// Marks the invocation handled even if the runtime's future is dropped or panics.
+        struct Mark(&'static AfterResponse);
+        impl Drop for Mark {
+            fn drop(&mut self) {
+                self.0.handled();
+            }
+        }
+        let mark = Mark(self.after);
+        let call = self.inner.call(request);
+        Box::pin(async move {
+            let _mark = mark;
+            call.await
+        })
+    }
+}
+
 /// The name the extension registers under (it shows in Lambda's platform logs).
 pub const EXTENSION_NAME: &str = "after-response";
 
@@ -217,6 +274,29 @@ mod tests {
             after.handled();
             after.invoked().await;
             assert!(work_done.load(Ordering::SeqCst));
+        });
+    }
+
+    #[test]
+    fn the_layer_marks_an_invocation_handled_when_the_runtime_is_done_with_it_however_it_ended() {
+        use lambda_http::tower::{Layer, Service, service_fn};
+        runtime().block_on(async {
+            let after: &'static AfterResponse = Box::leak(Box::default());
+            let handled = || *after.handled.borrow();
+            let mut service = HandledLayer(after).layer(service_fn(|ok: bool| async move {
+                tokio::task::yield_now().await;
+                if ok { Ok(()) } else { Err("not an HTTP event") }
+            }));
+            let call = service.call(true);
+            assert_eq!(handled(), 0, "marked before the runtime was done");
+            call.await.expect("the response");
+            assert_eq!(handled(), 1);
+            // An event that fails before any handler runs is still an invocation done with.
+            assert!(service.call(false).await.is_err());
+            assert_eq!(handled(), 2);
+            // So is one whose future is dropped unpolled.
+            drop(service.call(true));
+            assert_eq!(handled(), 3);
         });
     }
 

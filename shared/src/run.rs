@@ -89,6 +89,11 @@ where
 
 /// [`serve`], for a handler that defers work past its response with `after`: registers the
 /// extension that holds each invocation open until that work ends (see [`crate::after`]).
+///
+/// Each invocation is marked handled by a layer around the runtime's own service, so only after
+/// the runtime has posted its response or its error, and also for an event that never reached the
+/// handler (one that is not an HTTP request): the extension never waits for a handler that will
+/// not run.
 #[cfg(feature = "after")]
 pub async fn serve_after<S, F, Fut>(
     state: &'static S,
@@ -100,20 +105,16 @@ where
     F: Fn(&'static S, Request) -> Fut + Copy + Send + 'static,
     Fut: Future<Output = Response<Body>> + Send,
 {
-    /// Marks the invocation handled even when its handler panics, so the extension never waits
-    /// for a handler that will not return.
-    struct Handled(&'static crate::after::AfterResponse);
-    impl Drop for Handled {
-        fn drop(&mut self) {
-            self.0.handled();
-        }
-    }
+    use lambda_http::lambda_runtime::{Runtime, layers::TracingLayer};
     after.register().await;
-    lambda_http::run(service_fn(move |request: Request| async move {
-        let _handled = Handled(after);
+    let service = service_fn(move |request: Request| async move {
         Ok::<_, Infallible>(handler(state, request).await)
-    }))
-    .await
+    });
+    Runtime::new(lambda_http::Adapter::from(service))
+        .layer(TracingLayer::new())
+        .layer(crate::after::HandledLayer(after))
+        .run()
+        .await
 }
 
 #[cfg(test)]
