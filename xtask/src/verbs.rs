@@ -277,15 +277,12 @@ pub fn bench(paths: &Paths, args: &[String]) -> Result<()> {
     let data = DataStack::start(paths, local::free_port()?, false, "bench-")?;
     // The proxy bench goes through cargo lambda watch (release builds), as a local client does;
     // the others need no watch, so a single one of them does not build every binary.
+    let mut env = data.env();
     let _watch = if args.is_empty() || args.iter().any(|a| a == "proxy") {
         let file = paths.local.join("endpoints-bench.json");
-        Some(local::start_watch(
-            paths,
-            &data,
-            local::free_port()?,
-            &file,
-            true,
-        )?)
+        let watch = local::start_watch(paths, &data, local::free_port()?, &file, true)?;
+        env.push(("ENDPOINTS_FILE".into(), file.display().to_string()));
+        Some(watch)
     } else {
         None
     };
@@ -298,7 +295,7 @@ pub fn bench(paths: &Paths, args: &[String]) -> Result<()> {
     let output = Cmd::new("cargo")
         .args(["bench", "-p", "benches"])
         .args(args.iter().cloned())
-        .envs(data.env())
+        .envs(env)
         .command()
         .stdout(std::process::Stdio::piped())
         .spawn()?;
