@@ -17,7 +17,7 @@ use tune::progress::Progress;
 use tune::throttle::{self, Host, Method};
 
 const SIZES: [u32; 5] = [128, 256, 512, 1024, 1769];
-const INVOCATIONS: u32 = 20;
+const INVOCATIONS: u32 = 40;
 const FUNCTION: &str = "pbkdf2-control";
 
 fn function_binary() -> PathBuf {
@@ -85,7 +85,7 @@ fn main() {
     std::fs::create_dir_all(&logs).expect("log folder");
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "tune methods: {FUNCTION} (PBKDF2, 100,000 iterations), {INVOCATIONS} invocations per size and method, 20 ms periods, interleaved; load average at start {}",
+        "tune methods: {FUNCTION} (PBKDF2, 100,000 iterations), {INVOCATIONS} invocations per size and method at random phases of 20 ms periods, methods interleaved per size; load average at start {}",
         load.split_whitespace()
             .take(3)
             .collect::<Vec<_>>()

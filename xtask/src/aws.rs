@@ -389,6 +389,17 @@ pub enum Optimisation {
     Check,
 }
 
+impl Optimisation {
+    /// The build's target folder, relative to the workspace root: each level has its own, so the
+    /// test's unoptimised zips are never packaged for a deploy or measured as deployment zips.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Optimisation::Deploy => ARTIFACTS_DIR,
+            Optimisation::Check => "target/lambda-arm64-check",
+        }
+    }
+}
+
 /// The one cargo invocation that builds every function's arm64 zip. Release builds without LTO
 /// and with 16 codegen units: thin LTO with one unit made each binary's last step a minute here.
 /// A target folder of its own, so the build can run beside the tests' cargo commands.
@@ -403,7 +414,7 @@ pub fn build_artifacts_cmd(registry: &Registry, optimisation: Optimisation) -> C
             "zip",
         ])
         // (cargo lambda passes --target-dir on to `cargo metadata`, which refuses it.)
-        .env("CARGO_TARGET_DIR", ARTIFACTS_DIR)
+        .env("CARGO_TARGET_DIR", optimisation.dir())
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
     // The two SDK crates are most of the build's compile time; their code waits on the network,
@@ -427,13 +438,14 @@ pub fn build_artifacts_cmd(registry: &Registry, optimisation: Optimisation) -> C
     cmd
 }
 
-/// The arm64 build's target folder, relative to the workspace root.
+/// The deployed arm64 build's target folder, relative to the workspace root.
 pub const ARTIFACTS_DIR: &str = "target/lambda-arm64";
 
-/// The zip `cargo lambda build` writes for `binary`.
-pub fn zip_path(paths: &Paths, binary: &str) -> PathBuf {
+/// The zip `cargo lambda build` writes for `binary` at `optimisation`.
+pub fn zip_path(paths: &Paths, optimisation: Optimisation, binary: &str) -> PathBuf {
     paths
-        .artifacts()
+        .root
+        .join(optimisation.dir())
         .join("lambda")
         .join(binary)
         .join("bootstrap.zip")
@@ -486,20 +498,21 @@ pub fn start_artifacts_build(paths: &Paths) -> Result<crate::procs::Background> 
 pub fn build_artifacts(paths: &Paths) -> Result<()> {
     log!("arm64 artifacts of every function (one cargo lambda build)");
     artifacts_build(paths, Optimisation::Deploy)?.run()?;
-    check_artifacts(paths)
+    check_artifacts(paths, Optimisation::Deploy)
 }
 
-/// Every registered function has a zip and an AArch64 ELF `bootstrap`.
-pub fn check_artifacts(paths: &Paths) -> Result<()> {
+/// Every registered function has a zip and an AArch64 ELF `bootstrap` (built at `optimisation`).
+pub fn check_artifacts(paths: &Paths, optimisation: Optimisation) -> Result<()> {
     let registry = Registry::load(&paths.root)?;
     let mut failures = Vec::new();
     for function in &registry.functions {
         let binary = paths
-            .artifacts()
+            .root
+            .join(optimisation.dir())
             .join(ARM64_TARGET)
             .join("release")
             .join(function.binary());
-        let zip = zip_path(paths, function.binary());
+        let zip = zip_path(paths, optimisation, function.binary());
         let header = std::fs::read(&binary)
             .map(|bytes| bytes[..bytes.len().min(64)].to_vec())
             .unwrap_or_default();
@@ -525,12 +538,17 @@ pub fn check_artifacts(paths: &Paths) -> Result<()> {
     Ok(())
 }
 
-/// Writes the packaged template for `sam deploy`.
-pub fn package(paths: &Paths, out: &Path, releases: &Releases) -> Result<()> {
+/// Writes the packaged template for `sam deploy` (the zips of the build at `optimisation`).
+pub fn package(
+    paths: &Paths,
+    out: &Path,
+    releases: &Releases,
+    optimisation: Optimisation,
+) -> Result<()> {
     let registry = registry::Registry::load(&paths.root)?;
     let template = crate::scaffolded::template(&paths.root, &registry)?;
     let text = template.packaged(|binary| {
-        zip_path(paths, releases.binary_of(&registry, binary))
+        zip_path(paths, optimisation, releases.binary_of(&registry, binary))
             .display()
             .to_string()
     })?;
@@ -805,6 +823,11 @@ mod tests {
         let check = build_artifacts_cmd(&registry, Optimisation::Check).to_string();
         assert!(
             check.contains("CARGO_PROFILE_RELEASE_OPT_LEVEL=0"),
+            "{check}"
+        );
+        // Never in the folder deploys package and PERFORMANCE.md measures.
+        assert!(
+            check.contains("CARGO_TARGET_DIR=target/lambda-arm64-check "),
             "{check}"
         );
         assert!(!check.contains("opt-level"), "{check}");

@@ -45,6 +45,10 @@ enum Verb {
     AcceptanceTest(SuiteArgs),
     /// Benches (DynamoDB Local, Node.js peer); with no arguments also writes PERFORMANCE.md.
     Bench {
+        /// Write PERFORMANCE.md again from the last full run's log (`.local/bench.log`) and the
+        /// deployment zips now in `target/lambda-arm64`, running nothing.
+        #[arg(long)]
+        report_only: bool,
         /// Passed to `cargo bench -p benches` (e.g. `--bench shortener`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -289,7 +293,10 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
             args.region.as_deref(),
             &args.profile,
         ),
-        Verb::Bench { args } => verbs::bench(&paths, &args),
+        Verb::Bench {
+            report_only: true, ..
+        } => verbs::bench_report(&paths),
+        Verb::Bench { args, .. } => verbs::bench(&paths, &args),
         Verb::NewCandidate { family, name } => {
             let writes = new_candidate::plan(&paths.root, &family, &name)?;
             new_candidate::apply(&paths.root, &writes)?;

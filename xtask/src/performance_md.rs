@@ -2,7 +2,8 @@
 //!
 //! Every figure in the file comes from the bench log, from `/proc/cpuinfo`, or from the
 //! deployment zips `cargo lambda build --release --arm64 --output-format zip` leaves at
-//! `target/lambda/<function>/bootstrap.zip`. A figure whose line is missing from the log is
+//! `target/lambda-arm64/lambda/<function>/bootstrap.zip` (the build `./build.sh deploy` makes; the test's
+//! unoptimised build is elsewhere). A figure whose line is missing from the log is
 //! written as "not measured in this run", never filled in.
 //!
 //! The log is read the way the summary lines are printed: each pattern below is the bench's
@@ -335,7 +336,7 @@ fn targets(
             verdict(biggest <= ZIP_LIMIT_BYTES)
         )),
         None => out.push(format!(
-            "| Each deployment zip ≤ 6 MB | {NOT_MEASURED} (no `target/lambda/<function>/bootstrap.zip`) | – |"
+            "| Each deployment zip ≤ 6 MB | {NOT_MEASURED} (no `target/lambda-arm64/lambda/<function>/bootstrap.zip`) | – |"
         )),
     }
     out.push(String::new());
@@ -496,7 +497,8 @@ fn tune_section(out: &mut Vec<String>, log: &[String]) {
     out.push(String::new());
     out.push("The release `pbkdf2-control` (100,000 iterations) at each size, held to MB/1769 of a core by the".to_owned());
     out.push("cgroup v1 quota (the reference) and by `tune`'s two duty-cycling methods (SIGSTOP/SIGCONT, no root,".to_owned());
-    out.push("no cgroups), interleaved per size; mean warm duration after outliers, as the tune report shows it.".to_owned());
+    out.push("no cgroups), interleaved per size, each invocation at a random phase of the 20 ms period; mean warm".to_owned());
+    out.push("duration after outliers, as the tune report shows it.".to_owned());
     out.push(String::new());
     out.push("| Memory (MB) | cgroup-v1 (ms) | duty-cycle (ms) | duty-cycle / cgroup | duty-cycle-wall (ms) | duty-cycle-wall / cgroup |".to_owned());
     out.push("|---:|---:|---:|---:|---:|---:|".to_owned());
@@ -742,8 +744,8 @@ fn zips_section(out: &mut Vec<String>, zips: &BTreeMap<String, (u64, String)>) {
     out.push("## Deployment zips".to_owned());
     out.push(String::new());
     if zips.is_empty() {
-        out.push(format!("{NOT_MEASURED_SENTENCE}: there was no `target/lambda/<function>/bootstrap.zip` (from `cargo lambda"));
-        out.push("build --release --arm64 --output-format zip`) in this checkout.".to_owned());
+        out.push(format!("{NOT_MEASURED_SENTENCE}: there was no `target/lambda-arm64/lambda/<function>/bootstrap.zip` (the"));
+        out.push("build `./build.sh deploy` makes) in this checkout.".to_owned());
     } else {
         out.push("| Function | Zip size | Source |".to_owned());
         out.push("|---|---|---|".to_owned());
@@ -1212,8 +1214,8 @@ proxy 300 requests (experiment chaos: candidates panic, sleep 2 s, answer 500, a
         for row in [
             "| all | not measured in this run | | |",
             "| Create | not measured in this run | | |",
-            "| Each deployment zip ≤ 6 MB | not measured in this run (no `target/lambda/<function>/bootstrap.zip`) | – |",
-            "Not measured in this run: there was no `target/lambda/<function>/bootstrap.zip` (from `cargo lambda",
+            "| Each deployment zip ≤ 6 MB | not measured in this run (no `target/lambda-arm64/lambda/<function>/bootstrap.zip`) | – |",
+            "Not measured in this run: there was no `target/lambda-arm64/lambda/<function>/bootstrap.zip` (the",
         ] {
             assert!(has_line(&text, row), "no row\n{row}\nin:\n{text}");
         }

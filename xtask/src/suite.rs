@@ -233,11 +233,12 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
                     build.log.display()
                 );
             }
-            aws::check_artifacts(paths)?;
+            aws::check_artifacts(paths, aws::Optimisation::Check)?;
             aws::package(
                 paths,
                 &aws::packaged_template(paths),
                 &crate::releases::Releases::default(),
+                aws::Optimisation::Check,
             )?;
         }
     }

@@ -308,6 +308,18 @@ pub fn bench(paths: &Paths, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `./build.sh bench --report-only`: PERFORMANCE.md from the last run's log, e.g. once the
+/// deployment zips it reports have been built (`./build.sh deploy` builds them).
+pub fn bench_report(paths: &Paths) -> Result<()> {
+    let log = paths.local.join("bench.log");
+    if !log.is_file() {
+        bail!("no {}: run ./build.sh bench first", log.display());
+    }
+    crate::performance_md::write(&log, &paths.artifacts(), &paths.root.join("PERFORMANCE.md"))?;
+    log!("wrote PERFORMANCE.md from {}", log.display());
+    Ok(())
+}
+
 /// Copies a child's stdout to ours and to `file`; fails when the child fails.
 fn tee(mut child: std::process::Child, file: &std::path::Path) -> Result<()> {
     use std::io::{BufRead, Write};
@@ -337,7 +349,9 @@ fn execute(paths: &Paths, target: &Target, plan: &[Step], dry_run: bool) -> Resu
                 .dir(&paths.root)
                 .run()?,
             Step::BuildArtifacts(_) => aws::build_artifacts(paths)?,
-            Step::Package { out, releases } => aws::package(paths, out, releases)?,
+            Step::Package { out, releases } => {
+                aws::package(paths, out, releases, aws::Optimisation::Deploy)?
+            }
             Step::RecordReleases { file, releases } => releases.save(file)?,
             Step::FetchEndpoints => {
                 fetch_endpoints(paths, target)?;
