@@ -342,20 +342,57 @@ impl DutyCycle {
             let (done, stats) = (done.clone(), stats.clone());
             std::thread::spawn(move || {
                 let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+                // The CPU budget left, as the kernel's bandwidth control keeps it: each period adds
+                // one budget (never above one), use is charged after the fact, and what a period
+                // overran is repaid from the next ones. Another process's CPU clock may lag
+                // while it runs (the kernel folds a running task's time in at ticks), so a
+                // period can overrun its budget by a tick; charged here, that averages out.
+                let budget_ns = budget.as_nanos() as i64;
+                let mut remaining = budget_ns;
+                let mut first = true;
                 while !done.load(Ordering::Relaxed) {
                     let start = Instant::now();
                     let end = start + period;
-                    let stopped_at = if use_cpu_clock {
-                        run_on_cpu_budget(pid, budget, end, cores)
+                    if !first {
+                        remaining = (remaining + budget_ns).min(budget_ns);
+                    }
+                    first = false;
+                    let cpu_at_start = if use_cpu_clock {
+                        process_cpu_ns(pid)
                     } else {
-                        std::thread::sleep(budget);
-                        Some(Instant::now())
+                        None
+                    };
+                    let stopped_at = match cpu_at_start {
+                        // In debt: held for the whole period.
+                        Some(_) if remaining <= 0 => Some(start),
+                        Some(at) => run_on_cpu_budget(
+                            pid,
+                            Duration::from_nanos(remaining as u64),
+                            end,
+                            cores,
+                            at,
+                        ),
+                        None if use_cpu_clock => {
+                            // Its clock is unreadable (it is exiting): nothing to hold this period.
+                            std::thread::sleep(period);
+                            continue;
+                        }
+                        None => {
+                            std::thread::sleep(budget);
+                            Some(Instant::now())
+                        }
                     };
                     let Some(stopped_at) = stopped_at else {
+                        if let (Some(at), Some(now)) = (cpu_at_start, process_cpu_ns(pid)) {
+                            remaining -= now.saturating_sub(at) as i64;
+                        }
                         continue;
                     };
                     if signal(pid, libc::SIGSTOP).is_err() {
                         return;
+                    }
+                    if let (Some(at), Some(now)) = (cpu_at_start, process_cpu_ns(pid)) {
+                        remaining -= now.saturating_sub(at) as i64;
                     }
                     std::thread::sleep(end.saturating_duration_since(Instant::now()));
                     let _ = signal(pid, libc::SIGCONT);
@@ -386,12 +423,18 @@ impl DutyCycle {
     }
 }
 
-/// Lets the process run until it has used `budget` of CPU since now or the period ends. Returns
-/// when the budget ran out (it must be stopped), or `None` at the period's end with budget left.
-/// It sleeps for the budget left divided by the cores (the most CPU the process can use in that
-/// time), so it never overshoots by more than one such slice.
-fn run_on_cpu_budget(pid: u32, budget: Duration, end: Instant, cores: u32) -> Option<Instant> {
-    let used_before = process_cpu_ns(pid)?;
+/// Lets the process run until it has used `budget` of CPU since its CPU clock read `used_before`
+/// (ns), or the period ends. Returns when the budget ran out (it must be stopped), or `None` at
+/// the period's end with budget left. It sleeps for the budget left divided by the cores (the
+/// most CPU the process can use in that time), so it never overshoots by more than one such slice
+/// beyond what its clock shows.
+fn run_on_cpu_budget(
+    pid: u32,
+    budget: Duration,
+    end: Instant,
+    cores: u32,
+    used_before: u64,
+) -> Option<Instant> {
     loop {
         let used = Duration::from_nanos(process_cpu_ns(pid)?.saturating_sub(used_before));
         let left = budget.saturating_sub(used);
