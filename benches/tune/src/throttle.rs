@@ -72,13 +72,13 @@ impl Method {
                 "the kernel's own CPU bandwidth control, the reference the other methods are checked against"
             }
             Self::DutyCycle => {
-                "mean durations within 6.9 % of the cgroup v1 quota's at 128 to 1769 MB on the reference \
-                 machine (benches/tune/README.md); up to one poll (~50 µs) of overrun per period"
+                "mean durations within 10 % of the cgroup v1 quota's from 512 MB up, and 7 to 19 % apart at \
+                 128 and 256 MB, in eight runs on the reference machine (benches/tune/README.md)"
             }
             Self::DutyCycleWall => {
-                "mean durations within 17.4 % of the cgroup v1 quota's at 128 to 1769 MB on the reference \
-                 machine (benches/tune/README.md): an invocation arriving while the function is stopped \
-                 waits up to one period (≤ 20 ms) longer than under a quota"
+                "mean durations up to 60 % longer than the cgroup v1 quota's (at 1024 MB) on the reference \
+                 machine (benches/tune/README.md): the function is stopped for the rest of every period \
+                 whether it used its share or not, and an invocation arriving then waits"
             }
         }
     }
