@@ -7,6 +7,7 @@
 #   ./build.sh int-test <env[,env...]> [region] [profile]         suite in-process (TEST_MODE=handler)
 #   ./build.sh acceptance-test <env[,env...]> [region] [profile]  suite over HTTP (TEST_MODE=http)
 #   ./build.sh bench [cargo bench args]               benches (DynamoDB Local, Node.js peer); writes PERFORMANCE.md
+#   ./build.sh bench --report-only                    PERFORMANCE.md again from the last run's log and the deploy zips
 #   ./build.sh new-candidate <family> <name>          scaffold a workshop candidate (answers 501)
 #   ./build.sh experiments upload <env> [region profile] [files]   store experiment definitions
 #   ./build.sh experiments reset <env> [region profile] <experiment>   forget its comparisons (local use)
