@@ -114,7 +114,10 @@ impl AfterResponse {
             Ok(extension) => {
                 tokio::spawn(async move {
                     if let Err(error) = extension.run().await {
-                        tracing::error!(%error, "the after-response extension stopped");
+                        // Lambda would now wait for this extension's next call at every invocation
+                        // until the function's timeout: end the process, and Lambda starts a new one.
+                        tracing::error!(%error, "the after-response extension stopped; exiting");
+                        std::process::exit(70);
                     }
                 });
                 tracing::info!(
