@@ -97,42 +97,155 @@ impl AfterResponse {
     /// ends, and runs it on this runtime. Must run before the runtime asks for its first event.
     /// Returns `false` (and logs why) where there is no Extensions API to register with.
     pub async fn register(&'static self) -> bool {
-        use lambda_extension::{Extension, LambdaEvent, NextEvent, service_fn};
-        let processor = service_fn(move |event: LambdaEvent| async move {
-            if let NextEvent::Invoke(_) = event.next {
-                self.invoked().await;
-            }
-            Ok::<(), lambda_extension::Error>(())
-        });
-        let registered = Extension::new()
-            .with_extension_name(EXTENSION_NAME)
-            .with_events(&["INVOKE"])
-            .with_events_processor(processor)
-            .register()
-            .await;
-        match registered {
-            Ok(extension) => {
-                tokio::spawn(async move {
-                    if let Err(error) = extension.run().await {
-                        // Lambda would now wait for this extension's next call at every invocation
-                        // until the function's timeout: end the process, and Lambda starts a new one.
-                        tracing::error!(%error, "the after-response extension stopped; exiting");
-                        std::process::exit(70);
-                    }
-                });
-                tracing::info!(
-                    extension = EXTENSION_NAME,
-                    "deferred work holds each invocation open"
-                );
-                true
-            }
+        let api = match extensions_api::Extension::register(EXTENSION_NAME).await {
+            Ok(api) => api,
             Err(error) => {
                 tracing::info!(
                     %error,
                     "no Lambda Extensions API: deferred work ends before the next request instead"
                 );
-                false
+                return false;
             }
+        };
+        tokio::spawn(async move {
+            loop {
+                match api.next().await {
+                    Ok(extensions_api::Event::Invoke) => self.invoked().await,
+                    Ok(extensions_api::Event::Other) => {}
+                    Err(error) => {
+                        // Lambda would now wait for this extension's next call at every invocation
+                        // until the function's timeout: end the process, and Lambda starts a new one.
+                        tracing::error!(%error, "the after-response extension stopped; exiting");
+                        std::process::exit(70);
+                    }
+                }
+            }
+        });
+        tracing::info!(
+            extension = EXTENSION_NAME,
+            "deferred work holds each invocation open"
+        );
+        true
+    }
+}
+
+/// The Lambda Extensions API, as much of it as an internal extension for `INVOKE` events uses:
+/// `register`, then `event/next` in a loop. Plain HTTP to `AWS_LAMBDA_RUNTIME_API`, on the
+/// hyper client the crate has already (the `lambda-extension` crate added 231 KB to the
+/// shortener's zip, which is over its 6 MB target).
+mod extensions_api {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::rt::TokioExecutor;
+
+    pub struct Extension {
+        http: Client<HttpConnector, Full<Bytes>>,
+        base: String,
+        id: String,
+    }
+
+    /// What `event/next` handed out.
+    #[derive(Debug, PartialEq, Eq)]
+    pub enum Event {
+        Invoke,
+        /// `SHUTDOWN` (internal extensions are not sent it) or anything newer.
+        Other,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    pub enum ApiError {
+        #[error("AWS_LAMBDA_RUNTIME_API is not set")]
+        NoApi,
+        #[error("{0}")]
+        Http(String),
+        #[error("{path} answered {status}")]
+        Status {
+            path: &'static str,
+            status: http::StatusCode,
+        },
+        #[error("register answered without a Lambda-Extension-Identifier")]
+        NoIdentifier,
+    }
+
+    /// `AWS_LAMBDA_RUNTIME_API` as a base URL: Lambda gives `host:port`; emulators such as
+    /// `cargo lambda watch` give a URL with a path (`http://[::]:9000/.rt`).
+    pub fn base_url(api: &str) -> String {
+        let api = api.trim_end_matches('/');
+        if api.starts_with("http://") || api.starts_with("https://") {
+            api.to_owned()
+        } else {
+            format!("http://{api}")
+        }
+    }
+
+    const REGISTER: &str = "/2020-01-01/extension/register";
+    const NEXT: &str = "/2020-01-01/extension/event/next";
+
+    impl Extension {
+        pub async fn register(name: &str) -> Result<Self, ApiError> {
+            let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| ApiError::NoApi)?;
+            Self::register_at(&base_url(&api), name).await
+        }
+
+        pub async fn register_at(base: &str, name: &str) -> Result<Self, ApiError> {
+            let http = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+            let request = http::Request::post(format!("{base}{REGISTER}"))
+                .header("Lambda-Extension-Name", name)
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from_static(br#"{"events":["INVOKE"]}"#)))
+                .map_err(|e| ApiError::Http(e.to_string()))?;
+            let response = http
+                .request(request)
+                .await
+                .map_err(|e| ApiError::Http(e.to_string()))?;
+            if !response.status().is_success() {
+                return Err(ApiError::Status {
+                    path: REGISTER,
+                    status: response.status(),
+                });
+            }
+            let id = response
+                .headers()
+                .get("Lambda-Extension-Identifier")
+                .and_then(|v| v.to_str().ok())
+                .ok_or(ApiError::NoIdentifier)?
+                .to_owned();
+            Ok(Self {
+                http,
+                base: base.to_owned(),
+                id,
+            })
+        }
+
+        /// Waits for the next event (a long poll: it returns when Lambda hands one out).
+        pub async fn next(&self) -> Result<Event, ApiError> {
+            let request = http::Request::get(format!("{}{NEXT}", self.base))
+                .header("Lambda-Extension-Identifier", &self.id)
+                .body(Full::new(Bytes::new()))
+                .map_err(|e| ApiError::Http(e.to_string()))?;
+            let response = self
+                .http
+                .request(request)
+                .await
+                .map_err(|e| ApiError::Http(e.to_string()))?;
+            let status = response.status();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| ApiError::Http(e.to_string()))?
+                .to_bytes();
+            if !status.is_success() {
+                return Err(ApiError::Status { path: NEXT, status });
+            }
+            let event: serde_json::Value =
+                serde_json::from_slice(&body).map_err(|e| ApiError::Http(e.to_string()))?;
+            Ok(match event["eventType"].as_str() {
+                Some("INVOKE") => Event::Invoke,
+                _ => Event::Other,
+            })
         }
     }
 }
@@ -300,6 +413,108 @@ mod tests {
             // So is one whose future is dropped unpolled.
             drop(service.call(true));
             assert_eq!(handled(), 3);
+        });
+    }
+
+    /// A stand-in for Lambda's Extensions API: answers each connection's one request with the
+    /// next of `answers` (status, extra header, body) and hands back the requests it got.
+    async fn fake_api(
+        answers: Vec<(u16, &'static str, &'static str)>,
+    ) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let base = format!("http://{}", listener.local_addr().expect("an address"));
+        let server = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for (status, header, body) in answers {
+                let (mut socket, _) = listener.accept().await.expect("a connection");
+                let mut request = vec![0u8; 4096];
+                let n = socket.read(&mut request).await.expect("a request");
+                seen.push(String::from_utf8_lossy(&request[..n]).into_owned());
+                let response = format!(
+                    "HTTP/1.1 {status} X\r\n{header}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                socket
+                    .write_all(response.as_bytes())
+                    .await
+                    .expect("an answer");
+            }
+            seen
+        });
+        (base, server)
+    }
+
+    #[test]
+    fn the_extension_registers_for_invoke_and_reads_its_events() {
+        use extensions_api::{Event, Extension};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let (base, server) = fake_api(vec![
+                (200, "Lambda-Extension-Identifier: ext-1\r\n", "{}"),
+                (
+                    200,
+                    "",
+                    r#"{"eventType":"INVOKE","requestId":"r1","deadlineMs":1}"#,
+                ),
+                (200, "", r#"{"eventType":"SHUTDOWN"}"#),
+                (500, "", "{}"),
+            ])
+            .await;
+            let extension = Extension::register_at(&base, "after-response")
+                .await
+                .expect("registered");
+            assert_eq!(extension.next().await.expect("an event"), Event::Invoke);
+            assert_eq!(extension.next().await.expect("an event"), Event::Other);
+            assert!(extension.next().await.is_err(), "a 500 is an error");
+            let seen = server.await.expect("the fake API");
+            let register = seen[0].to_ascii_lowercase();
+            assert!(
+                register.starts_with("post /2020-01-01/extension/register "),
+                "{register}"
+            );
+            assert!(
+                register.contains("lambda-extension-name: after-response"),
+                "{register}"
+            );
+            assert!(register.contains(r#"{"events":["invoke"]}"#), "{register}");
+            let next = seen[1].to_ascii_lowercase();
+            assert!(
+                next.starts_with("get /2020-01-01/extension/event/next "),
+                "{next}"
+            );
+            assert!(
+                next.contains("lambda-extension-identifier: ext-1"),
+                "{next}"
+            );
+        });
+    }
+
+    #[test]
+    fn the_runtime_api_is_read_as_lambda_and_emulators_give_it() {
+        use extensions_api::base_url;
+        assert_eq!(base_url("127.0.0.1:9001"), "http://127.0.0.1:9001");
+        assert_eq!(base_url("http://[::]:9000/.rt/"), "http://[::]:9000/.rt");
+    }
+
+    #[test]
+    fn registering_without_an_identifier_fails() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let (base, _server) = fake_api(vec![(200, "", "{}")]).await;
+            assert!(
+                extensions_api::Extension::register_at(&base, "x")
+                    .await
+                    .is_err()
+            );
         });
     }
 
