@@ -73,7 +73,8 @@ impl AfterResponse {
     }
 
     /// How many pieces of deferred work have not been seen to end.
-    pub fn pending(&self) -> usize {
+    #[cfg(test)]
+    fn pending(&self) -> usize {
         let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         pending.iter().filter(|h| !h.is_finished()).count()
     }
@@ -341,7 +342,7 @@ mod tests {
 
     fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
-            .enable_time()
+            .enable_all()
             .build()
             .expect("a runtime")
     }
@@ -472,11 +473,7 @@ mod tests {
     #[test]
     fn the_extension_registers_for_invoke_and_reads_its_events() {
         use extensions_api::{Event, Extension};
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        runtime.block_on(async {
+        runtime().block_on(async {
             let (base, server) = fake_api(vec![
                 (200, "Lambda-Extension-Identifier: ext-1\r\n", "{}"),
                 (
@@ -526,11 +523,7 @@ mod tests {
 
     #[test]
     fn registering_without_an_identifier_fails() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        runtime.block_on(async {
+        runtime().block_on(async {
             let (base, _server) = fake_api(vec![(200, "", "{}")]).await;
             assert!(
                 extensions_api::Extension::register_at(&base, "x")

@@ -413,6 +413,19 @@ mod tests {
         }
     }
 
+    /// The markdown of a local report of `results` on [`local_venue`], with nothing flagged.
+    fn local_markdown(o: &Options, results: &[MemoryResult]) -> String {
+        markdown(&Report {
+            options: o,
+            venue: local_venue(),
+            started_utc: "2026-11-22 02:00:00".into(),
+            elapsed_s: 60,
+            results,
+            flagged: &[],
+            prices: &ARM64_US_EAST_1,
+        })
+    }
+
     #[test]
     fn a_share_duty_cycling_cannot_give_is_labelled_capped() {
         let o = options("local --throttle duty-cycle");
@@ -423,16 +436,7 @@ mod tests {
                 q.quota_us = q.quota_us.min(q.period_us);
             }
         }
-        let report = Report {
-            options: &o,
-            venue: local_venue(),
-            started_utc: "2026-11-22 02:00:00".into(),
-            elapsed_s: 60,
-            results: &results,
-            flagged: &[],
-            prices: &ARM64_US_EAST_1,
-        };
-        let md = markdown(&report);
+        let md = local_markdown(&o, &results);
         assert!(
             md.contains("| 3008 | 100.0% of a core (capped; Lambda gives 170.0%) |"),
             "{md}"
@@ -445,16 +449,7 @@ mod tests {
     fn the_local_report_names_the_machine_the_picks_and_the_cheapest_size() {
         let o = options("local --strategy speed");
         let results = results();
-        let report = Report {
-            options: &o,
-            venue: local_venue(),
-            started_utc: "2026-11-22 02:00:00".into(),
-            elapsed_s: 60,
-            results: &results,
-            flagged: &[],
-            prices: &ARM64_US_EAST_1,
-        };
-        let md = markdown(&report);
+        let md = local_markdown(&o, &results);
         for text in [
             "AMD EPYC, 2 cores",
             "not AWS",

@@ -36,16 +36,20 @@ pub struct App {
     pub store: LinkStore,
     /// The redirect's visit count and analytics, written after its response (see [`shared::after`]).
     pub after: shared::after::AfterResponse,
+    /// What the analytics' daily visitor salt is derived from (from `CODE_KEY`, once).
+    pub visitor_secret: [u8; 32],
     ids: Mutex<IdBlock>,
 }
 
 impl App {
     pub fn new(config: Config, client: aws_sdk_dynamodb::Client) -> Self {
         let store = LinkStore::new(client, config.table.clone());
+        let visitor_secret = config.code_key.derive("visitor-salt");
         Self {
             config,
             store,
             after: shared::after::AfterResponse::default(),
+            visitor_secret,
             ids: Mutex::new(IdBlock::default()),
         }
     }

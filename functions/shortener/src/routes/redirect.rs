@@ -49,11 +49,12 @@ pub async fn get(app: &App, request: &Request, raw_code: &str) -> Response<Body>
     }
     let device = analytics::classify(header(request, "user-agent"));
     let day = (app.config.count_visits && app.config.visit_analytics)
-        .then(|| day_visit(app, request, device));
-    let mut writes = VisitWrites::new(app, &link, now, day);
+        .then(|| day_visit(app, request, device, now));
     if link.limits.max_visits.is_some() {
+        // Counted on the link itself, in the path, or (a preview) not at all.
+        let writes = VisitWrites::new(app, &link, now, false, day);
         if device.is_none() {
-            app.after.spawn(writes.run());
+            writes.defer(app);
             return preview_withheld();
         }
         match app.store.count_limited_visit(&code).await {
@@ -61,11 +62,10 @@ pub async fn get(app: &App, request: &Request, raw_code: &str) -> Response<Body>
             Ok(false) => return used_up(),
             Err(error) => return crate::AppError::from(error).into_response(),
         }
-        app.after.spawn(writes.run());
+        writes.defer(app);
     } else if app.config.count_visits {
         // A link-preview bot is not a visit: only the analytics count it, apart.
-        writes.count = device.is_some();
-        app.after.spawn(writes.run());
+        VisitWrites::new(app, &link, now, device.is_some(), day).defer(app);
     }
     redirect(&link)
 }
@@ -85,7 +85,7 @@ struct VisitWrites {
 }
 
 impl VisitWrites {
-    fn new(app: &App, link: &Link, now: i64, day: Option<DayVisit>) -> Self {
+    fn new(app: &App, link: &Link, now: i64, count: bool, day: Option<DayVisit>) -> Self {
         Self {
             store: app.store.clone(),
             code: link.code.clone(),
@@ -93,8 +93,15 @@ impl VisitWrites {
             shards: app.config.visit_shards,
             budget: app.config.visit_count_budget,
             now,
-            count: false,
+            count,
             day,
+        }
+    }
+
+    /// Hands the writes to [`shared::after`], unless there are none.
+    fn defer(self, app: &App) {
+        if self.count || self.day.is_some() {
+            app.after.spawn(self.run());
         }
     }
 
@@ -140,7 +147,7 @@ fn header<'r>(request: &'r Request, name: &str) -> &'r str {
 
 /// What this redirect adds to the day's analytics (`device` `None`: a link-preview bot); see
 /// [`crate::domain::analytics`].
-fn day_visit(app: &App, request: &Request, device: Option<Device>) -> DayVisit {
+fn day_visit(app: &App, request: &Request, device: Option<Device>, now: i64) -> DayVisit {
     let Some(device) = device else {
         return DayVisit::Preview;
     };
@@ -157,7 +164,7 @@ fn day_visit(app: &App, request: &Request, device: Option<Device>) -> DayVisit {
             .trim()
             .to_owned()
     });
-    let salt = analytics::daily_salt(&app.config.code_key.derive("visitor-salt"), &today());
+    let salt = analytics::daily_salt(&app.visitor_secret, &day_of(now));
     DayVisit::Visit {
         referrer: analytics::referrer_host(
             Some(header(request, "referer")).filter(|r| !r.is_empty()),
@@ -165,11 +172,6 @@ fn day_visit(app: &App, request: &Request, device: Option<Device>) -> DayVisit {
         device: device.as_str(),
         register: analytics::register(&salt, &ip, user_agent),
     }
-}
-
-/// Today's UTC date, `YYYY-MM-DD`.
-pub fn today() -> String {
-    day_of(super::now())
 }
 
 /// The UTC date of Unix seconds, `YYYY-MM-DD`.
