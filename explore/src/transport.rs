@@ -11,6 +11,8 @@ use experiments::adapters::invoke::{InvokeError, Invoker};
 use experiments::adapters::payload;
 use experiments::domain::compare::{Observed, excerpt};
 
+use shared::function_url::{IamUrls, Signer};
+
 use crate::probe::Probe;
 
 /// A function could not be asked, or its answer not read (an answer with any status is an answer).
@@ -44,6 +46,8 @@ pub struct HttpTransport {
     urls: BTreeMap<String, String>,
     client: reqwest::Client,
     timeout: Duration,
+    /// For a stack whose Function URLs are `AWS_IAM`: which, and the signer.
+    signing: Option<(IamUrls, Signer)>,
 }
 
 impl HttpTransport {
@@ -66,7 +70,14 @@ impl HttpTransport {
             urls,
             client,
             timeout,
+            signing: None,
         }
+    }
+
+    /// Signs the requests to the Function URLs the endpoints file lists as `AWS_IAM`.
+    pub fn signed(mut self, urls: IamUrls, signer: Signer) -> Self {
+        self.signing = Some((urls, signer));
+        self
     }
 
     pub fn url(&self, function: &str, probe: &Probe) -> Option<String> {
@@ -82,7 +93,22 @@ impl Transport for HttpTransport {
         let method = reqwest::Method::from_bytes(probe.method.as_bytes())
             .map_err(|e| SendError::new(function, e.to_string()))?;
         let mut request = self.client.request(method, &url);
-        for (name, value) in probe.headers() {
+        let mut headers: Vec<(String, String)> = probe
+            .headers()
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
+        if let Some((urls, signer)) = &self.signing
+            && urls.wants_signature(function)
+        {
+            let body = probe.body.clone().unwrap_or_default();
+            let signature = signer
+                .headers_for(&probe.method, &url, &headers, body.as_bytes())
+                .await
+                .map_err(|e| SendError::new(function, e.to_string()))?;
+            headers.extend(signature);
+        }
+        for (name, value) in &headers {
             request = request.header(name, value);
         }
         if let Some(body) = &probe.body {

@@ -10,12 +10,14 @@
 //! - [`secrets`]: secrets read at cold start from Secrets Manager (by ARN), or locally from the
 //!   environment.
 //! - [`signed`]: a SigV4-signed AWS JSON 1.1 client without an SDK crate.
+//! - [`function_url`]: signing requests to Function URLs whose `AuthType` is `AWS_IAM`.
 
 #[cfg(feature = "after")]
 pub mod after;
 pub mod aws;
 pub mod config;
 pub mod correlation;
+pub mod function_url;
 pub mod http;
 pub mod query;
 pub mod run;

@@ -160,9 +160,30 @@ pub enum Deployed {
     Unknown,
 }
 
+/// The HTTP API's route limits of a test stack (`ROUTE_LIMITS=test`, and the stack
+/// `./build.sh test` runs): high enough that the acceptance suite, which paces itself and retries
+/// `429`, is not held up by its own creates, low enough that it is throttled now and then (so its
+/// retries are exercised). A production stack keeps the template's defaults.
+pub const TEST_ROUTE_LIMITS: [(&str, &str); 4] = [
+    ("CreateRateLimit", "50"),
+    ("CreateBurstLimit", "50"),
+    ("BulkCreateRateLimit", "5"),
+    ("BulkCreateBurstLimit", "5"),
+];
+
+pub fn test_route_limits() -> BTreeMap<String, String> {
+    TEST_ROUTE_LIMITS
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 /// Extra template parameters from the environment, as `sam deploy --parameter-overrides` items.
 pub fn parameter_overrides(env: &str, vars: &BTreeMap<String, String>) -> Vec<String> {
     let mut overrides = vec![format!("Stage={env}")];
+    if vars.get("ROUTE_LIMITS").map(String::as_str) == Some("test") {
+        overrides.extend(TEST_ROUTE_LIMITS.iter().map(|(k, v)| format!("{k}={v}")));
+    }
     for (var, parameter) in [
         ("SHORT_URL_BASE", "ShortUrlBase"),
         ("BLOCKED_DOMAINS", "BlockedDomains"),
@@ -562,6 +583,7 @@ pub fn package(
 pub fn endpoints_from_outputs(
     template: &Template,
     outputs: &BTreeMap<String, String>,
+    region: &str,
 ) -> Result<serde_json::Value> {
     let mut map = serde_json::Map::new();
     let api = outputs
@@ -576,6 +598,7 @@ pub fn endpoints_from_outputs(
         .into_iter()
         .map(|f| (f.logical_id, f.name))
         .collect();
+    let mut url_functions = std::collections::BTreeSet::new();
     for (key, function) in template.function_url_outputs() {
         let url = outputs.get(&key).with_context(|| {
             format!("the stack has no output {key}: deployed from another template?")
@@ -584,6 +607,17 @@ pub fn endpoints_from_outputs(
             .get(&function)
             .with_context(|| format!("output {key} names no function ({function})"))?;
         map.insert(name.clone(), url.trim_end_matches('/').into());
+        url_functions.insert(name.clone());
+    }
+    if outputs.get("DemoFunctionUrlAuth").map(String::as_str) == Some("AWS_IAM") {
+        let iam = shared::function_url::IamUrls {
+            region: region.to_owned(),
+            functions: url_functions,
+        };
+        map.insert(
+            shared::function_url::AUTH_KEY.to_owned(),
+            iam.to_endpoints_entry(),
+        );
     }
     let table = |key: &str| outputs.get(key).cloned().unwrap_or_default();
     map.insert(
@@ -754,6 +788,21 @@ mod tests {
     }
 
     #[test]
+    fn a_test_stack_gets_the_test_route_limits() {
+        let vars = BTreeMap::from([("ROUTE_LIMITS".to_owned(), "test".to_owned())]);
+        let overrides = parameter_overrides("ci", &vars);
+        assert!(
+            overrides.contains(&"CreateRateLimit=50".to_owned()),
+            "{overrides:?}"
+        );
+        assert!(
+            !parameter_overrides("ci", &BTreeMap::new())
+                .iter()
+                .any(|o| o.starts_with("Create"))
+        );
+    }
+
+    #[test]
     fn parameter_overrides_come_from_the_environment_when_set() {
         let vars = BTreeMap::from([
             ("SHORT_URL_BASE".to_owned(), "https://sho.rt".to_owned()),
@@ -875,8 +924,12 @@ mod tests {
         for key in template.function_url_outputs().keys() {
             outputs.insert(key.clone(), format!("https://{key}.lambda-url.example/"));
         }
-        let endpoints = endpoints_from_outputs(&template, &outputs).unwrap();
+        let endpoints = endpoints_from_outputs(&template, &outputs, "eu-west-1").unwrap();
         assert_eq!(endpoints["shortener"], "https://api.example");
+        assert!(
+            endpoints[shared::function_url::AUTH_KEY].is_null(),
+            "no auth output: nothing signed"
+        );
         assert_eq!(
             endpoints["round-control"],
             "https://RoundControlUrl.lambda-url.example"
@@ -886,7 +939,13 @@ mod tests {
             "https://Pbkdf2Control3008Url.lambda-url.example"
         );
         assert_eq!(endpoints["tables"]["ExperimentsTable"], "exp");
+        outputs.insert("DemoFunctionUrlAuth".to_owned(), "AWS_IAM".to_owned());
+        let signed = endpoints_from_outputs(&template, &outputs, "eu-west-1").unwrap();
+        let iam = shared::function_url::IamUrls::from_endpoints(&signed).unwrap();
+        assert_eq!(iam.region, "eu-west-1");
+        assert!(iam.wants_signature("round-control") && iam.wants_signature("pbkdf2-control-3008"));
+        assert!(!iam.wants_signature("shortener") && !iam.wants_signature("experiment-report"));
         outputs.remove("RoundControlUrl");
-        assert!(endpoints_from_outputs(&template, &outputs).is_err());
+        assert!(endpoints_from_outputs(&template, &outputs, "eu-west-1").is_err());
     }
 }

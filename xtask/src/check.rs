@@ -15,7 +15,8 @@ use anyhow::{Context, Result};
 use registry::{Registry, Role};
 
 use crate::template::{
-    DEMO_URL_AUTH_PARAMETER, RELEASE_ALIAS, Template, UrlAuth, release_parameter,
+    DEMO_URL_AUTH_PARAMETER, PUBLIC_URL_STATEMENTS, PUBLIC_URLS_CONDITION, RELEASE_ALIAS, Template,
+    UrlAuth, release_parameter,
 };
 
 /// The family that is the product; every other function is a demonstration (workshop, chaos,
@@ -140,6 +141,21 @@ pub fn template_problems(registry: &Registry, template: &Template) -> Result<Vec
                 "template.yaml: {id}'s Function URL must have AuthType: !Ref {DEMO_URL_AUTH_PARAMETER} (public only on purpose), not {:?}",
                 resource.url_auth
             ));
+        }
+        if has_url {
+            // The URL serves the alias when there is one: the statements must name it.
+            let target = match &resource.alias {
+                Some(_) => format!("{id}.Alias"),
+                None => id.clone(),
+            };
+            let granted = template.public_url_statements(&target);
+            for (action, key, value) in PUBLIC_URL_STATEMENTS {
+                if !granted.iter().any(|(a, _)| a == action) {
+                    found.push(format!(
+                        "template.yaml: {id}'s Function URL has no statement `{action}` for Principal \"*\" with {key}: {value} on !Ref {target} under Condition {PUBLIC_URLS_CONDITION}: with {DEMO_URL_AUTH_PARAMETER}=NONE it would answer 403 (SAM adds none for a !Ref AuthType)"
+                    ));
+                }
+            }
         }
         if demo && resource.reserved_concurrency.is_none() {
             found.push(format!(

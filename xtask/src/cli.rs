@@ -29,9 +29,19 @@ enum Verb {
         /// DynamoDB Local's port.
         #[arg(long, env = "DDB_PORT", default_value_t = 8000)]
         dynamodb_port: u16,
-        /// cargo lambda watch's port (the shortener's page is at its root).
+        /// The app's port (the shortener's page is at its root; cargo lambda watch runs behind it).
         #[arg(long, env = "WATCH_PORT", default_value_t = 9000)]
         watch_port: u16,
+        /// How the demo Function URLs (`/lambda-url/<function>`) authenticate: NONE (public, the
+        /// workshop's way) or AWS_IAM (requests signed with SigV4, as a deployed stack's default;
+        /// unsigned ones get AWS's 403).
+        #[arg(
+            long,
+            value_enum,
+            env = "DEMO_FUNCTION_URL_AUTH",
+            default_value = "NONE"
+        )]
+        url_auth: crate::front::UrlAuth,
     },
     /// Everything that runs offline (what CI runs).
     Test {
@@ -277,7 +287,8 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
         Verb::Local {
             dynamodb_port,
             watch_port,
-        } => verbs::local(&paths, dynamodb_port, watch_port),
+            url_auth,
+        } => verbs::local(&paths, dynamodb_port, watch_port, url_auth),
         Verb::Test { quick } => suite::test(&paths, quick),
         Verb::IntTest(args) => suite::suite_on(
             &paths,

@@ -176,9 +176,17 @@ fn explore_all(
     let registry = Registry::load(&paths.root)?;
     let experiment = experiment(paths, &registry, &options.experiment)?;
     let family = family(&registry, &experiment)?;
-    let stack = Stack::new(crate::verbs::stack_env(paths, env, region, profile)?);
+    let vars = crate::verbs::stack_env(paths, env, region, profile)?;
+    let stack = Stack::new(vars.clone());
     let endpoints = stack.endpoints()?;
-    let transport = HttpTransport::from_endpoints(&endpoints, experiment.timeout);
+    let mut transport = HttpTransport::from_endpoints(&endpoints, experiment.timeout);
+    // An AWS_IAM stack's Function URLs take only requests signed with the stack's credentials.
+    if let Some(urls) = shared::function_url::IamUrls::from_endpoints(&endpoints) {
+        let signer = tokio::runtime::Runtime::new()?.block_on(
+            shared::function_url::Signer::from_variables(&vars, &urls.region),
+        )?;
+        transport = transport.signed(urls, signer);
+    }
     let distribution = if options.uniform {
         Distribution::Uniform
     } else {

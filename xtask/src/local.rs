@@ -1,7 +1,7 @@
 //! The local stack: DynamoDB Local with the tables of `template.yaml`, every function behind one
 //! `cargo lambda watch`, the endpoints file the suite and the tools read, and chromedriver.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -14,8 +14,12 @@ use aws_sdk_dynamodb::types::{
 };
 use registry::Registry;
 use serde_json::json;
+use shared::function_url::{AUTH_KEY, IamUrls};
 
 use crate::cmd::Cmd;
+use crate::front::sigv4::Verifier;
+use crate::front::throttle::RouteLimits;
+use crate::front::{self, Front, UrlAuth};
 use crate::log;
 use crate::procs::{self, Background};
 use crate::template::{TableResource, Template};
@@ -32,6 +36,8 @@ pub const LOCAL_ENV: [(&str, &str); 7] = [
     ("SDK_ATTEMPT_TIMEOUT_MS", "5000"),
     ("SDK_OPERATION_TIMEOUT_MS", "12000"),
 ];
+/// The region of everything local, which signed requests name in their scope.
+pub const LOCAL_REGION: &str = "us-east-1";
 /// The local code key: not a secret, never used by a deployed stack.
 pub const LOCAL_CODE_KEY: &str = "local-only-code-key-not-secret";
 pub const LOCAL_AASA: &str =
@@ -319,23 +325,90 @@ impl DataStack {
     }
 }
 
-/// A running `cargo lambda watch` serving every function of the registry.
+/// What the local front enforces before `cargo lambda watch` (front/): AWS's checks, so that a
+/// client that would fail on AWS fails here.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    /// How the demo Function URLs authenticate.
+    pub url_auth: UrlAuth,
+    /// The HTTP API's route limits, from these template parameters (the rest at their defaults);
+    /// `None`: no throttling (the benches and the load test measure the functions themselves).
+    pub route_parameters: Option<BTreeMap<String, String>>,
+}
+
+impl Gate {
+    /// A stack as `./build.sh test` and a deployed test stack run: signed URLs, the test limits.
+    pub fn test_stack() -> Self {
+        Self {
+            url_auth: UrlAuth::AwsIam,
+            route_parameters: Some(crate::aws::test_route_limits()),
+        }
+    }
+
+    /// A measured stack: public URLs, nothing throttled.
+    pub fn unthrottled() -> Self {
+        Self {
+            url_auth: UrlAuth::None,
+            route_parameters: None,
+        }
+    }
+
+    fn rules(&self, paths: &Paths, registry: &Registry) -> Result<front::Rules> {
+        let template = crate::scaffolded::template(&paths.root, registry)?;
+        let limits = match &self.route_parameters {
+            Some(parameters) => RouteLimits::from_template(&template, parameters)?,
+            None => RouteLimits {
+                default: None,
+                routes: BTreeMap::new(),
+            },
+        };
+        Ok(front::Rules {
+            verifier: (self.url_auth == UrlAuth::AwsIam).then(|| Verifier {
+                keys: front::local_keys(),
+                region: LOCAL_REGION.to_owned(),
+            }),
+            url_functions: url_functions(&template)?,
+            routes: registry
+                .router()
+                .iter()
+                .map(|(route, _)| route.to_string())
+                .collect(),
+            limits,
+        })
+    }
+}
+
+/// The functions that have a Function URL in the template.
+fn url_functions(template: &Template) -> Result<BTreeSet<String>> {
+    Ok(template
+        .functions()?
+        .into_iter()
+        .filter(|f| f.url_auth.is_some())
+        .map(|f| f.name)
+        .collect())
+}
+
+/// A running `cargo lambda watch` serving every function of the registry, behind the front.
 pub struct Watch {
+    /// The front's port: what clients use.
     pub port: u16,
     pub endpoints_file: PathBuf,
+    // Dropped first: the front, then watch.
+    _front: Front,
     _process: Background,
 }
 
-/// Starts `cargo lambda watch` on `port` for `data`'s tables; writes the endpoints file.
-/// `release` serves optimised builds (the benches); otherwise debug builds, quicker to make.
+/// Starts `cargo lambda watch` and its front on `port` for `data`'s tables; writes the endpoints
+/// file. `release` serves optimised builds (the benches); otherwise debug builds, quicker to make.
 pub fn start_watch(
     paths: &Paths,
     data: &DataStack,
     port: u16,
     endpoints_file: &Path,
     release: bool,
+    gate: &Gate,
 ) -> Result<Watch> {
-    start_watch_with(paths, data, port, endpoints_file, release, 1)
+    start_watch_with(paths, data, port, endpoints_file, release, 1, gate)
 }
 
 /// Like [`start_watch`], with up to `instances` processes per function (watch's `--concurrency`),
@@ -347,9 +420,13 @@ pub fn start_watch_with(
     endpoints_file: &Path,
     release: bool,
     instances: u32,
+    gate: &Gate,
 ) -> Result<Watch> {
     let registry = Registry::load(&paths.root)?;
+    let rules = gate.rules(paths, &registry)?;
     let base = format!("http://127.0.0.1:{port}");
+    let upstream = free_port()?;
+    let watch_base = format!("http://127.0.0.1:{upstream}");
     let mut function_env = data.env();
     function_env.extend([
         ("HANDOFF".to_owned(), "detached".to_owned()),
@@ -367,8 +444,9 @@ pub fn start_watch_with(
         // The slow chaos candidate still misses its 1 s timeout, but holds watch's single
         // instance 1.2 s per call rather than 2 s.
         ("CHAOS_SLEEP_MS".to_owned(), "1200".to_owned()),
-        // The proxy and the comparator invoke functions through watch's own Invoke API.
-        ("AWS_ENDPOINT_URL_LAMBDA".to_owned(), base.clone()),
+        // The proxy and the comparator invoke functions through watch's own Invoke API, as
+        // on AWS they call Lambda's (not through the Function URLs).
+        ("AWS_ENDPOINT_URL_LAMBDA".to_owned(), watch_base.clone()),
         ("SHORT_URL_BASE".to_owned(), base.clone()),
         (
             "RUST_LOG".to_owned(),
@@ -398,7 +476,7 @@ pub fn start_watch_with(
     }
     build.run()?;
 
-    log!("starting cargo lambda watch on {base}");
+    log!("starting cargo lambda watch on {watch_base}");
     let mut watch = Cmd::new("cargo")
         .args(["lambda", "watch"])
         .envs(local_env())
@@ -408,13 +486,13 @@ pub fn start_watch_with(
     }
     let watch = watch
         .args(["--ignore-changes", "-A", "127.0.0.1", "-P"])
-        .arg(port.to_string())
+        .arg(upstream.to_string())
         .args(["--concurrency", &instances.to_string()])
         .arg("--env-file")
         .arg(env_file.display().to_string());
     let mut process = procs::spawn(&watch, &paths.local.join(format!("watch-{port}.log")))?;
     wait_for_http(
-        port,
+        upstream,
         "/lambda-url/shortener/",
         Duration::from_secs(120),
         "cargo lambda watch",
@@ -424,35 +502,67 @@ pub fn start_watch_with(
     // request (an experiment's candidate with a timeout, say) pays for it.
     log!("starting every function once");
     for function in &registry.functions {
-        http_status(port, &format!("/lambda-url/{}/", function.name));
+        http_status(upstream, &format!("/lambda-url/{}/", function.name));
     }
-    write_endpoints(&registry, &base, &data.tables, endpoints_file)?;
+    let iam = (gate.url_auth == UrlAuth::AwsIam).then(|| IamUrls {
+        region: LOCAL_REGION.to_owned(),
+        functions: rules.url_functions.clone(),
+    });
+    log!(
+        "starting the front on {base}: Function URLs {}, HTTP API routes {}",
+        match gate.url_auth {
+            UrlAuth::AwsIam => "AWS_IAM (SigV4 required)",
+            UrlAuth::None => "NONE (public)",
+        },
+        if gate.route_parameters.is_some() {
+            "throttled as template.yaml says"
+        } else {
+            "not throttled"
+        }
+    );
+    let front = front::start(port, upstream, rules)?;
+    write_endpoints(&registry, &base, &data.tables, iam.as_ref(), endpoints_file)?;
     Ok(Watch {
         port,
         endpoints_file: endpoints_file.to_owned(),
+        _front: front,
         _process: process,
     })
 }
 
-/// The local endpoints file: the shortener at the base (its routes are the router's), every
-/// other function at watch's `/lambda-url/<function>` (memory variants run the same binary, and
-/// locally there is one), and the tables.
-pub fn endpoints(registry: &Registry, base: &str, tables: &Tables) -> serde_json::Value {
+/// The local endpoints file: the functions with HTTP API routes at the base (the router's, as on
+/// AWS), every other function at watch's `/lambda-url/<function>` (memory variants run the same
+/// binary, and locally there is one), the tables, and how the Function URLs authenticate.
+pub fn endpoints(
+    registry: &Registry,
+    base: &str,
+    tables: &Tables,
+    iam: Option<&IamUrls>,
+) -> serde_json::Value {
     let mut map = serde_json::Map::new();
     for function in &registry.functions {
-        let url = if function.name == "shortener" {
-            base.to_owned()
-        } else {
+        let url = if function.routes().is_empty() {
             format!("{base}/lambda-url/{}", function.name)
+        } else {
+            base.to_owned()
         };
         map.insert(function.name.clone(), url.into());
     }
     map.insert("tables".to_owned(), json!(tables));
+    if let Some(iam) = iam {
+        map.insert(AUTH_KEY.to_owned(), iam.to_endpoints_entry());
+    }
     serde_json::Value::Object(map)
 }
 
-fn write_endpoints(registry: &Registry, base: &str, tables: &Tables, file: &Path) -> Result<()> {
-    let text = serde_json::to_string_pretty(&endpoints(registry, base, tables))?;
+fn write_endpoints(
+    registry: &Registry,
+    base: &str,
+    tables: &Tables,
+    iam: Option<&IamUrls>,
+    file: &Path,
+) -> Result<()> {
+    let text = serde_json::to_string_pretty(&endpoints(registry, base, tables, iam))?;
     std::fs::write(file, text + "\n").with_context(|| format!("cannot write {}", file.display()))
 }
 
@@ -491,7 +601,7 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let registry = Registry::load(&root).unwrap();
         let tables = Tables::from([("LinksTable".to_owned(), "test-LinksTable".to_owned())]);
-        let endpoints = endpoints(&registry, "http://127.0.0.1:9000", &tables);
+        let endpoints = endpoints(&registry, "http://127.0.0.1:9000", &tables, None);
         assert_eq!(endpoints["shortener"], "http://127.0.0.1:9000");
         assert_eq!(
             endpoints["round-control"],

@@ -8,6 +8,7 @@ mod check;
 mod cli;
 mod cmd;
 mod explore;
+mod front;
 mod load;
 mod local;
 mod new_candidate;
@@ -21,6 +22,7 @@ mod scan;
 mod suite;
 mod template;
 mod tools;
+mod url_permissions;
 mod verbs;
 
 use std::process::ExitCode;

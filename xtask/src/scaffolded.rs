@@ -59,7 +59,8 @@ pub fn template_file(root: &Path, target_dir: &Path, registry: &Registry) -> Res
     Ok(file)
 }
 
-/// A scaffolded candidate's function and log group, and its Function URL output, as
+/// A scaffolded candidate's function, its public-URL permissions (under the condition), log
+/// group, and its Function URL output, as
 /// template.yaml writes a workshop candidate.
 fn resources_of(function: &Function) -> Result<(Mapping, Mapping)> {
     let id = Function::logical_id(&function.name);
@@ -81,6 +82,14 @@ Resources:
       ReservedConcurrentExecutions: 2
       FunctionUrlConfig:
         AuthType: !Ref DemoFunctionUrlAuth
+  {base}PublicUrlPermission:
+    Type: AWS::Lambda::Permission
+    Condition: PublicDemoUrls
+    Properties: {{ Action: lambda:InvokeFunctionUrl, FunctionName: !Ref {id}, Principal: "*", FunctionUrlAuthType: NONE }}
+  {base}PublicUrlInvokePermission:
+    Type: AWS::Lambda::Permission
+    Condition: PublicDemoUrls
+    Properties: {{ Action: lambda:InvokeFunction, FunctionName: !Ref {id}, Principal: "*", InvokedViaFunctionUrl: true }}
   {base}LogGroup:
     Type: AWS::Logs::LogGroup
     Properties:

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::cmd::Cmd;
+use crate::front::UrlAuth;
+use crate::template::DEMO_URL_AUTH_PARAMETER;
 use crate::tools::Paths;
 
 /// checkov checks skipped for the whole template, each with why it does not apply here.
@@ -61,13 +63,34 @@ pub const CFN_LINT_TRANSFORMED_IGNORES: [(&str, &str); 1] = [(
     "unused parameters: the transform consumes ReleaseTrafficShifting into the CodeDeploy deployment group, and Stage is a deploy-time label that template.yaml's own lint accepts",
 )];
 
-/// The transformed template's path.
-pub fn transformed(paths: &Paths) -> PathBuf {
-    paths.target.join("xtask/scan/transformed.json")
+/// The transformed template's path for `DemoFunctionUrlAuth` = `auth`.
+pub fn transformed(paths: &Paths, auth: UrlAuth) -> PathBuf {
+    paths.target.join(format!(
+        "xtask/scan/transformed-{}.json",
+        auth.parameter_value()
+    ))
 }
 
-/// The transform, offline: no IAM lookups of managed policies, and every function's code at an
-/// S3 URI as `sam package` would leave it (the scan never reads the code).
+/// Both values of `DemoFunctionUrlAuth`: the transform is checked for each.
+const URL_AUTHS: [UrlAuth; 2] = [UrlAuth::AwsIam, UrlAuth::None];
+
+/// Every Function URL in the transforms [`commands`] wrote has the permissions its auth type
+/// needs (url_permissions.rs); the problems, each naming the value.
+pub fn url_permission_problems(paths: &Paths) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    for auth in URL_AUTHS {
+        found.extend(crate::url_permissions::check_file(
+            &transformed(paths, auth),
+            DEMO_URL_AUTH_PARAMETER,
+            auth.parameter_value(),
+        )?);
+    }
+    Ok(found)
+}
+
+/// The transform, offline, with the parameter values given as JSON: no IAM lookups of managed
+/// policies, and every function's code at an S3 URI as `sam package` would leave it (the scan
+/// never reads the code).
 const TRANSFORM: &str = r#"
 import json, sys
 from samtranslator.translator.transform import transform
@@ -83,20 +106,31 @@ for resource in template["Resources"].values():
     if resource.get("Type") == "AWS::Serverless::Function":
         resource["Properties"]["CodeUri"] = "s3://offline-scan/bootstrap.zip"
 with open(sys.argv[2], "w") as out:
-    json.dump(transform(template, {}, NoManagedPolicies()), out, indent=1)
+    json.dump(transform(template, json.loads(sys.argv[3]), NoManagedPolicies()), out, indent=1)
 "#;
 
 /// The commands of the scan over `template_file` (the deployed `template.yaml`), in order: the
-/// transform, cfn-lint and checkov over its output, checkov over the file itself.
+/// transform for each value of `DemoFunctionUrlAuth`, cfn-lint and checkov over the default's
+/// output, checkov over the file itself. [`url_permission_problems`] reads the transforms after.
 pub fn commands(paths: &Paths, template_file: &Path) -> Result<Vec<(String, Cmd)>> {
-    let out = transformed(paths);
+    let out = transformed(paths, UrlAuth::AwsIam);
     std::fs::create_dir_all(out.parent().expect("a folder"))?;
     let venv = paths.venv_bin();
-    let transform = Cmd::new(venv.join("python").display().to_string())
-        .args(["-c", TRANSFORM])
-        .arg(template_file.display().to_string())
-        .arg(out.display().to_string())
-        .env("AWS_DEFAULT_REGION", "us-east-1");
+    let transform = |auth: UrlAuth| {
+        let parameters = serde_json::json!({ DEMO_URL_AUTH_PARAMETER: auth.parameter_value() });
+        (
+            format!(
+                "SAM transform (offline, {DEMO_URL_AUTH_PARAMETER}={})",
+                auth.parameter_value()
+            ),
+            Cmd::new(venv.join("python").display().to_string())
+                .args(["-c", TRANSFORM])
+                .arg(template_file.display().to_string())
+                .arg(transformed(paths, auth).display().to_string())
+                .arg(parameters.to_string())
+                .env("AWS_DEFAULT_REGION", "us-east-1"),
+        )
+    };
     let ignores: Vec<&str> = CFN_LINT_TRANSFORMED_IGNORES
         .iter()
         .map(|(id, _)| *id)
@@ -107,7 +141,8 @@ pub fn commands(paths: &Paths, template_file: &Path) -> Result<Vec<(String, Cmd)
         .arg("--")
         .arg(out.display().to_string());
     Ok(vec![
-        ("SAM transform (offline)".to_owned(), transform),
+        transform(UrlAuth::AwsIam),
+        transform(UrlAuth::None),
         ("cfn-lint (transformed)".to_owned(), lint),
         ("checkov (transformed)".to_owned(), checkov(paths, &out)),
         (
@@ -147,6 +182,10 @@ pub fn audit(paths: &Paths) -> Result<()> {
     for (step, cmd) in commands(paths, &template)? {
         crate::log!("{step}");
         cmd.run().with_context(|| format!("{step} failed"))?;
+    }
+    let problems = url_permission_problems(paths)?;
+    if !problems.is_empty() {
+        anyhow::bail!("Function URL permissions:\n  {}", problems.join("\n  "));
     }
     let deny = crate::tools::ensure_cargo_deny(paths)?;
     crate::log!("cargo deny check licenses bans sources");

@@ -207,8 +207,15 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
     suite(&data.env(), Mode::Handler).run()?;
     fault_test(paths)?;
     let endpoints = paths.local.join("endpoints-test.json");
-    let watch = local::start_watch(paths, &data, local::free_port()?, &endpoints, false)?;
-    log!("acceptance suite, TEST_MODE=http");
+    let watch = local::start_watch(
+        paths,
+        &data,
+        local::free_port()?,
+        &endpoints,
+        false,
+        &local::Gate::test_stack(),
+    )?;
+    log!("acceptance suite, TEST_MODE=http (Function URLs AWS_IAM, test route limits)");
     suite(&data.env(), Mode::Http)
         .env("ENDPOINTS_FILE", endpoints.display().to_string())
         .run()?;
@@ -217,6 +224,11 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
     drop(data);
     for linter in linters {
         linter.finish()?;
+    }
+    log!("Function URL permissions in the SAM transform, for each DemoFunctionUrlAuth");
+    let problems = crate::scan::url_permission_problems(paths)?;
+    if !problems.is_empty() {
+        bail!("Function URL permissions:\n  {}", problems.join("\n  "));
     }
 
     match artifacts.take() {
@@ -278,7 +290,14 @@ pub fn suite_on(
             let mut endpoints_file = None;
             if mode == Mode::Http {
                 let file = paths.local.join(format!("endpoints-{i}.json"));
-                let watch = local::start_watch(paths, &data, local::free_port()?, &file, false)?;
+                let watch = local::start_watch(
+                    paths,
+                    &data,
+                    local::free_port()?,
+                    &file,
+                    false,
+                    &local::Gate::test_stack(),
+                )?;
                 env.push(("ENDPOINTS_FILE".into(), file.display().to_string()));
                 endpoints_file = Some(file);
                 keep.push(Box::new(watch) as Box<dyn std::any::Any>);

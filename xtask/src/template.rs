@@ -58,6 +58,15 @@ pub enum UrlAuth {
 
 /// The parameter that decides who may call the demonstration Function URLs.
 pub const DEMO_URL_AUTH_PARAMETER: &str = "DemoFunctionUrlAuth";
+/// The condition under which the demo Function URLs are public (`DemoFunctionUrlAuth` = `NONE`).
+pub const PUBLIC_URLS_CONDITION: &str = "PublicDemoUrls";
+
+/// The two statements a public Function URL needs (Lambda developer guide, "Control access to
+/// Lambda function URLs"): action, and the property that ties it to the URL.
+pub const PUBLIC_URL_STATEMENTS: [(&str, &str, &str); 2] = [
+    ("lambda:InvokeFunctionUrl", "FunctionUrlAuthType", "NONE"),
+    ("lambda:InvokeFunction", "InvokedViaFunctionUrl", "true"),
+];
 
 /// An `AWS::DynamoDB::Table` resource: what DynamoDB Local needs to create it.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,6 +224,29 @@ impl Template {
                         .then(|| text(&ttl["AttributeName"]).map(str::to_owned))
                         .flatten(),
                 })
+            })
+            .collect()
+    }
+
+    /// The `(action, property)` pairs of [`PUBLIC_URL_STATEMENTS`] granted to everyone under
+    /// [`PUBLIC_URLS_CONDITION`] on `target` (a logical id, or `<id>.Alias`).
+    pub fn public_url_statements(&self, target: &str) -> Vec<(String, String)> {
+        self.of_type("AWS::Lambda::Permission")
+            .filter(|(_, r)| r["Condition"].as_str() == Some(PUBLIC_URLS_CONDITION))
+            .map(|(_, r)| &r["Properties"])
+            .filter(|p| {
+                text(&p["FunctionName"]) == Some(target) && p["Principal"].as_str() == Some("*")
+            })
+            .filter_map(|p| {
+                let action = p["Action"].as_str()?;
+                let (_, key, want) = PUBLIC_URL_STATEMENTS
+                    .iter()
+                    .find(|(a, _, _)| *a == action)?;
+                let have = match &p[*key] {
+                    Value::Bool(b) => b.to_string(),
+                    other => other.as_str()?.to_owned(),
+                };
+                (have == *want).then(|| (action.to_owned(), (*key).to_owned()))
             })
             .collect()
     }

@@ -15,7 +15,12 @@ use crate::releases::{Release, Releases};
 use crate::tools::{self, Paths};
 
 /// `./build.sh local`: the whole app on this machine until Ctrl-C, data kept in `.local/dynamodb`.
-pub fn local(paths: &Paths, dynamodb_port: u16, watch_port: u16) -> Result<()> {
+pub fn local(
+    paths: &Paths,
+    dynamodb_port: u16,
+    watch_port: u16,
+    url_auth: crate::front::UrlAuth,
+) -> Result<()> {
     for (port, what) in [(watch_port, "the app"), (dynamodb_port, "DynamoDB Local")] {
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
             bail!(
@@ -27,19 +32,30 @@ pub fn local(paths: &Paths, dynamodb_port: u16, watch_port: u16) -> Result<()> {
     tools::ensure_local_tools(paths)?;
     let data = DataStack::start(paths, dynamodb_port, true, "local-")?;
     let endpoints = paths.local.join("endpoints.json");
-    let watch = local::start_watch(paths, &data, watch_port, &endpoints, false)?;
+    // The template's own route limits: what a production stack enforces.
+    let gate = local::Gate {
+        url_auth,
+        route_parameters: Some(BTreeMap::new()),
+    };
+    let watch = local::start_watch(paths, &data, watch_port, &endpoints, false, &gate)?;
     println!(
         "\nThe app is running (Ctrl-C stops everything):\n  \
          shortener page   http://127.0.0.1:{}/\n  \
          endpoints        {}\n  \
          DynamoDB Local   {} (data in {})\n  \
          logs             {}/*.log\n\
-         Creating links is open locally (no API key); the deployed stack requires an API key on POST /.",
+         Creating links is open locally (no API key); the deployed stack requires an API key on POST /.\n\
+         Function URLs: {} (--url-auth); HTTP API routes throttled as template.yaml says.",
         watch.port,
         endpoints.display(),
         data.dynamodb.endpoint,
         paths.local.join("dynamodb").display(),
         paths.local.display(),
+        match url_auth {
+            crate::front::UrlAuth::AwsIam =>
+                "AWS_IAM: sign requests (curl --aws-sigv4 \"aws:amz:us-east-1:lambda\" --user local:local)",
+            crate::front::UrlAuth::None => "NONE: public",
+        },
     );
     print!("{}", std::fs::read_to_string(&endpoints)?);
     loop {
@@ -162,6 +178,7 @@ fn fetch_endpoints(paths: &Paths, target: &Target) -> Result<BTreeMap<String, St
     let endpoints = aws::endpoints_from_outputs(
         &crate::scaffolded::template(&paths.root, &Registry::load(&paths.root)?)?,
         &outputs,
+        &target.region,
     )?;
     let file = endpoints_file(paths, target);
     std::fs::create_dir_all(file.parent().expect("a folder"))?;
@@ -280,7 +297,14 @@ pub fn bench(paths: &Paths, args: &[String]) -> Result<()> {
     let mut env = data.env();
     let _watch = if args.is_empty() || args.iter().any(|a| a == "proxy") {
         let file = paths.local.join("endpoints-bench.json");
-        let watch = local::start_watch(paths, &data, local::free_port()?, &file, true)?;
+        let watch = local::start_watch(
+            paths,
+            &data,
+            local::free_port()?,
+            &file,
+            true,
+            &local::Gate::unthrottled(),
+        )?;
         env.push(("ENDPOINTS_FILE".into(), file.display().to_string()));
         Some(watch)
     } else {

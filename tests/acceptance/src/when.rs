@@ -1,10 +1,16 @@
 //! Sends one request to one function, in-process or over HTTP depending on `TEST_MODE`, and
 //! returns status, headers (lower-case names) and body the same way in both modes.
+//!
+//! Over HTTP it behaves as a client of a real stack must: requests to Function URLs whose
+//! `AuthType` is `AWS_IAM` (the endpoints file says which) are signed with SigV4 with the
+//! environment's or the profile's credentials, and a `429` from the HTTP API's throttling is
+//! retried with exponential backoff and jitter ([`RETRY_429`]), as the AWS SDKs retry throttling.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
+use shared::function_url::{IamUrls, Signer};
 
 /// How the suite reaches the functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +110,10 @@ impl Reply {
     }
 }
 
+/// Attempts at a throttled (`429`) request, and the first backoff (doubled each time, with full
+/// jitter, at most 3.2 s): about 10 s of retries at most before the `429` is the answer.
+pub const RETRY_429: (u32, std::time::Duration) = (8, std::time::Duration::from_millis(100));
+
 static HTTP_IN_FLIGHT: std::sync::LazyLock<Arc<tokio::sync::Semaphore>> =
     std::sync::LazyLock::new(|| Arc::new(tokio::sync::Semaphore::new(4)));
 
@@ -126,6 +136,8 @@ struct Inner {
     in_flight: Arc<tokio::sync::Semaphore>,
     http: reqwest::Client,
     endpoints: Value,
+    /// The Function URLs that want signed requests, and the signer (HTTP mode, `AWS_IAM` stacks).
+    signing: Option<(IamUrls, Signer)>,
 }
 
 impl World {
@@ -161,6 +173,15 @@ impl World {
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .expect("reqwest client");
+        let signing = match IamUrls::from_endpoints(&endpoints) {
+            Some(urls) => {
+                let signer = Signer::from_environment(&urls.region)
+                    .await
+                    .unwrap_or_else(|e| panic!("the stack's Function URLs are AWS_IAM: {e}"));
+                Some((urls, signer))
+            }
+            None => None,
+        };
         Self {
             mode,
             inner: Arc::new(Inner {
@@ -169,6 +190,7 @@ impl World {
                 in_flight: HTTP_IN_FLIGHT.clone(),
                 http,
                 endpoints,
+                signing,
             }),
         }
     }
@@ -184,6 +206,7 @@ impl World {
                 in_flight: HTTP_IN_FLIGHT.clone(),
                 http: reqwest::Client::new(),
                 endpoints: Value::Null,
+                signing: None,
             }),
         }
     }
@@ -209,7 +232,28 @@ impl World {
         }
     }
 
+    /// The Function URLs that want signed requests (HTTP mode on an `AWS_IAM` stack).
+    pub fn iam_urls(&self) -> Option<&IamUrls> {
+        self.inner.signing.as_ref().map(|(urls, _)| urls)
+    }
+
     async fn send_http(&self, call: Call) -> Reply {
+        let (attempts, first_backoff) = RETRY_429;
+        let mut backoff = first_backoff;
+        for attempt in 1..=attempts {
+            let reply = self.send_http_once(&call).await;
+            if reply.status != 429 || attempt == attempts {
+                return reply;
+            }
+            // Full jitter: concurrent tests that were throttled together do not retry together.
+            let wait = backoff.mul_f64(fastrand::f64());
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(first_backoff * 32);
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    async fn send_http_once(&self, call: &Call) -> Reply {
         let _permit = self
             .inner
             .in_flight
@@ -218,18 +262,29 @@ impl World {
             .expect("semaphore open");
         let url = format!("{}{}", self.endpoint(&call.function), call.path);
         let method = reqwest::Method::from_bytes(call.method.as_bytes()).expect("method");
-        let mut request = self.inner.http.request(method, &url);
+        let mut headers = call.headers.clone();
         // A deployed shortener needs its API key to create links (./build.sh reads it from the
         // stack's secret); the local stack has none.
         if call.function == "shortener"
             && let Ok(key) = std::env::var("SHORTENER_API_KEY")
         {
-            request = request.header("x-api-key", key);
+            headers.push(("x-api-key".to_owned(), key));
         }
-        for (name, value) in &call.headers {
+        let body = call.body.clone().unwrap_or_default();
+        if let Some((urls, signer)) = &self.inner.signing
+            && urls.wants_signature(&call.function)
+        {
+            let signature = signer
+                .headers_for(call.method.as_str(), &url, &headers, &body)
+                .await
+                .unwrap_or_else(|e| panic!("signing {} {url}: {e}", call.method));
+            headers.extend(signature);
+        }
+        let mut request = self.inner.http.request(method, &url);
+        for (name, value) in &headers {
             request = request.header(name, value);
         }
-        if let Some(body) = call.body {
+        if call.body.is_some() {
             request = request.body(body);
         }
         let response = request

@@ -174,6 +174,19 @@ async fn main() -> ExitCode {
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .expect("HTTP client");
+    // An AWS_IAM stack's proxy URL takes only signed requests.
+    let signer = match shared::function_url::IamUrls::from_endpoints(&endpoints)
+        .filter(|urls| urls.wants_signature("experiment-proxy"))
+    {
+        Some(urls) => match shared::function_url::Signer::from_environment(&urls.region).await {
+            Ok(signer) => Some(signer),
+            Err(error) => {
+                eprintln!("the proxy's Function URL is AWS_IAM, and {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
     let report = endpoints["experiment-report"]
         .as_str()
         .map(|base| format!("{}/experiments/{experiment}", base.trim_end_matches('/')));
@@ -202,14 +215,34 @@ async fn main() -> ExitCode {
     let mut stream = futures::stream::iter(0..count)
         .map(|i| {
             let (method, path, body) = request(&experiment, i).expect("checked above");
-            let mut builder =
-                http.request(method.parse().expect("method"), format!("{proxy}{path}"));
-            if let Some(body) = body {
-                builder = builder
-                    .header("content-type", "application/json")
-                    .body(body);
+            let url = format!("{proxy}{path}");
+            let mut builder = http.request(method.parse().expect("method"), &url);
+            let headers: Vec<(String, String)> = match body {
+                Some(_) => vec![("content-type".to_owned(), "application/json".to_owned())],
+                None => Vec::new(),
+            };
+            for (name, value) in &headers {
+                builder = builder.header(name, value);
             }
+            let body = body.unwrap_or_default();
+            let signer = signer.clone();
             async move {
+                if let Some(signer) = signer {
+                    match signer
+                        .headers_for(method, &url, &headers, body.as_bytes())
+                        .await
+                    {
+                        Ok(signature) => {
+                            for (name, value) in signature {
+                                builder = builder.header(name, value);
+                            }
+                        }
+                        Err(error) => return format!("not signed ({error})"),
+                    }
+                }
+                if !body.is_empty() {
+                    builder = builder.body(body);
+                }
                 match builder.send().await {
                     Ok(response) => response.status().as_u16().to_string(),
                     Err(error) => format!(

@@ -4,6 +4,7 @@
 mod bad_input;
 mod experiments;
 mod explore;
+mod function_urls;
 mod release;
 mod release_gate;
 mod shortener;
