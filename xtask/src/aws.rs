@@ -619,6 +619,20 @@ pub fn endpoints_from_outputs(
             iam.to_endpoints_entry(),
         );
     }
+    // The limits as deployed: template.yaml's, with the stack's parameter values.
+    let parameters: BTreeMap<String, String> = outputs
+        .get("RouteLimitParameters")
+        .map(|text| {
+            text.split(',')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    map.insert(
+        crate::front::throttle::ROUTE_LIMITS_KEY.to_owned(),
+        crate::front::throttle::RouteLimits::from_template(template, &parameters)?.to_json(),
+    );
     let table = |key: &str| outputs.get(key).cloned().unwrap_or_default();
     map.insert(
         "tables".to_owned(),
@@ -939,8 +953,14 @@ mod tests {
             "https://Pbkdf2Control3008Url.lambda-url.example"
         );
         assert_eq!(endpoints["tables"]["ExperimentsTable"], "exp");
+        assert_eq!(endpoints["routeLimits"]["POST /"]["rate"], 10.0);
+        outputs.insert(
+            "RouteLimitParameters".to_owned(),
+            "CreateRateLimit=50,CreateBurstLimit=50".to_owned(),
+        );
         outputs.insert("DemoFunctionUrlAuth".to_owned(), "AWS_IAM".to_owned());
         let signed = endpoints_from_outputs(&template, &outputs, "eu-west-1").unwrap();
+        assert_eq!(signed["routeLimits"]["POST /"]["rate"], 50.0);
         let iam = shared::function_url::IamUrls::from_endpoints(&signed).unwrap();
         assert_eq!(iam.region, "eu-west-1");
         assert!(iam.wants_signature("round-control") && iam.wants_signature("pbkdf2-control-3008"));

@@ -18,7 +18,7 @@ use shared::function_url::{AUTH_KEY, IamUrls};
 
 use crate::cmd::Cmd;
 use crate::front::sigv4::Verifier;
-use crate::front::throttle::RouteLimits;
+use crate::front::throttle::{ROUTE_LIMITS_KEY, RouteLimits};
 use crate::front::{self, Front, UrlAuth};
 use crate::log;
 use crate::procs::{self, Background};
@@ -504,10 +504,6 @@ pub fn start_watch_with(
     for function in &registry.functions {
         http_status(upstream, &format!("/lambda-url/{}/", function.name));
     }
-    let iam = (gate.url_auth == UrlAuth::AwsIam).then(|| IamUrls {
-        region: LOCAL_REGION.to_owned(),
-        functions: rules.url_functions.clone(),
-    });
     log!(
         "starting the front on {base}: Function URLs {}, HTTP API routes {}",
         match gate.url_auth {
@@ -520,8 +516,8 @@ pub fn start_watch_with(
             "not throttled"
         }
     );
+    write_endpoints(&registry, &base, &data.tables, &rules, endpoints_file)?;
     let front = front::start(port, upstream, rules)?;
-    write_endpoints(&registry, &base, &data.tables, iam.as_ref(), endpoints_file)?;
     Ok(Watch {
         port,
         endpoints_file: endpoints_file.to_owned(),
@@ -537,11 +533,12 @@ pub fn endpoints(
     registry: &Registry,
     base: &str,
     tables: &Tables,
-    iam: Option<&IamUrls>,
+    gate: &front::Rules,
 ) -> serde_json::Value {
     let mut map = serde_json::Map::new();
     for function in &registry.functions {
-        let url = if function.routes().is_empty() {
+        // As in a deployed stack's endpoints: a function's Function URL when it has one.
+        let url = if gate.url_functions.contains(&function.name) || function.routes().is_empty() {
             format!("{base}/lambda-url/{}", function.name)
         } else {
             base.to_owned()
@@ -549,9 +546,14 @@ pub fn endpoints(
         map.insert(function.name.clone(), url.into());
     }
     map.insert("tables".to_owned(), json!(tables));
-    if let Some(iam) = iam {
+    if gate.verifier.is_some() {
+        let iam = IamUrls {
+            region: LOCAL_REGION.to_owned(),
+            functions: gate.url_functions.clone(),
+        };
         map.insert(AUTH_KEY.to_owned(), iam.to_endpoints_entry());
     }
+    map.insert(ROUTE_LIMITS_KEY.to_owned(), gate.limits.to_json());
     serde_json::Value::Object(map)
 }
 
@@ -559,10 +561,10 @@ fn write_endpoints(
     registry: &Registry,
     base: &str,
     tables: &Tables,
-    iam: Option<&IamUrls>,
+    gate: &front::Rules,
     file: &Path,
 ) -> Result<()> {
-    let text = serde_json::to_string_pretty(&endpoints(registry, base, tables, iam))?;
+    let text = serde_json::to_string_pretty(&endpoints(registry, base, tables, gate))?;
     std::fs::write(file, text + "\n").with_context(|| format!("cannot write {}", file.display()))
 }
 
@@ -601,7 +603,21 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let registry = Registry::load(&root).unwrap();
         let tables = Tables::from([("LinksTable".to_owned(), "test-LinksTable".to_owned())]);
-        let endpoints = endpoints(&registry, "http://127.0.0.1:9000", &tables, None);
+        let rules = front::Rules {
+            verifier: None,
+            url_functions: BTreeSet::from(["round-control".to_owned()]),
+            routes: Vec::new(),
+            limits: RouteLimits {
+                default: None,
+                routes: BTreeMap::new(),
+            },
+        };
+        let endpoints = endpoints(&registry, "http://127.0.0.1:9000", &tables, &rules);
+        assert_eq!(endpoints["experiment-report"], "http://127.0.0.1:9000");
+        assert!(
+            endpoints[AUTH_KEY].is_null(),
+            "public URLs: nothing to sign"
+        );
         assert_eq!(endpoints["shortener"], "http://127.0.0.1:9000");
         assert_eq!(
             endpoints["round-control"],

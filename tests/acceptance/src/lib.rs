@@ -7,6 +7,7 @@
 //! [`eventually`] polls what is eventually consistent, with bounded attempts and no fixed sleeps.
 
 pub mod in_process;
+pub mod pace;
 pub mod when;
 
 use std::future::Future;

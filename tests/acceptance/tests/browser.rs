@@ -15,6 +15,7 @@
 
 use std::time::Duration;
 
+use acceptance::{Call, Mode, World};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -373,19 +374,20 @@ async fn shown(client: &Client, variant: &str) -> (String, String, String) {
 }
 
 async fn dashboard_shows_the_reports_figures(client: Client) {
-    let proxy = endpoint("experiment-proxy");
     let reports = endpoint("experiment-report");
     let http = reqwest::Client::new();
+    // Through the suite's client: it signs when the proxy's Function URL is AWS_IAM.
+    let world = World::with_shortener(Mode::Http, |_| {}).await;
     let mut last = String::new();
     for i in 0..5 {
         last = format!("browser-{}", uuid::Uuid::new_v4().simple());
-        let reply = http
-            .get(format!("{proxy}/round?number={i}.5"))
-            .header("x-correlation-id", &last)
-            .send()
-            .await
-            .expect("proxy");
-        assert_eq!(reply.status(), 200);
+        let reply = world
+            .send(
+                Call::get("experiment-proxy", &format!("/round?number={i}.5"))
+                    .header("x-correlation-id", &last),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
     }
     let report_url = format!("{reports}/experiments/round");
     // Wait for the last request's comparison (the others arrive around the same time).
@@ -544,20 +546,21 @@ async fn the_experiment_dashboard_shows_the_reports_figures() {
 /// The sort exercise answers `text/plain` where the control answers `application/json` (one of
 /// its two mistakes as shipped): the dashboard's difference names the header, with both values.
 async fn dashboard_names_a_differing_header_with_both_values(client: Client) {
-    let proxy = endpoint("experiment-proxy");
     let report_url = format!("{}/experiments/sort", endpoint("experiment-report"));
     let http = reqwest::Client::new();
-    // As the suite sends sort traffic: a JSON list, posted through the proxy.
+    // As the suite sends sort traffic: a JSON list, posted through the proxy (signed when its
+    // Function URL is AWS_IAM).
+    let world = World::with_shortener(Mode::Http, |_| {}).await;
     let correlation_id = format!("browser-{}", uuid::Uuid::new_v4().simple());
-    let reply = http
-        .post(format!("{proxy}/sort"))
-        .header("x-correlation-id", &correlation_id)
-        .header("content-type", "application/json")
-        .body("[10, 9, 1, 100]")
-        .send()
-        .await
-        .expect("proxy");
-    assert_eq!(reply.status(), 200);
+    let reply = world
+        .send(
+            Call::post("experiment-proxy", "/sort")
+                .header("x-correlation-id", &correlation_id)
+                .header("content-type", "application/json")
+                .raw_body("[10, 9, 1, 100]"),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
     let record = comparison(&http, &report_url, &correlation_id).await;
     let exercise = record["candidates"]
         .as_array()

@@ -106,12 +106,16 @@ impl Rules {
         if let Some(rest) = path.strip_prefix(URL_PREFIX) {
             let function = rest.split('/').next().unwrap_or_default();
             if !self.url_functions.contains(function) {
-                return refuse(
-                    404,
-                    &format!(
+                // Local addressing only (on AWS each URL is a host of its own): answered in the
+                // shape of cargo lambda watch's own 404 for an unknown function.
+                return Decision::Refuse {
+                    status: 404,
+                    error_type: None,
+                    body: serde_json::json!({ "detail": format!(
                         "{function} has no Function URL in template.yaml (on AWS it is reached through the HTTP API or an invocation)"
-                    ),
-                );
+                    )})
+                    .to_string(),
+                };
             }
             return match &self.verifier {
                 None => Decision::Forward,
@@ -347,10 +351,13 @@ mod tests {
             panic!("an unsigned request passed")
         };
         assert_eq!((status, error_type), (403, Some("AccessDeniedException")));
-        assert!(matches!(
-            decide(&public, "GET", "/lambda-url/shortener/"),
-            Decision::Refuse { status: 404, .. }
-        ));
+        let Decision::Refuse { status, body, .. } =
+            decide(&public, "GET", "/lambda-url/shortener/")
+        else {
+            panic!("a function without a URL answered")
+        };
+        assert_eq!(status, 404);
+        assert!(body.contains("shortener has no Function URL"), "{body}");
         assert_eq!(
             decide(&signed, "POST", "/2015-03-31/functions/x/invocations"),
             Decision::Forward

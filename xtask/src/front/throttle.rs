@@ -14,6 +14,10 @@ use serde_norway::Value;
 
 use crate::template::{Template, untag};
 
+/// The endpoints file's key for the route limits, which clients pace themselves by:
+/// `{"$default": {"rate": r, "burst": b}, "POST /": {...}, ...}`.
+pub const ROUTE_LIMITS_KEY: &str = "routeLimits";
+
 /// One route's limits.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limit {
@@ -93,6 +97,19 @@ impl RouteLimits {
             default: limit(&properties["DefaultRouteSettings"])?,
             routes,
         })
+    }
+
+    /// As the endpoints file carries them ([`ROUTE_LIMITS_KEY`]).
+    pub fn to_json(&self) -> serde_json::Value {
+        let entry = |l: &Limit| serde_json::json!({"rate": l.rate, "burst": l.burst});
+        let mut map = serde_json::Map::new();
+        if let Some(default) = &self.default {
+            map.insert("$default".to_owned(), entry(default));
+        }
+        for (route, limit) in &self.routes {
+            map.insert(route.clone(), entry(limit));
+        }
+        serde_json::Value::Object(map)
     }
 
     pub fn of(&self, route: &str) -> Option<Limit> {

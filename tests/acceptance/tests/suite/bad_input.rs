@@ -417,9 +417,10 @@ fn matrix(mode: Mode) -> Vec<Case> {
     cases
 }
 
-/// Whether `reply` comes from the local emulator (`cargo lambda watch` 1.9.2) rather than from a
-/// function, which never saw the request: its router's `404 {"detail": ...}` for a method or path
-/// no route takes (on AWS the HTTP API's own 404), and its `500` problem document for a body that
+/// Whether `reply` comes from what stands before the function rather than from the function,
+/// which never saw the request: the HTTP API's own `404 {"message":"Not Found"}` for a method or
+/// path no route takes (the local front answers as AWS does), the local emulator's (`cargo lambda
+/// watch` 1.9.2) `404 {"detail": ...}` for the same, and its `500` problem document for a body that
 /// is not UTF-8, which it cannot put in an event (API Gateway base64-encodes it: in handler mode
 /// the same case reaches the handler that way, and must pass there).
 fn from_the_emulator(case: &Case, reply: &Reply) -> bool {
@@ -432,7 +433,11 @@ fn from_the_emulator(case: &Case, reply: &Reply) -> bool {
         .as_deref()
         .is_some_and(|b| std::str::from_utf8(b).is_err());
     match reply.status {
-        404 => body["detail"].is_string() && body.get("error").is_none(),
+        404 => {
+            body.get("error").is_none()
+                && (body["detail"].is_string()
+                    || body == serde_json::json!({"message": "Not Found"}))
+        }
         500 => {
             not_utf8
                 && body["type"]
