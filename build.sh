@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's one entry point: set-up, local stack, tests, benches and deployment to AWS.
 #
-#   ./build.sh local                                  run the whole app on this machine until Ctrl-C
+#   ./build.sh local [--url-auth AWS_IAM]             run the whole app on this machine until Ctrl-C
 #   ./build.sh test [--quick]                         everything that runs offline (what CI runs);
 #                                                     --quick skips the arm64 build
 #   ./build.sh int-test <env[,env...]> [region] [profile]         suite in-process (TEST_MODE=handler)
