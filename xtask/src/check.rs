@@ -476,7 +476,7 @@ mod tests {
 
     #[test]
     fn a_function_missing_from_the_template_is_caught() {
-        let registry = Registry::load(&root()).unwrap();
+        let registry = Registry::load(&root()).unwrap().as_shipped();
         let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
         let without = text.replace("Binary: round-candidate-floor", "Binary: round-control");
         let template = Template::parse(&without).unwrap();
@@ -553,7 +553,7 @@ mod tests {
 
     #[test]
     fn a_public_or_uncapped_demo_function_is_caught() {
-        let registry = Registry::load(&root()).unwrap();
+        let registry = Registry::load(&root()).unwrap().as_shipped();
         let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
         let check = |text: &str| template_problems(&registry, &Template::parse(text).unwrap());
         assert!(check(&text).unwrap().is_empty());
@@ -603,7 +603,7 @@ mod tests {
 
     #[test]
     fn a_route_missing_from_the_router_or_out_of_order_is_caught() {
-        let registry = Registry::load(&root()).unwrap();
+        let registry = Registry::load(&root()).unwrap().as_shipped();
         let router = |entries: &[(&str, &str, &str)]| {
             serde_json::json!({"lambda": {"watch": {"router": entries.iter().map(|(m, p, f)| {
                 serde_json::json!({"path": p, "methods": [m], "function": f})

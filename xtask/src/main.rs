@@ -24,6 +24,7 @@ mod template;
 mod tools;
 mod url_permissions;
 mod verbs;
+mod workshop_states;
 
 use std::process::ExitCode;
 

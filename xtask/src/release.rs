@@ -159,13 +159,13 @@ pub fn describe(verdict: &Value) -> String {
     let p = &verdict["performance"];
     if p.is_object() {
         lines.push(format!(
-            "  performance: {} (p50 ratio {:.3}, 95 % interval {:.3} - {:.3}; p99 ratio {:.3}; tolerance {})",
+            "  performance: {} (p50 ratio {:.3}, 95 % interval {:.3} - {:.3}, tolerance {}: decides; p99 ratio {:.3}: shown, not decided on)",
             p["state"].as_str().unwrap_or("?"),
             p["p50Ratio"]["value"].as_f64().unwrap_or(f64::NAN),
             p["p50Ratio"]["low"].as_f64().unwrap_or(f64::NAN),
             p["p50Ratio"]["high"].as_f64().unwrap_or(f64::NAN),
-            p["p99Ratio"]["value"].as_f64().unwrap_or(f64::NAN),
             p["maxDurationRatio"],
+            p["p99Ratio"]["value"].as_f64().unwrap_or(f64::NAN),
         ));
     } else {
         lines.push("  performance: not enough timed comparisons yet".to_owned());

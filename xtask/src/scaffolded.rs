@@ -195,7 +195,7 @@ mod tests {
     }
 
     fn with_mine() -> Registry {
-        let mut registry = Registry::load(&root()).unwrap();
+        let mut registry = Registry::load(&root()).unwrap().as_shipped();
         registry
             .functions
             .push(Function::workshop_candidate("round", "zz-mine", "round"));
@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn a_scaffolded_entry_written_into_the_template_too_is_refused() {
-        let mut registry = Registry::load(&root()).unwrap();
+        let mut registry = Registry::load(&root()).unwrap().as_shipped();
         let floor = registry
             .functions
             .iter_mut()

@@ -222,6 +222,10 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
     browser_test(paths, &watch.endpoints_file)?;
     drop(watch);
     drop(data);
+    if !quick {
+        // After the suites: the copy's builds share the target folder, not its binaries.
+        crate::workshop_states::check(paths)?;
+    }
     for linter in linters {
         linter.finish()?;
     }

@@ -41,8 +41,42 @@ fn tune_local_runs_without_root_or_cgroups_and_reports_its_method() {
     Command::new("chmod").arg("777").arg(&out).status().unwrap();
     let report_dir = out.join("report");
     let payload = r#"{"password":"correct horse battery staple","salt":"NaCl-and-pepper","iterations":5000,"keyLength":32}"#;
-    let tune = env!("CARGO_BIN_EXE_tune");
-    let function = example("pbkdf2_function");
+    let mut tune = PathBuf::from(env!("CARGO_BIN_EXE_tune"));
+    let mut function = example("pbkdf2_function");
+    if is_root() {
+        // uid 65534 may not be able to reach the checkout (a clone in root's home, mode 700):
+        // it runs copies, in the world-readable folder it writes its report to.
+        let bin = out.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        for binary in [&mut tune, &mut function] {
+            let copy = bin.join(binary.file_name().unwrap());
+            std::fs::copy(&*binary, &copy).unwrap();
+            *binary = copy;
+        }
+        Command::new("chmod")
+            .arg("-R")
+            .arg("a+rX")
+            .arg(&bin)
+            .status()
+            .unwrap();
+        let reachable = Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "test",
+                "-x",
+            ])
+            .arg(&tune)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            reachable,
+            "uid 65534 cannot run {} (is the temporary folder {} closed to other users? set TMPDIR to one that is not)",
+            tune.display(),
+            std::env::temp_dir().display()
+        );
+    }
     let args = [
         "local",
         "--throttle",
@@ -64,10 +98,11 @@ fn tune_local_runs_without_root_or_cgroups_and_reports_its_method() {
     ];
     let mut command = if is_root() {
         let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", tune]);
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&tune);
         c
     } else {
-        Command::new(tune)
+        Command::new(&tune)
     };
     let result = command.args(args).env_clear().output().expect("tune runs");
     let stderr = String::from_utf8_lossy(&result.stderr);

@@ -330,6 +330,14 @@ impl Registry {
         self.functions.iter().filter(|f| f.scaffolded)
     }
 
+    /// The registry as the workspace ships it: without the entries `new-candidate` added. Tests
+    /// that pair the registry with `template.yaml` as written use this, so that an attendee's
+    /// scaffolded candidate (whose resources are derived, not written) cannot turn them red.
+    pub fn as_shipped(mut self) -> Self {
+        self.functions.retain(|f| !f.scaffolded);
+        self
+    }
+
     /// The local router: every route, literal paths before parameters (a `{code}` must not
     /// shadow `/experiments`), otherwise in the registry's order.
     pub fn router(&self) -> Vec<(Route, &Function)> {

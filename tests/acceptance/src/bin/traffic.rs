@@ -194,6 +194,9 @@ async fn main() -> ExitCode {
     // ago) are done, so that this run's line counts only this run's (at most 10 s of waiting).
     let before = match &report {
         Some(report) => {
+            eprintln!(
+                "reading the experiment's counts (waiting up to 10 s for earlier comparisons)"
+            );
             let waited = Instant::now();
             loop {
                 match counts(&http, report).await {
@@ -285,6 +288,10 @@ async fn main() -> ExitCode {
         .filter(|(status, _)| !status.starts_with("error"))
         .map(|(_, n)| *n as u64)
         .sum();
+    eprintln!(
+        "waiting for the comparator to compare them in the background (up to 2 minutes; a slow \
+         candidate, such as chaos's, holds each comparison until its timeout)"
+    );
     let waited = Instant::now();
     let mut last = (Instant::now(), Counts::default());
     let now = loop {
