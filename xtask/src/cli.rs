@@ -138,6 +138,9 @@ enum Verb {
     /// Check that template.yaml, the local router, the suite and the definitions agree with
     /// functions.toml.
     Check,
+    /// The workshop's solved states on a scratch copy (part of `test`; workshop_states.rs).
+    #[command(hide = true)]
+    WorkshopStates,
     /// cargo deny (licences, bans, sources; deny.toml) and the template security scan. Not in
     /// `test`: cargo-deny is built from crates.io once, which takes minutes.
     Audit,
@@ -403,6 +406,7 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
         Verb::Verdict { .. } | Verb::Promote { .. } | Verb::Explore { .. } => {
             unreachable!("handled in run")
         }
+        Verb::WorkshopStates => crate::workshop_states::check(&paths),
         Verb::Check => {
             let problems = check::problems(&paths.root)?;
             if problems.is_empty() {
