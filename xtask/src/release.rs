@@ -167,15 +167,22 @@ pub fn describe(verdict: &Value) -> String {
             p["maxDurationRatio"],
             p["p99Ratio"]["value"].as_f64().unwrap_or(f64::NAN),
         ));
+    } else if let Some(timeouts) = verdict["timeouts"].as_u64().filter(|t| *t > 0) {
+        lines.push(format!(
+            "  performance: timed out in {timeouts} comparisons, no duration ratio (a timeout only bounds the duration from below)"
+        ));
     } else {
         lines.push("  performance: not enough timed comparisons yet".to_owned());
     }
     lines.push(format!(
         "  may be promoted: {}",
         if verdict["promotable"] == true {
-            "yes"
+            "yes".to_owned()
         } else {
-            "no"
+            match verdict["notReleasableBecause"].as_str() {
+                Some(why) => format!("no: {why}"),
+                None => "no".to_owned(),
+            }
         }
     ));
     lines.join("\n")

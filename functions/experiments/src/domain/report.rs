@@ -319,6 +319,10 @@ fn observe(observed: &mut Observations, record: &ComparisonRecord, result: &Vari
             None | Some(FailureKind::Timeout | FailureKind::Malformed)
         )
     };
+    let timed_out = result.failure == Some(FailureKind::Timeout);
+    if timed_out {
+        observed.timeouts += 1;
+    }
     if timed(result.failure)
         && timed(record.control.failure)
         && observed.durations.len() < verdict::MAX_PAIRS
@@ -326,6 +330,9 @@ fn observe(observed: &mut Observations, record: &ComparisonRecord, result: &Vari
         observed
             .durations
             .push((record.control.duration_ms, result.duration_ms));
+        if timed_out {
+            observed.timed_out_pairs += 1;
+        }
     }
 }
 

@@ -146,6 +146,11 @@ pub struct Observations {
     pub latest_differing: Vec<Differing>,
     /// `(control ms, candidate ms)` of comparisons where both were timed, newest first.
     pub durations: Vec<(f64, f64)>,
+    /// How many of [`Observations::durations`] are the candidate's timeouts (timed at the
+    /// timeout, a lower bound).
+    pub timed_out_pairs: usize,
+    /// Comparisons in which the candidate timed out.
+    pub timeouts: u64,
     pub control_memory_mb: Option<u32>,
     pub candidate_memory_mb: Option<u32>,
 }
@@ -194,8 +199,13 @@ pub struct Correctness {
     pub more_needed: Option<u64>,
     pub max_mismatch_rate: f64,
     pub min_comparisons: u64,
+    /// Which bound decides the state, and why `moreNeeded` can exceed `minComparisons`.
+    pub decided_by: &'static str,
     pub latest_differing: Vec<Differing>,
 }
+
+/// [`Correctness::decided_by`], the same for every verdict.
+pub const DECIDED_BY: &str = "The always-valid 95 % bound decides: equivalent once its upper end is at most maxMismatchRate after at least minComparisons comparisons, differs once its lower end is above it. The single-look interval is shown for reading, not decided on. moreNeeded counts the clean comparisons still needed, which exceeds minComparisons when the bound, not the minimum, is what is missing.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -238,6 +248,11 @@ pub struct CandidateVerdict {
     pub sentence: String,
     /// `equivalent` and not `slower`.
     pub promotable: bool,
+    /// Why it may not be released yet, in a few words; `None` when it may.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_releasable_because: Option<String>,
+    /// Comparisons in which the candidate timed out.
+    pub timeouts: u64,
     pub correctness: Correctness,
     /// `None` with fewer than [`MIN_PAIRS`] timed comparisons.
     pub performance: Option<Performance>,
@@ -301,13 +316,21 @@ pub fn correctness(observed: &Observations, promotion: &Promotion) -> Correctnes
             .then(|| more_clean_needed(k, n, promotion)),
         max_mismatch_rate: threshold,
         min_comparisons: promotion.min_comparisons,
+        decided_by: DECIDED_BY,
         latest_differing: observed.latest_differing.clone(),
     }
 }
 
-pub fn performance(durations: &[(f64, f64)], promotion: &Promotion) -> Option<Performance> {
+/// `None` with fewer than [`MIN_PAIRS`] timed pairs, or when every one of them is a timeout of
+/// the candidate (`timed_out_pairs`): a ratio of timeouts to answers measures the timeout, not
+/// the candidate.
+pub fn performance(
+    durations: &[(f64, f64)],
+    timed_out_pairs: usize,
+    promotion: &Promotion,
+) -> Option<Performance> {
     let pairs = &durations[..durations.len().min(MAX_PAIRS)];
-    if pairs.len() < MIN_PAIRS {
+    if pairs.len() < MIN_PAIRS || timed_out_pairs >= durations.len() {
         return None;
     }
     let p50_ratio = stats::bootstrap_median_paired_ratio(pairs, RESAMPLES, SEED, ALPHA)?;
@@ -363,18 +386,49 @@ fn cost(observed: &Observations) -> Cost {
 /// The verdict on one candidate.
 pub fn verdict(observed: &Observations, promotion: &Promotion) -> CandidateVerdict {
     let correctness = correctness(observed, promotion);
-    let performance = performance(&observed.durations, promotion);
-    let promotable = correctness.state == CorrectnessState::Equivalent
-        && performance
-            .as_ref()
-            .is_none_or(|p| p.state != PerformanceState::Slower);
+    let performance = performance(&observed.durations, observed.timed_out_pairs, promotion);
+    let slower = performance
+        .as_ref()
+        .is_some_and(|p| p.state == PerformanceState::Slower);
+    let promotable = correctness.state == CorrectnessState::Equivalent && !slower;
+    let not_releasable_because = match correctness.state {
+        CorrectnessState::Differs => Some("it differs from the control".to_owned()),
+        CorrectnessState::Collecting => Some(format!(
+            "{} more clean comparisons needed",
+            correctness.more_needed.unwrap_or_default()
+        )),
+        CorrectnessState::Equivalent if slower => Some(format!(
+            "slower than the {}× allowed",
+            promotion.max_duration_ratio
+        )),
+        CorrectnessState::Equivalent => None,
+    };
+    let mut sentence = sentence(&observed.candidate, &correctness, performance.as_ref());
+    if performance.is_none() && observed.timed_out_pairs > 0 {
+        sentence.push_str(&format!(
+            " Timed out in {} of {}: no duration ratio, a timeout only bounds its duration from below.",
+            observed.timeouts,
+            count(correctness.comparisons, "comparison"),
+        ));
+    }
     CandidateVerdict {
         candidate: observed.candidate.clone(),
-        sentence: sentence(&observed.candidate, &correctness, performance.as_ref()),
+        sentence,
         promotable,
+        not_releasable_because,
+        timeouts: observed.timeouts,
         correctness,
         performance,
         cost: cost(observed),
+    }
+}
+
+/// `1 comparison`, `2 comparisons`: a count with its noun (an `s` for any count but one).
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
@@ -672,13 +726,13 @@ mod tests {
             (1.1, PerformanceState::Same),
             (2.0, PerformanceState::Slower),
         ] {
-            let p = performance(&timed(factor, 300), &promotion).unwrap();
+            let p = performance(&timed(factor, 300), 0, &promotion).unwrap();
             assert_eq!(p.state, state, "×{factor}: {:?}", p.p50_ratio);
             assert!(p.p50_ratio.low <= factor * 1.01 && factor * 0.99 <= p.p50_ratio.high);
         }
-        assert!(performance(&timed(1.0, MIN_PAIRS - 1), &promotion).is_none());
+        assert!(performance(&timed(1.0, MIN_PAIRS - 1), 0, &promotion).is_none());
         assert_eq!(
-            performance(&timed(1.0, 900), &promotion).unwrap().pairs,
+            performance(&timed(1.0, 900), 0, &promotion).unwrap().pairs,
             MAX_PAIRS
         );
     }
@@ -695,7 +749,7 @@ mod tests {
                 (request * own(&mut rng), request * own(&mut rng))
             })
             .collect();
-        let p = performance(&pairs, &Promotion::default()).unwrap();
+        let p = performance(&pairs, 0, &Promotion::default()).unwrap();
         assert_eq!(p.state, PerformanceState::Same, "{:?}", p.p50_ratio);
         let r = p.p50_ratio;
         assert!(
@@ -718,6 +772,58 @@ mod tests {
             "{}",
             v.sentence
         );
+        assert_eq!(
+            v.not_releasable_because.as_deref(),
+            Some("slower than the 1.2× allowed")
+        );
+    }
+
+    #[test]
+    fn each_verdict_that_may_not_be_released_says_why_in_a_few_words() {
+        let reason = |o: Observations| verdict(&o, &Promotion::default()).not_releasable_because;
+        assert_eq!(reason(observed(0, 0, 1_000)), None);
+        assert_eq!(
+            reason(observed(10, 0, 40)).as_deref(),
+            Some("it differs from the control")
+        );
+        let collecting = reason(observed(0, 0, 30)).unwrap();
+        assert!(
+            collecting.ends_with("more clean comparisons needed"),
+            "{collecting}"
+        );
+    }
+
+    #[test]
+    fn a_candidate_that_only_timed_out_gets_no_duration_ratio_but_a_count() {
+        // A 1 s timeout against a 4 ms control: the "ratio" would be 250, the timeout's.
+        let timed_out = Observations {
+            errors: 30,
+            timeouts: 30,
+            durations: vec![(4.0, 1_000.0); 30],
+            timed_out_pairs: 30,
+            ..observed(0, 30, 30)
+        };
+        let v = verdict(&timed_out, &Promotion::default());
+        assert_eq!(v.performance, None);
+        assert_eq!(v.timeouts, 30);
+        assert!(
+            v.sentence
+                .ends_with("Timed out in 30 of 30 comparisons: no duration ratio, a timeout only bounds its duration from below."),
+            "{}",
+            v.sentence
+        );
+        // One answer in time among them: a ratio again (its lower bound).
+        let mostly = Observations {
+            timed_out_pairs: 29,
+            ..timed_out
+        };
+        assert!(
+            verdict(&mostly, &Promotion::default())
+                .performance
+                .is_some()
+        );
+        assert_eq!(count(1, "comparison"), "1 comparison");
+        assert_eq!(count(0, "comparison"), "0 comparisons");
     }
 
     #[test]

@@ -65,19 +65,20 @@ const STYLE: &str = r#"
 "#;
 
 /// The verdict table's columns and their widths (`None`: the room left).
-const VERDICT_COLUMNS: [(&str, Option<&str>); 13] = [
+const VERDICT_COLUMNS: [(&str, Option<&str>); 14] = [
     ("candidate", Some("7rem")),
+    ("may be released", Some("7rem")),
     ("state", Some("5.5rem")),
     ("differ or fail", Some("6rem")),
     ("intended", Some("5rem")),
     ("rate", Some("4rem")),
-    ("95 % interval", Some("6rem")),
-    ("always-valid 95 %", Some("6.5rem")),
+    ("95 % interval (one look, shown)", Some("6rem")),
+    ("always-valid 95 % (decides)", Some("6.5rem")),
     ("more needed", Some("5rem")),
-    ("p50 ratio", Some("4.5rem")),
-    ("p99 ratio", Some("4.5rem")),
+    ("p50 ratio (decides)", Some("4.5rem")),
+    ("p99 ratio (shown)", Some("4.5rem")),
     ("speed", Some("4.5rem")),
-    ("cost per million", Some("7.5rem")),
+    ("cost per million, control → candidate", Some("7.5rem")),
     ("latest differing inputs", None),
 ];
 
@@ -130,11 +131,14 @@ fn interval(interval: Interval) -> String {
     )
 }
 
-fn usd(value: Option<f64>, memory_mb: Option<u32>) -> String {
-    match (value, memory_mb) {
-        (Some(value), Some(mb)) => format!("${value:.2} at {mb} MB"),
-        _ => "memory size unknown".to_owned(),
-    }
+/// A cost per million invocations, or [`NONE`] where the memory size is unknown.
+fn usd(value: Option<f64>) -> String {
+    value.map_or_else(|| NONE.to_owned(), |value| format!("${value:.2}"))
+}
+
+/// What the cost cell's title says of one side: its memory size, or that it is unknown.
+fn memory(memory_mb: Option<u32>) -> String {
+    memory_mb.map_or_else(|| "memory size unknown".to_owned(), |mb| format!("{mb} MB"))
 }
 
 /// A difference's first line, at most 160 characters (a failure's first line can be a whole
@@ -171,10 +175,18 @@ fn verdict_rows(verdicts: &[CandidateVerdict]) -> Markup {
                     ratio(&p.p50_ratio),
                     ratio(&p.p99_ratio),
                 ),
+                // A candidate that only timed out has no duration of its own to compare.
+                None if v.timeouts > 0 => (NONE, html! { "timed out " small { "(" (v.timeouts) ")" } }, html! { (NONE) }),
                 None => (NONE, html! { (NONE) }, html! { (NONE) }),
             };
             tr data-verdict-figures=(v.candidate) {
                 th scope="row" { (v.candidate) }
+                td class="releasable" {
+                    @match &v.not_releasable_because {
+                        None => strong { "yes" },
+                        Some(why) => { "no" br; small { (why) } },
+                    }
+                }
                 td class="state" { (state_name(c.state)) }
                 td class="num" {
                     (c.failures) " of " (c.comparisons) br;
@@ -195,9 +207,12 @@ fn verdict_rows(verdicts: &[CandidateVerdict]) -> Markup {
                 td class="num" { (p50) }
                 td class="num" { (p99) }
                 td { (speed) }
-                td class="cost" {
-                    "control " (usd(v.cost.control_usd_per_million, v.cost.control_memory_mb)) br;
-                    "candidate " (usd(v.cost.candidate_usd_per_million, v.cost.candidate_memory_mb))
+                td class="cost num" title={
+                    "control at " (memory(v.cost.control_memory_mb))
+                    ", candidate at " (memory(v.cost.candidate_memory_mb))
+                } {
+                    (usd(v.cost.control_usd_per_million)) " → "
+                    (usd(v.cost.candidate_usd_per_million))
                 }
                 // The inputs and the first line of each difference (its status, or its first
                 // differing part); the whole difference is in "Mismatches by input" below, where
@@ -507,7 +522,8 @@ pub fn render(experiment: &Experiment, report: &Report, counts: &Counts, view: &
                 p id="window" {
                     "This page: "
                     span id="comparisons" { (report.comparisons) }
-                    " comparisons (the latest " (REPORT_WINDOW) " at most"
+                    @if report.comparisons == 1 { " comparison" } @else { " comparisons" }
+                    " (the latest " (REPORT_WINDOW) " at most"
                     @if !view.all { ", current versions only" }
                     ")"
                     @if let Some(since) = &report.since { ", the oldest at " (since) }
