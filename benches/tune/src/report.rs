@@ -105,6 +105,23 @@ fn opt<T: std::fmt::Display>(value: Option<T>) -> String {
     value.map_or("–".to_string(), |v| v.to_string())
 }
 
+/// For a size held below a full core, when its median invocation needs no more CPU than one
+/// period's quota: what it got per period, as the report says it. Such an invocation can run
+/// at full speed from start to end, so the quota is not what its duration shows.
+pub fn within_one_period(r: &MemoryResult) -> Option<String> {
+    let q = r.cpu_quota?;
+    let below_a_core = q.quota_us < q.period_us;
+    let budget_ms = q.quota_us as f64 / 1000.0;
+    (below_a_core && r.duration.median <= budget_ms).then(|| {
+        format!(
+            "median {:.1} ms, budget {budget_ms:.1} ms per {:.0} ms period, {} throttled",
+            r.duration.median,
+            q.period_us as f64 / 1000.0,
+            q.throttled_periods
+        )
+    })
+}
+
 pub fn markdown(report: &Report) -> String {
     let o = report.options;
     let mut md = String::new();
@@ -248,6 +265,21 @@ pub fn markdown(report: &Report) -> String {
             md,
             "| {} | **flagged, left out:** {} |||||||||||",
             f.memory_mb, f.reason
+        );
+    }
+    let unseen: Vec<String> = report
+        .results
+        .iter()
+        .filter_map(|r| within_one_period(r).map(|budget| format!("{} MB ({budget})", r.memory_mb)))
+        .collect();
+    if !unseen.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n**The quota could not be seen at {}:** a typical invocation ended within one \
+             throttling period's budget, so the quota barely held it back and these figures may be \
+             optimistic against Lambda. Measure them with a payload whose invocations take longer \
+             than a period (for PBKDF2, more `iterations`).",
+            unseen.join(", ")
         );
     }
 
@@ -424,6 +456,32 @@ mod tests {
             flagged: &[],
             prices: &ARM64_US_EAST_1,
         })
+    }
+
+    #[test]
+    fn a_size_whose_invocations_fit_in_one_periods_budget_is_flagged() {
+        let o = options("local");
+        let mut results = results();
+        // 1769 MB (11.8 ms) is a full core: nothing to see. 128 MB at 160 ms: throttled.
+        let md = local_markdown(&o, &results);
+        assert!(!md.contains("The quota could not be seen"), "{md}");
+        // As `tune local` measured 1024 MB: 11 ms invocations against 57.9 ms of CPU a period.
+        let mut small = results[1].clone();
+        small.memory_mb = 1024;
+        small.cpu_quota = Some(CpuQuota {
+            quota_us: crate::local::quota_us(1024, 100_000).unwrap(),
+            period_us: 100_000,
+            throttled_periods: 1,
+            throttled_ms: 2.0,
+        });
+        results.push(small);
+        let md = local_markdown(&o, &results);
+        assert!(
+            md.contains(
+                "**The quota could not be seen at 1024 MB (median 12.1 ms, budget 57.9 ms per 100 ms period, 1 throttled):**"
+            ),
+            "{md}"
+        );
     }
 
     #[test]
