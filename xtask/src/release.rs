@@ -157,7 +157,14 @@ pub fn describe(verdict: &Value) -> String {
         lines.push(format!("  latest differing inputs: {}", inputs.join(", ")));
     }
     let p = &verdict["performance"];
-    if p.is_object() {
+    if p["onlyTimeouts"] == true {
+        lines.push(format!(
+            "  performance: {} (timed out in {} comparisons: no duration ratio, a timeout only bounds the duration from below; tolerance {})",
+            p["state"].as_str().unwrap_or("?"),
+            verdict["timeouts"],
+            p["maxDurationRatio"],
+        ));
+    } else if p.is_object() {
         lines.push(format!(
             "  performance: {} (p50 ratio {:.3}, 95 % interval {:.3} - {:.3}, tolerance {}: decides; p99 ratio {:.3}: shown, not decided on)",
             p["state"].as_str().unwrap_or("?"),
@@ -166,10 +173,6 @@ pub fn describe(verdict: &Value) -> String {
             p["p50Ratio"]["high"].as_f64().unwrap_or(f64::NAN),
             p["maxDurationRatio"],
             p["p99Ratio"]["value"].as_f64().unwrap_or(f64::NAN),
-        ));
-    } else if let Some(timeouts) = verdict["timeouts"].as_u64().filter(|t| *t > 0) {
-        lines.push(format!(
-            "  performance: timed out in {timeouts} comparisons, no duration ratio (a timeout only bounds the duration from below)"
         ));
     } else {
         lines.push("  performance: not enough timed comparisons yet".to_owned());
