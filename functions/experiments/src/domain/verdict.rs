@@ -219,6 +219,9 @@ pub enum PerformanceState {
 #[serde(rename_all = "camelCase")]
 pub struct Performance {
     pub state: PerformanceState,
+    /// Every timed pair is a timeout of the candidate: the ratios are the timeout's (lower
+    /// bounds), not a duration of the candidate's; shown as "timed out", with the count.
+    pub only_timeouts: bool,
     /// Timed comparisons used (the latest, at most [`MAX_PAIRS`]).
     pub pairs: usize,
     /// The median over requests of candidate / control on the same request, with its 95 %
@@ -321,18 +324,20 @@ pub fn correctness(observed: &Observations, promotion: &Promotion) -> Correctnes
     }
 }
 
-/// `None` with fewer than [`MIN_PAIRS`] timed pairs, or when every one of them is a timeout of
-/// the candidate (`timed_out_pairs`): a ratio of timeouts to answers measures the timeout, not
-/// the candidate.
+/// `None` with fewer than [`MIN_PAIRS`] timed pairs. When every pair is a timeout of the
+/// candidate (`timed_out_pairs`), the ratios measure the timeout, not the candidate: they are
+/// lower bounds, enough to call it `slower`, and [`Performance::only_timeouts`] says not to show
+/// them as its duration.
 pub fn performance(
     durations: &[(f64, f64)],
     timed_out_pairs: usize,
     promotion: &Promotion,
 ) -> Option<Performance> {
     let pairs = &durations[..durations.len().min(MAX_PAIRS)];
-    if pairs.len() < MIN_PAIRS || timed_out_pairs >= durations.len() {
+    if pairs.len() < MIN_PAIRS {
         return None;
     }
+    let only_timeouts = timed_out_pairs >= durations.len();
     let p50_ratio = stats::bootstrap_median_paired_ratio(pairs, RESAMPLES, SEED, ALPHA)?;
     let p99_ratio = stats::bootstrap_quantile_ratio(pairs, 0.99, RESAMPLES, SEED, ALPHA)?;
     let state = if p50_ratio.low > promotion.max_duration_ratio {
@@ -344,6 +349,7 @@ pub fn performance(
     };
     Some(Performance {
         state,
+        only_timeouts,
         pairs: pairs.len(),
         p50_ratio,
         p99_ratio,
@@ -403,14 +409,12 @@ pub fn verdict(observed: &Observations, promotion: &Promotion) -> CandidateVerdi
         )),
         CorrectnessState::Equivalent => None,
     };
-    let mut sentence = sentence(&observed.candidate, &correctness, performance.as_ref());
-    if performance.is_none() && observed.timed_out_pairs > 0 {
-        sentence.push_str(&format!(
-            " Timed out in {} of {}: no duration ratio, a timeout only bounds its duration from below.",
-            observed.timeouts,
-            count(correctness.comparisons, "comparison"),
-        ));
-    }
+    let sentence = sentence(
+        &observed.candidate,
+        &correctness,
+        performance.as_ref(),
+        observed.timeouts,
+    );
     CandidateVerdict {
         candidate: observed.candidate.clone(),
         sentence,
@@ -448,7 +452,7 @@ fn percent_number(share: f64) -> String {
     }
 }
 
-fn sentence(id: &str, c: &Correctness, performance: Option<&Performance>) -> String {
+fn sentence(id: &str, c: &Correctness, performance: Option<&Performance>, timeouts: u64) -> String {
     let (k, n, intended) = (c.failures, c.comparisons, c.intended);
     let interval = |k: u64| {
         format!(
@@ -515,10 +519,17 @@ fn sentence(id: &str, c: &Correctness, performance: Option<&Performance>) -> Str
             }
             PerformanceState::Same => "about as fast".to_owned(),
         };
-        sentence.push_str(&format!(
-            " Median duration {:.2}× the control's on the same requests (95 % interval {:.2}-{:.2}): {state}.",
-            r.value, r.low, r.high
-        ));
+        if p.only_timeouts {
+            sentence.push_str(&format!(
+                " Timed out in {timeouts} of {}: {state}; no duration ratio, a timeout only bounds its duration from below.",
+                count(c.comparisons, "comparison"),
+            ));
+        } else {
+            sentence.push_str(&format!(
+                " Median duration {:.2}× the control's on the same requests (95 % interval {:.2}-{:.2}): {state}.",
+                r.value, r.low, r.high
+            ));
+        }
     }
     sentence
 }
@@ -804,11 +815,14 @@ mod tests {
             ..observed(0, 30, 30)
         };
         let v = verdict(&timed_out, &Promotion::default());
-        assert_eq!(v.performance, None);
+        let p = v.performance.as_ref().unwrap();
+        assert!(p.only_timeouts);
+        assert_eq!(p.state, PerformanceState::Slower, "a lower bound 250x over");
         assert_eq!(v.timeouts, 30);
         assert!(
-            v.sentence
-                .ends_with("Timed out in 30 of 30 comparisons: no duration ratio, a timeout only bounds its duration from below."),
+            v.sentence.ends_with(
+                "Timed out in 30 of 30 comparisons: slower than the 1.2× allowed; no duration ratio, a timeout only bounds its duration from below."
+            ),
             "{}",
             v.sentence
         );
@@ -818,9 +832,10 @@ mod tests {
             ..timed_out
         };
         assert!(
-            verdict(&mostly, &Promotion::default())
+            !verdict(&mostly, &Promotion::default())
                 .performance
-                .is_some()
+                .unwrap()
+                .only_timeouts
         );
         assert_eq!(count(1, "comparison"), "1 comparison");
         assert_eq!(count(0, "comparison"), "0 comparisons");

@@ -166,17 +166,19 @@ fn verdict_rows(verdicts: &[CandidateVerdict]) -> Markup {
         @for v in verdicts {
             @let c = &v.correctness;
             @let (speed, p50, p99) = match &v.performance {
-                Some(p) => (
-                    match p.state {
+                Some(p) => {
+                    let speed = match p.state {
                         PerformanceState::Faster => "faster",
                         PerformanceState::Slower => "slower",
                         PerformanceState::Same => "same",
-                    },
-                    ratio(&p.p50_ratio),
-                    ratio(&p.p99_ratio),
-                ),
-                // A candidate that only timed out has no duration of its own to compare.
-                None if v.timeouts > 0 => (NONE, html! { "timed out " small { "(" (v.timeouts) ")" } }, html! { (NONE) }),
+                    };
+                    // A candidate that only timed out has no duration of its own to compare.
+                    if p.only_timeouts {
+                        (speed, html! { "timed out " small { "(" (v.timeouts) ")" } }, html! { (NONE) })
+                    } else {
+                        (speed, ratio(&p.p50_ratio), ratio(&p.p99_ratio))
+                    }
+                }
                 None => (NONE, html! { (NONE) }, html! { (NONE) }),
             };
             tr data-verdict-figures=(v.candidate) {
