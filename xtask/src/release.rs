@@ -226,8 +226,39 @@ pub struct Ask<'a> {
     pub release: Option<(&'a crate::tools::Paths, &'a crate::aws::Target)>,
 }
 
-/// Who promotes: git's user name, else the login.
-fn who() -> String {
+/// Who promotes: on AWS, the caller's identity (its ARN, as `aws sts get-caller-identity`
+/// reports it for the stack's profile); locally, git's user name, else the login.
+fn who(stack: &Stack) -> Result<String> {
+    if stack.var("AWS_ENDPOINT_URL_DYNAMODB").is_none()
+        && let Some(profile) = stack.var("AWS_PROFILE")
+    {
+        let mut cmd = Cmd::new("aws")
+            .args(["sts", "get-caller-identity", "--output", "json"])
+            .args(["--profile", profile]);
+        if let Some(region) = stack.var("AWS_REGION") {
+            cmd = cmd.args(["--region", region]);
+        }
+        if let Some(path) = stack.var("PATH") {
+            cmd = cmd.env("PATH", path);
+        }
+        let json = cmd
+            .read()
+            .context("who promotes is recorded: aws sts get-caller-identity failed")?;
+        return caller_arn(&json);
+    }
+    Ok(local_user())
+}
+
+/// The ARN in `aws sts get-caller-identity`'s answer.
+fn caller_arn(json: &str) -> Result<String> {
+    let identity: Value = serde_json::from_str(json).context("get-caller-identity: not JSON")?;
+    identity["Arn"]
+        .as_str()
+        .map(str::to_owned)
+        .context("get-caller-identity answered without an Arn")
+}
+
+fn local_user() -> String {
     Cmd::new("git")
         .args(["config", "user.name"])
         .read()
@@ -330,7 +361,7 @@ fn run_promote(stack: &Stack, ask: &Ask) -> Result<bool> {
     let now = experiments::now_rfc3339();
     let read = runtime.block_on(store.promotions_of(ask.experiment))?;
     let next = if ask.undo {
-        let next = read.undo(ask.experiment, &who(), &now)?;
+        let next = read.undo(ask.experiment, &who(stack)?, &now)?;
         let last = read.applied.last().expect("undo checked there is one");
         log!(
             "undo: {} goes back to its control before {}",
@@ -358,7 +389,7 @@ fn run_promote(stack: &Stack, ask: &Ask) -> Result<bool> {
         };
         let promotion = Promotion {
             candidate: candidate.to_owned(),
-            by: who(),
+            by: who(stack)?,
             at: now,
             forced: !allowed,
             reason: ask.reason.map(str::to_owned),
@@ -532,6 +563,27 @@ mod tests {
             error,
             "experiment round has no candidate fixed (its candidates: half-even, floor)"
         );
+    }
+
+    #[test]
+    fn on_aws_the_promoter_is_the_callers_arn() {
+        let recorded = |file: &str| {
+            std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("recorded-aws")
+                    .join(file),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            caller_arn(&recorded("get-caller-identity.user.json")).unwrap(),
+            "arn:aws:iam::123456789012:user/DevAdmin"
+        );
+        assert_eq!(
+            caller_arn(&recorded("get-caller-identity.assumed-role.json")).unwrap(),
+            "arn:aws:sts::123456789012:assumed-role/my-role-name/my-role-session-name"
+        );
+        assert!(caller_arn("{}").is_err());
     }
 
     #[test]

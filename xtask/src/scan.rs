@@ -158,7 +158,11 @@ pub fn commands(paths: &Paths, template_file: &Path) -> Result<Vec<(String, Cmd)
 pub fn checkov(paths: &Paths, file: &Path) -> Cmd {
     let skips: Vec<&str> = CHECKOV_SKIPS.iter().map(|(id, _)| *id).collect();
     let file = file.strip_prefix(&paths.root).unwrap_or(file);
-    Cmd::new(paths.checkov_bin().join("checkov").display().to_string())
+    // Through its interpreter: checkov's script is copied with a plain `#!<venv>/bin/python3`
+    // line, which the kernel cannot run when the checkout's path has a space in it.
+    let bin = paths.checkov_bin();
+    Cmd::new(bin.join("python3").display().to_string())
+        .arg(bin.join("checkov").display().to_string())
         .args(["--quiet", "--compact", "--skip-download"])
         .args(["--framework", "cloudformation", "--output", "cli"])
         .arg("--skip-check")

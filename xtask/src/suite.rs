@@ -98,7 +98,10 @@ impl Side {
             handle: thread::spawn(move || {
                 let mut last = None;
                 for (step, cmd) in steps {
-                    let output = cmd.command().output()?;
+                    let output = cmd
+                        .command()
+                        .output()
+                        .with_context(|| format!("{step}: cannot start {}", cmd.program()))?;
                     let failed = !output.status.success();
                     last = Some((step, output));
                     if failed {

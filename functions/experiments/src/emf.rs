@@ -58,6 +58,7 @@ mod tests {
             failure: Some(FailureKind::Timeout),
             failure_detail: None,
             version: None,
+            function: None,
             verdict: None,
         };
         let doc = line("round", "c-1", &variant, 1_700_000_000_000);
@@ -85,6 +86,7 @@ mod tests {
             failure: None,
             failure_detail: None,
             version: None,
+            function: None,
             verdict: Some(crate::domain::compare::Verdict {
                 body: Some(false),
                 intended: Some("the spec prints \"Fizz Buzz\"".into()),

@@ -50,6 +50,10 @@ pub struct VariantResult {
     /// records stored before versions were, and where the invoker cannot tell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// The function invoked; `None` in records stored before functions were (then the name
+    /// tells the arrangement, see [`crate::domain::versions::same_arrangement`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
 }
 
 impl VariantResult {

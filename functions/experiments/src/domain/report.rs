@@ -385,6 +385,7 @@ mod tests {
             failure,
             failure_detail: None,
             version: None,
+            function: None,
             verdict: verdict.map(|same| Verdict {
                 body: Some(same),
                 diff: (!same).then(|| "$.rounded: control 63, candidate 62".to_owned()),

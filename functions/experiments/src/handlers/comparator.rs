@@ -128,6 +128,7 @@ fn result(
         failure_detail,
         verdict: answer.is_ok().then_some(verdict).flatten(),
         version,
+        function: Some(variant.function.clone()),
     }
 }
 

@@ -15,6 +15,7 @@ use shared::ApiError;
 
 use crate::adapters::store::{ExperimentStore, LoadError};
 use crate::domain::definition::{Experiment, Experiments};
+use crate::domain::promotion::Event;
 use crate::domain::record::{ComparisonRecord, Counts};
 use crate::domain::report::{self, REPORT_WINDOW};
 use crate::domain::versions;
@@ -116,7 +117,8 @@ pub struct View {
     pub all: bool,
     /// The versions of the latest comparison, by variant id (`null` where none is known).
     pub versions: std::collections::BTreeMap<String, Option<String>>,
-    /// Comparisons of the window left out because they ran other versions.
+    /// Comparisons of the window left out because they ran other versions, or other functions
+    /// (made before a promotion, or before one was undone).
     pub older: usize,
 }
 
@@ -136,6 +138,8 @@ struct Loaded {
     records: Vec<ComparisonRecord>,
     counts: Counts,
     view: View,
+    /// Every promotion and undo of the experiment, oldest first.
+    history: Vec<Event>,
 }
 
 async fn load(app: &ReportApp, name: &str, mut view: View) -> Result<Loaded, ApiError> {
@@ -147,13 +151,15 @@ async fn load(app: &ReportApp, name: &str, mut view: View) -> Result<Loaded, Api
         tracing::warn!(%error, "results unavailable");
         ApiError::unavailable()
     };
-    let (records, counts, explorations) = tokio::join!(
+    let (records, counts, explorations, promotions) = tokio::join!(
         app.store.latest(name, REPORT_WINDOW),
         app.store.counts(name),
-        app.store.explorations(name)
+        app.store.explorations(name),
+        app.store.promotions_of(name)
     );
     let (records, counts) = (records.map_err(unavailable)?, counts.map_err(unavailable)?);
-    let (current, latest_versions, older) = versions::since_current(records.clone());
+    let history = promotions.map_err(unavailable)?.history;
+    let (current, latest_versions, older) = versions::since_current(records.clone(), &experiment);
     view.versions = latest_versions;
     view.older = older;
     let covered = if view.all { &records } else { &current };
@@ -169,6 +175,7 @@ async fn load(app: &ReportApp, name: &str, mut view: View) -> Result<Loaded, Api
         records,
         counts,
         view,
+        history,
     })
 }
 
@@ -186,6 +193,7 @@ async fn one(
         "counts": loaded.counts,
         "compared": loaded.counts.sentence(),
         "view": loaded.view,
+        "promotions": loaded.history,
     });
     if let Some(id) = correlation_id {
         body["comparison"] =
@@ -210,6 +218,7 @@ async fn dashboard_page(
                 &loaded.report,
                 &loaded.counts,
                 &loaded.view,
+                &loaded.history,
             )
             .into_string(),
         ),

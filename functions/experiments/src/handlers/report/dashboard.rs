@@ -16,6 +16,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::domain::compare::Outcome;
 use crate::domain::definition::Experiment;
+use crate::domain::promotion::Event;
 use crate::domain::record::Counts;
 use crate::domain::report::{
     Explored, Mismatch, MismatchGroup, REPORT_WINDOW, Report, VariantFigures,
@@ -484,7 +485,8 @@ fn view_line(view: &View) -> Markup {
                 @if !versions.is_empty() { " (" (versions.join(", ")) ")" }
                 ". "
                 @if view.older > 0 {
-                    (view.older) " older comparisons left out: "
+                    (view.older) " comparisons of earlier versions or of another arrangement \
+                     (before a promotion or its undo) left out: "
                 }
                 a id="older-records" href="?all=1" { "show all comparisons" }
             }
@@ -492,7 +494,44 @@ fn view_line(view: &View) -> Markup {
     }
 }
 
-pub fn render(experiment: &Experiment, report: &Report, counts: &Counts, view: &View) -> Markup {
+/// The experiment's promotions and undos, newest first: what, when, by whom, forced or on which
+/// verdict.
+fn promotion_rows(history: &[Event]) -> Markup {
+    html! {
+        @if history.is_empty() {
+            tr { td colspan="5" { "Never promoted: the control is the definition's." } }
+        }
+        @for event in history.iter().rev() {
+            @match event {
+                Event::Promoted(p) => tr data-action="promoted" data-forced=(p.forced) {
+                    td { "promoted " strong { (p.candidate) } }
+                    td { (p.at) }
+                    td { (p.by) }
+                    td { @if p.forced { strong { "forced" } } @else { "on the verdict" } }
+                    td {
+                        @if let Some(reason) = &p.reason { "Reason: " (reason) ". " }
+                        "Verdict then: " (p.verdict)
+                    }
+                },
+                Event::Undone { candidate, by, at } => tr data-action="undone" {
+                    td { "undid the promotion of " strong { (candidate) } }
+                    td { (at) }
+                    td { (by) }
+                    td { "" }
+                    td { "Its control answers again; the comparisons from before the promotion count again." }
+                },
+            }
+        }
+    }
+}
+
+pub fn render(
+    experiment: &Experiment,
+    report: &Report,
+    counts: &Counts,
+    view: &View,
+    history: &[Event],
+) -> Markup {
     let candidates: Vec<&VariantFigures> = report
         .variants
         .iter()
@@ -550,6 +589,13 @@ pub fn render(experiment: &Experiment, report: &Report, counts: &Counts, view: &
                         }
                     }
                     tbody { (verdict_rows(&report.verdicts)) }
+                }
+                h2 { "Promotions" }
+                table id="promotions" {
+                    thead {
+                        tr { th { "what" } th { "when" } th { "by" } th { "how" } th { "why" } }
+                    }
+                    tbody { (promotion_rows(history)) }
                 }
                 details id="method" {
                     summary { "How the verdict is decided" }
@@ -657,6 +703,7 @@ mod tests {
             failure: None,
             failure_detail: None,
             version: None,
+            function: None,
             verdict: Some(Verdict {
                 body: Some(same),
                 diff: (!same).then(|| "$.rounded: control 63, candidate <62>".to_owned()),
@@ -688,7 +735,14 @@ mod tests {
             })
             .collect();
         let report = crate::domain::report::report(&experiment, &records, &Default::default());
-        let html = render(&experiment, &report, &Counts::default(), &View::default()).into_string();
+        let html = render(
+            &experiment,
+            &report,
+            &Counts::default(),
+            &View::default(),
+            &[],
+        )
+        .into_string();
         let sentences = html.find(r#"<section id="verdicts">"#).unwrap();
         assert!(sentences < html.find(r#"<h2>Variants</h2>"#).unwrap());
         for v in &report.verdicts {
@@ -737,7 +791,7 @@ mod tests {
                 vec![
                     "All versions: compared 190 of 200 requests (10 skipped).",
                     "at most, current versions only)",
-                    "Since the current versions (control build-1). 7 older comparisons left out: ",
+                    "Since the current versions (control build-1). 7 comparisons of earlier versions or of another arrangement (before a promotion or its undo) left out: ",
                     r#"<a id="older-records" href="?all=1">"#,
                 ],
             ),
@@ -754,7 +808,7 @@ mod tests {
             ),
         ];
         for (case, view, expected) in cases {
-            let html = render(&experiment, &report, &counts, &view).into_string();
+            let html = render(&experiment, &report, &counts, &view, &[]).into_string();
             for text in expected {
                 assert!(html.contains(text), "{case}: no {text:?} in the page");
             }
@@ -790,7 +844,14 @@ mod tests {
             })
             .collect();
         let report = crate::domain::report::report(&experiment, &records, &Default::default());
-        let html = render(&experiment, &report, &Counts::default(), &View::default()).into_string();
+        let html = render(
+            &experiment,
+            &report,
+            &Counts::default(),
+            &View::default(),
+            &[],
+        )
+        .into_string();
         assert!(
             html.contains(
                 "reference is equivalent: 0 unintended differences in 460 comparisons (460 intended)"
@@ -869,7 +930,14 @@ mod tests {
             outcome: Some(Outcome::Mismatch),
             diff: Some(HOSTILE.into()),
         }];
-        let html = render(&experiment, &report, &Counts::default(), &View::default()).into_string();
+        let html = render(
+            &experiment,
+            &report,
+            &Counts::default(),
+            &View::default(),
+            &[],
+        )
+        .into_string();
         assert!(!html.contains("<script"), "{html}");
         for (what, expected) in [
             ("the control's name", format!("<strong>{ESCAPED}</strong>")),
@@ -910,8 +978,14 @@ mod tests {
     fn each_explored_candidate_shows_its_latest_exploration_and_the_others_nothing() {
         let experiment = experiment();
         let mut report = crate::domain::report::report(&experiment, &[], &Default::default());
-        let empty =
-            render(&experiment, &report, &Counts::default(), &View::default()).into_string();
+        let empty = render(
+            &experiment,
+            &report,
+            &Counts::default(),
+            &View::default(),
+            &[],
+        )
+        .into_string();
         assert!(
             empty.contains("Not explored yet: <code>./build.sh explore &lt;env&gt; round</code>")
         );
@@ -941,7 +1015,14 @@ mod tests {
         report
             .explorations
             .sort_by(|a, b| b.candidate.cmp(&a.candidate));
-        let html = render(&experiment, &report, &Counts::default(), &View::default()).into_string();
+        let html = render(
+            &experiment,
+            &report,
+            &Counts::default(),
+            &View::default(),
+            &[],
+        )
+        .into_string();
         let section = &html[html.find(r#"<table id="explorations">"#).unwrap()..];
         // In the definition's order, whatever the order stored.
         let rows: Vec<usize> = experiment
@@ -1044,7 +1125,14 @@ mod tests {
     #[test]
     fn differences_show_status_headers_and_text_lines_as_the_comparator_wrote_them() {
         let (experiment, report) = differences_report();
-        let html = render(&experiment, &report, &Counts::default(), &View::default()).into_string();
+        let html = render(
+            &experiment,
+            &report,
+            &Counts::default(),
+            &View::default(),
+            &[],
+        )
+        .into_string();
         let mismatches = &html[html.find(r#"<table id="mismatches">"#).unwrap()..];
         for (what, expected) in [
             (
@@ -1083,5 +1171,58 @@ mod tests {
             ),
             "{figures}"
         );
+    }
+
+    #[test]
+    fn the_promotions_say_what_when_by_whom_how_and_why_newest_first() {
+        use crate::domain::promotion::Promotion;
+        let experiment = experiment();
+        let report = crate::domain::report::report(&experiment, &[], &Default::default());
+        let page = |history: &[Event]| {
+            render(
+                &experiment,
+                &report,
+                &Counts::default(),
+                &View::default(),
+                history,
+            )
+            .into_string()
+        };
+        assert!(page(&[]).contains("Never promoted"));
+        let history = [
+            Event::Promoted(Promotion {
+                candidate: "half-even".into(),
+                by: "arn:aws:sts::123456789012:assumed-role/dev/alice".into(),
+                at: "2026-12-05T09:00:00.000Z".into(),
+                forced: true,
+                reason: Some("banker's rounding is the spec now".into()),
+                verdict: "half-even differs from the control".into(),
+                evidence: serde_json::Value::Null,
+            }),
+            Event::Undone {
+                candidate: "half-even".into(),
+                by: "bob".into(),
+                at: "2026-12-05T10:00:00.000Z".into(),
+            },
+        ];
+        let html = page(&history);
+        let undone = html
+            .find("data-action=\"undone\"")
+            .expect("the undo is listed");
+        let promoted = html
+            .find("data-action=\"promoted\"")
+            .expect("the promotion is listed");
+        assert!(undone < promoted, "newest first");
+        for expected in [
+            "arn:aws:sts::123456789012:assumed-role/dev/alice",
+            "2026-12-05T09:00:00.000Z",
+            "forced",
+            "Reason: banker's rounding is the spec now",
+            "Verdict then: half-even differs from the control",
+            "undid the promotion of <strong>half-even</strong>",
+            "bob",
+        ] {
+            assert!(html.contains(expected), "{expected} in {html}");
+        }
     }
 }
