@@ -261,9 +261,19 @@ pub fn ensure_chromium() -> Result<()> {
     {
         return Ok(());
     }
+    apt_install(
+        "chromium and chromedriver",
+        &["chromium", "chromium-driver"],
+    )
+}
+
+/// Installs Debian `packages` with apt-get (as root, or through `sudo`), or says that `what` is
+/// missing where there is no apt-get.
+fn apt_install(what: &str, packages: &[&str]) -> Result<()> {
     if !Cmd::new("apt-get").arg("--version").succeeds() {
         bail!(
-            "chromium and chromedriver are missing and this is not a Debian-like system; install them and put them on PATH"
+            "{what} are missing and this is not a Debian-like system; install them (Debian: {}) and put them on PATH",
+            packages.join(" ")
         );
     }
     let root = Cmd::new("id").arg("-u").read()?.trim() == "0";
@@ -276,18 +286,16 @@ pub fn ensure_chromium() -> Result<()> {
                 .args(cmd.get_args().to_vec())
         }
     };
-    log!("installing chromium and chromium-driver (Debian packages)");
+    log!("installing {} (Debian packages)", packages.join(", "));
     sudo(Cmd::new("apt-get").args(["update", "-qq"])).run()?;
-    sudo(Cmd::new("apt-get").args([
-        "install",
-        "-y",
-        "-qq",
-        "--no-install-recommends",
-        "chromium",
-        "chromium-driver",
-    ]))
+    sudo(
+        Cmd::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(packages.iter().copied()),
+    )
     .env("DEBIAN_FRONTEND", "noninteractive")
-    .read()?;
+    .read()
+    .with_context(|| format!("apt-get install {}", packages.join(" ")))?;
     Ok(())
 }
 
