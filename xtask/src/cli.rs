@@ -141,6 +141,15 @@ enum Verb {
     /// The workshop's solved states on a scratch copy (part of `test`; workshop_states.rs).
     #[command(hide = true)]
     WorkshopStates,
+    /// Every function's arm64 bootstrap, from its zip, started under qemu-aarch64 and sent one
+    /// request (part of `test`; arm64_smoke.rs). Needs the zips: `test`'s unoptimised build by
+    /// default.
+    #[command(hide = true)]
+    Arm64Smoke {
+        /// The deployment build's zips (target/lambda-arm64) instead.
+        #[arg(long)]
+        deploy_build: bool,
+    },
     /// cargo deny (licences, bans, sources; deny.toml) and the template security scan. Not in
     /// `test`: cargo-deny is built from crates.io once, which takes minutes.
     Audit,
@@ -407,6 +416,14 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
             unreachable!("handled in run")
         }
         Verb::WorkshopStates => crate::workshop_states::check(&paths),
+        Verb::Arm64Smoke { deploy_build } => crate::arm64_smoke::run(
+            &paths,
+            if deploy_build {
+                crate::aws::Optimisation::Deploy
+            } else {
+                crate::aws::Optimisation::Check
+            },
+        ),
         Verb::Check => {
             let problems = check::problems(&paths.root)?;
             if problems.is_empty() {

@@ -325,6 +325,41 @@ impl DataStack {
     }
 }
 
+/// The variables every function of a local stack gets besides Lambda's own: `data`'s tables and
+/// endpoint, Lambda's Invoke API at `lambda_endpoint` (the proxy and the comparator invoke
+/// functions through it, as on AWS they call Lambda's, not the Function URLs), `short_url_base`,
+/// and the settings a local stack changes. `cargo lambda watch` ([`start_watch`]) and the arm64
+/// bootstraps (`arm64_smoke.rs`) run with them.
+pub fn function_env(
+    data: &DataStack,
+    lambda_endpoint: &str,
+    short_url_base: &str,
+) -> Vec<(String, String)> {
+    let mut env = data.env();
+    env.extend([
+        // A promotion shows within 2 s locally (15 s deployed).
+        ("DEFINITIONS_CACHE_SECONDS".to_owned(), "2".to_owned()),
+        // The slow chaos candidate still misses its 1 s timeout, but holds an instance 1.2 s per
+        // call rather than 2 s.
+        ("CHAOS_SLEEP_MS".to_owned(), "1200".to_owned()),
+        // The release hook's: template.yaml sets it to the stack's name.
+        (
+            "STACK_NAME".to_owned(),
+            format!("{}-local", crate::aws::APP),
+        ),
+        (
+            "AWS_ENDPOINT_URL_LAMBDA".to_owned(),
+            lambda_endpoint.to_owned(),
+        ),
+        ("SHORT_URL_BASE".to_owned(), short_url_base.to_owned()),
+        (
+            "RUST_LOG".to_owned(),
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
+        ),
+    ]);
+    env
+}
+
 /// What the local front enforces before `cargo lambda watch` (front/): AWS's checks, so that a
 /// client that would fail on AWS fails here.
 #[derive(Debug, Clone)]
@@ -427,11 +462,11 @@ pub fn start_watch_with(
     let base = format!("http://127.0.0.1:{port}");
     let upstream = free_port()?;
     let watch_base = format!("http://127.0.0.1:{upstream}");
-    let mut function_env = data.env();
+    // The proxy and the comparator invoke functions through watch's own Invoke API.
+    let mut function_env = function_env(data, &watch_base, &base);
     function_env.extend([
+        // watch runs an `Event` invocation to its end before answering (config.rs's Handoff).
         ("HANDOFF".to_owned(), "detached".to_owned()),
-        // A promotion shows within 2 s locally (15 s deployed).
-        ("DEFINITIONS_CACHE_SECONDS".to_owned(), "2".to_owned()),
         // The binaries watch runs: their build ids are the versions an experiment records.
         (
             "LOCAL_BUILDS_DIR".to_owned(),
@@ -440,17 +475,6 @@ pub fn start_watch_with(
                 .join(if release { "release" } else { "debug" })
                 .display()
                 .to_string(),
-        ),
-        // The slow chaos candidate still misses its 1 s timeout, but holds watch's single
-        // instance 1.2 s per call rather than 2 s.
-        ("CHAOS_SLEEP_MS".to_owned(), "1200".to_owned()),
-        // The proxy and the comparator invoke functions through watch's own Invoke API, as
-        // on AWS they call Lambda's (not through the Function URLs).
-        ("AWS_ENDPOINT_URL_LAMBDA".to_owned(), watch_base.clone()),
-        ("SHORT_URL_BASE".to_owned(), base.clone()),
-        (
-            "RUST_LOG".to_owned(),
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
         ),
     ]);
     let env_file = paths.local.join(format!("functions-{port}.env"));

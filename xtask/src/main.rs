@@ -3,6 +3,7 @@
 //! experiment uploads and new workshop candidates. `main` is wiring: parse the command line,
 //! stop every background process on the way out, map errors to exit codes.
 
+mod arm64_smoke;
 mod aws;
 mod check;
 mod cli;

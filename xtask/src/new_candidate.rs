@@ -32,7 +32,7 @@ pub struct Write {
 }
 
 /// A request each family's control answers with 200: method, path and query, JSON body.
-fn example(family: &str) -> (&'static str, &'static str, Option<&'static str>) {
+pub fn example(family: &str) -> (&'static str, &'static str, Option<&'static str>) {
     match family {
         "round" => ("GET", "/round?number=62.5", None),
         "sort" => ("POST", "/sort", Some("[3, 1, 2]")),

@@ -259,6 +259,7 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
                 &crate::releases::Releases::default(),
                 aws::Optimisation::Check,
             )?;
+            crate::arm64_smoke::run(paths, aws::Optimisation::Check)?;
         }
     }
     log!("all tests passed in {}s", started.elapsed().as_secs());

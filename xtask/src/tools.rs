@@ -261,9 +261,46 @@ pub fn ensure_chromium() -> Result<()> {
     {
         return Ok(());
     }
+    apt_install(
+        "chromium and chromedriver",
+        &["chromium", "chromium-driver"],
+    )
+}
+
+/// Where Debian's `libc6-arm64-cross` puts the AArch64 C library and its loader: the `-L` prefix
+/// `qemu-aarch64` resolves a guest's `/lib/ld-linux-aarch64.so.1` and `libc.so.6` under.
+pub const AARCH64_SYSROOT: &str = "/usr/aarch64-linux-gnu";
+
+/// `qemu-aarch64` (user-mode emulation) and the AArch64 C library, to start the arm64 Lambda
+/// bootstraps on this machine (`arm64_smoke.rs`), and `unzip` to take them out of their zips:
+/// Debian's `qemu-user`, `libc6-arm64-cross` and `unzip`, installed when missing.
+pub fn ensure_qemu_aarch64() -> Result<()> {
+    let loader = Path::new(AARCH64_SYSROOT).join("lib/ld-linux-aarch64.so.1");
+    let missing: Vec<&str> = [
+        (
+            "qemu-user",
+            Cmd::new("qemu-aarch64").arg("--version").succeeds(),
+        ),
+        ("libc6-arm64-cross", loader.is_file()),
+        ("unzip", Cmd::new("unzip").arg("-v").succeeds()),
+    ]
+    .into_iter()
+    .filter(|(_, there)| !there)
+    .map(|(package, _)| package)
+    .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    apt_install("qemu-aarch64 and the AArch64 C library", &missing)
+}
+
+/// Installs Debian `packages` with apt-get (as root, or through `sudo`), or says that `what` is
+/// missing where there is no apt-get.
+fn apt_install(what: &str, packages: &[&str]) -> Result<()> {
     if !Cmd::new("apt-get").arg("--version").succeeds() {
         bail!(
-            "chromium and chromedriver are missing and this is not a Debian-like system; install them and put them on PATH"
+            "{what} are missing and this is not a Debian-like system; install them (Debian: {}) and put them on PATH",
+            packages.join(" ")
         );
     }
     let root = Cmd::new("id").arg("-u").read()?.trim() == "0";
@@ -276,18 +313,16 @@ pub fn ensure_chromium() -> Result<()> {
                 .args(cmd.get_args().to_vec())
         }
     };
-    log!("installing chromium and chromium-driver (Debian packages)");
+    log!("installing {} (Debian packages)", packages.join(", "));
     sudo(Cmd::new("apt-get").args(["update", "-qq"])).run()?;
-    sudo(Cmd::new("apt-get").args([
-        "install",
-        "-y",
-        "-qq",
-        "--no-install-recommends",
-        "chromium",
-        "chromium-driver",
-    ]))
+    sudo(
+        Cmd::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(packages.iter().copied()),
+    )
     .env("DEBIAN_FRONTEND", "noninteractive")
-    .read()?;
+    .read()
+    .with_context(|| format!("apt-get install {}", packages.join(" ")))?;
     Ok(())
 }
 

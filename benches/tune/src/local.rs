@@ -20,7 +20,7 @@ use crate::event;
 use crate::options::Options;
 use crate::progress::Progress;
 use crate::report_line::Sample;
-use crate::runtime_api::{FunctionIdentity, RuntimeApi, RuntimeError};
+use crate::runtime_api::{self, FunctionIdentity, RuntimeApi, RuntimeError};
 use crate::throttle::{self, Host, Method, Throttled};
 use crate::tuning::CpuQuota;
 
@@ -327,30 +327,29 @@ fn function_name(options: &Options, memory_mb: u32) -> String {
     format!("{}-{memory_mb}", options.function)
 }
 
-/// The environment Lambda gives the function, plus what `template.yaml` sets. Nothing else from the
-/// caller's environment (credentials included) reaches the function.
-fn lambda_env(options: &Options, memory_mb: u32, runtime_api: &str) -> Vec<(String, String)> {
-    let name = function_name(options, memory_mb);
-    let mut env = vec![
-        ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string()),
-        ("AWS_LAMBDA_FUNCTION_NAME", name.clone()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", "local/tune".to_string()),
-        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
-        ("AWS_DEFAULT_REGION", "us-east-1".to_string()),
-        (
-            "AWS_EXECUTION_ENV",
-            "AWS_Lambda_rapid_local_tune".to_string(),
-        ),
-        ("_HANDLER", "bootstrap".to_string()),
-        ("PATH", "/usr/local/bin:/usr/bin:/bin".to_string()),
-        ("TZ", ":UTC".to_string()),
-    ];
-    env.extend(FUNCTION_ENV.iter().map(|(k, v)| (*k, v.to_string())));
-    env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+/// The environment Lambda gives the function ([`runtime_api::lambda_env`]), plus what
+/// `template.yaml` sets. Nothing else from the caller's environment (credentials included) reaches
+/// the function.
+fn lambda_env(
+    options: &Options,
+    memory_mb: u32,
+    runtime_api: &str,
+    binary: &Path,
+) -> Vec<(String, String)> {
+    let execution = runtime_api::Execution {
+        function_name: &function_name(options, memory_mb),
+        memory_mb,
+        runtime_api,
+        task_root: binary.parent().unwrap_or(Path::new(".")),
+        host: "tune",
+    };
+    let mut env = runtime_api::lambda_env(&execution);
+    env.extend(
+        FUNCTION_ENV
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    env
 }
 
 fn cgroup_name(memory_mb: u32) -> String {
@@ -373,7 +372,7 @@ pub fn plan(
         method.known_error()
     )];
     for (mb, quota) in quotas(options)? {
-        let env: Vec<String> = lambda_env(options, mb, "127.0.0.1:<port>")
+        let env: Vec<String> = lambda_env(options, mb, "127.0.0.1:<port>", binary)
             .into_iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
@@ -515,7 +514,7 @@ pub fn measure(
         memory_mb,
         options.cpu_period_us,
         binary,
-        &lambda_env(options, memory_mb, &api.address().to_string()),
+        &lambda_env(options, memory_mb, &api.address().to_string(), binary),
         Stdio::from(log),
         Stdio::from(log_err),
     )?;
@@ -780,12 +779,13 @@ mod tests {
         let Ok(options) = crate::options::parse(&args, |_| Err(String::new())) else {
             panic!("default options");
         };
-        let env = lambda_env(&options, 512, "127.0.0.1:9");
+        let env = lambda_env(&options, 512, "127.0.0.1:9", Path::new("target/release/x"));
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("AWS_LAMBDA_RUNTIME_API"), Some("127.0.0.1:9"));
         assert_eq!(get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), Some("512"));
         assert_eq!(get("AWS_LAMBDA_FUNCTION_NAME"), Some("pbkdf2-control-512"));
         assert_eq!(get("PBKDF2_MAX_ITERATIONS"), Some("1000000"));
+        assert_eq!(get("LAMBDA_TASK_ROOT"), Some("target/release"));
         assert_eq!(get("AWS_SECRET_ACCESS_KEY"), None);
     }
 }

@@ -6,10 +6,17 @@
 //! hyper serves HTTP/1.1 on a one-thread tokio runtime owned by [`RuntimeApi`]; each request, body
 //! read in full, goes over a channel to the one (synchronous) caller of [`RuntimeApi::invoke`], which
 //! decides the reply. A `next` is answered only when there is an event, as Lambda does.
+//!
+//! The routes and headers are those of AWS's reference, "Using the Lambda runtime API for custom
+//! runtimes" (<https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>): `next`, an
+//! invocation's `response` and `error`, and `init/error`. The Extensions API, which shares
+//! `AWS_LAMBDA_RUNTIME_API`, is not served: a registration gets `404`, as from an emulator without it.
+//! Besides `tune`, `cargo xtask arm64-smoke` starts every arm64 bootstrap behind one of these.
 
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -85,7 +92,12 @@ pub enum RuntimeError {
     #[error("the function failed to initialise: {0}")]
     InitError(String),
     #[error("the function answered request {request_id} with an error: {body}")]
-    FunctionError { request_id: String, body: String },
+    FunctionError {
+        request_id: String,
+        body: String,
+        /// Its timings, as of an answer (`answer` holds the error document).
+        invocation: Box<Invocation>,
+    },
     #[error("the function did not {what} within {seconds} s")]
     Timeout { what: &'static str, seconds: u64 },
     #[error("the function process ended: {0}")]
@@ -97,6 +109,57 @@ pub enum RuntimeError {
 pub struct FunctionIdentity {
     pub arn: String,
     pub timeout: Duration,
+}
+
+/// Where and as what a function process runs: what [`lambda_env`] tells it.
+#[derive(Debug, Clone, Copy)]
+pub struct Execution<'a> {
+    pub function_name: &'a str,
+    pub memory_mb: u32,
+    /// `host:port` of its Runtime API ([`RuntimeApi::address`]).
+    pub runtime_api: &'a str,
+    /// The folder of its unpacked deployment package (`/var/task` on Lambda).
+    pub task_root: &'a Path,
+    /// What runs it, named in its log stream (`local/<host>`).
+    pub host: &'a str,
+}
+
+/// The variables Lambda sets in a function's process, apart from the function's own and its
+/// credentials (AWS's "Defined runtime environment variables",
+/// <https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime>).
+pub fn lambda_env(execution: &Execution<'_>) -> Vec<(String, String)> {
+    let name = execution.function_name;
+    [
+        ("AWS_LAMBDA_RUNTIME_API", execution.runtime_api.to_string()),
+        ("AWS_LAMBDA_FUNCTION_NAME", name.to_string()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            execution.memory_mb.to_string(),
+        ),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
+        (
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            format!("local/{}", execution.host),
+        ),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_DEFAULT_REGION", "us-east-1".to_string()),
+        (
+            "AWS_EXECUTION_ENV",
+            format!("AWS_Lambda_rapid_local_{}", execution.host),
+        ),
+        ("_HANDLER", "bootstrap".to_string()),
+        (
+            "LAMBDA_TASK_ROOT",
+            execution.task_root.display().to_string(),
+        ),
+        ("PATH", "/usr/local/bin:/usr/bin:/bin".to_string()),
+        ("TZ", ":UTC".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 pub struct RuntimeApi {
@@ -179,16 +242,18 @@ impl RuntimeApi {
             }
             _ => false,
         })?;
+        let invocation = |answer_body: Vec<u8>| Invocation {
+            next_requested_at: next.at,
+            handed_out_at,
+            answered_at: answer.at,
+            answer: answer_body,
+        };
         match answer.call {
-            Call::Response { body, .. } => Ok(Invocation {
-                next_requested_at: next.at,
-                handed_out_at,
-                answered_at: answer.at,
-                answer: body,
-            }),
+            Call::Response { body, .. } => Ok(invocation(body)),
             Call::Error { request_id, body } => Err(RuntimeError::FunctionError {
                 request_id,
                 body: String::from_utf8_lossy(&body).into_owned(),
+                invocation: Box::new(invocation(body)),
             }),
             other => Err(RuntimeError::Exited(format!(
                 "the runtime broke the protocol: {other:?} instead of an answer"
@@ -467,7 +532,7 @@ mod tests {
         });
         let result = api.invoke(b"{}", "req-9", &identity(), || Ok(()));
         assert!(
-            matches!(&result, Err(RuntimeError::FunctionError { request_id, body }) if request_id == "req-9" && body.contains("boom")),
+            matches!(&result, Err(RuntimeError::FunctionError { request_id, body, .. }) if request_id == "req-9" && body.contains("boom")),
             "{result:?}"
         );
         assert_eq!(runtime.join().unwrap(), "HTTP/1.1 202 Accepted");
