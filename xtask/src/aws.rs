@@ -27,7 +27,8 @@ pub struct Target {
 
 impl Target {
     pub fn new(env: &str, region: &str, profile: &str) -> Result<Self> {
-        check_env_name(env)?;
+        let registry = Registry::load(&crate::cli::root()?)?;
+        check_env_name(env, longest_env_name(&registry))?;
         Ok(Self {
             env: env.to_owned(),
             region: region.to_owned(),
@@ -59,14 +60,51 @@ impl Target {
     }
 }
 
-/// Environment names: 1-20 of a-z, 0-9 and '-'; `local...` means the local stack.
-pub fn check_env_name(env: &str) -> Result<()> {
-    let valid = (1..=20).contains(&env.len())
+/// Lambda's limit on a function name: "If you specify only the function name, it is limited to
+/// 64 characters in length" (Lambda API reference, CreateFunction, FunctionName;
+/// xtask/recorded-aws/SOURCES.md).
+pub const FUNCTION_NAME_LIMIT: usize = 64;
+
+/// The name `template.yaml` gives a deployment on stack `stack`: `<stack>-<name>`, and for the
+/// release hook `CodeDeployHook_<stack>-<name>` (CodeDeploy's managed policy lets a deployment
+/// invoke only hooks named so).
+pub fn deployed_function_name(stack: &str, deployment: &str, family: &str) -> String {
+    if family == "release" {
+        format!("CodeDeployHook_{stack}-{deployment}")
+    } else {
+        format!("{stack}-{deployment}")
+    }
+}
+
+/// The longest environment name whose every function name fits Lambda's limit, from the longest
+/// deployment in functions.toml (variants and scaffolded candidates included).
+pub fn longest_env_name(registry: &Registry) -> usize {
+    let with_empty_env = registry
+        .functions
+        .iter()
+        .flat_map(|f| {
+            f.deployments()
+                .into_iter()
+                .map(|d| deployed_function_name(&format!("{APP}-"), &d.name, &f.family).len())
+        })
+        .max()
+        .unwrap_or(0);
+    FUNCTION_NAME_LIMIT.saturating_sub(with_empty_env)
+}
+
+/// Environment names: 1 to [`longest_env_name`] of a-z, 0-9 and '-'; `local...` means the local
+/// stack.
+pub fn check_env_name(env: &str, longest: usize) -> Result<()> {
+    let valid = (1..=longest).contains(&env.len())
         && env
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !valid {
-        bail!("environment names are 1-20 characters of a-z, 0-9 and '-' (got '{env}')");
+        bail!(
+            "environment names are 1-{longest} characters of a-z, 0-9 and '-' (got '{env}'): \
+             the longest function name in functions.toml must stay within Lambda's \
+             {FUNCTION_NAME_LIMIT} characters as {APP}-<env>-<function>"
+        );
     }
     if env.starts_with("local") {
         bail!("environment names starting with 'local' mean the local stack");
@@ -302,7 +340,7 @@ pub fn outputs_query(target: &Target) -> Cmd {
         .args(["--query", "Stacks[0].Outputs", "--output", "json"])
 }
 
-/// What a stack keeps when it goes (`DeletionPolicy: Retain`), read from its outputs.
+/// What a stack keeps when it goes (`DeletionPolicy: RetainExceptOnCreate`), read from its outputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retained {
     pub links_table: String,
@@ -874,9 +912,42 @@ mod tests {
     #[test]
     fn bad_environment_names_are_refused() {
         for env in ["", "Dev", "a_b", "local", "local2", "x".repeat(21).as_str()] {
-            assert!(check_env_name(env).is_err(), "{env:?} was accepted");
+            assert!(check_env_name(env, 20).is_err(), "{env:?} was accepted");
         }
-        assert!(check_env_name("dev-2").is_ok());
+        assert!(check_env_name("dev-2", 20).is_ok());
+    }
+
+    #[test]
+    fn the_longest_environment_name_keeps_every_function_name_within_64_characters() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let registry = Registry::load(&root).unwrap().as_shipped();
+        let longest = longest_env_name(&registry);
+        // rust-serverless-<env>-fizzbuzz-candidate-reference: 16 + env + 29 <= 64.
+        assert_eq!(longest, 64 - 16 - 29);
+        let env = "e".repeat(longest);
+        let stack = format!("{APP}-{env}");
+        for f in &registry.functions {
+            for d in f.deployments() {
+                let name = deployed_function_name(&stack, &d.name, &f.family);
+                assert!(name.len() <= FUNCTION_NAME_LIMIT, "{name}");
+            }
+        }
+        assert!(check_env_name(&env, longest).is_ok());
+        // The issue's case: 20 characters made a 65-character name.
+        let error = check_env_name(&"e".repeat(20), longest)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("1-19 characters"), "{error}");
+        // A new candidate with a longer name shortens what is accepted.
+        let mut longer = registry.clone();
+        longer
+            .functions
+            .push(registry::Function::workshop_candidate(
+                "fizzbuzz",
+                "a-much-longer-attendee-name",
+                "fizzbuzz",
+            ));
+        assert!(longest_env_name(&longer) < longest);
     }
 
     #[test]

@@ -219,7 +219,7 @@ fn split_env(env: &str, rest: &[String]) -> Result<(Option<String>, String, Vec<
     Ok((Some(rest[0].clone()), rest[1].clone(), rest[2..].to_vec()))
 }
 
-fn root() -> Result<PathBuf> {
+pub fn root() -> Result<PathBuf> {
     // xtask lives one folder below the workspace root.
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     Ok(manifest

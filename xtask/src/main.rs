@@ -16,6 +16,7 @@ mod new_candidate;
 mod performance_md;
 mod privilege;
 mod procs;
+mod rehearsal;
 mod release;
 mod releases;
 mod scaffolded;

@@ -237,6 +237,20 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
     if !problems.is_empty() {
         bail!("Function URL permissions:\n  {}", problems.join("\n  "));
     }
+    let longest = "e".repeat(aws::longest_env_name(&registry));
+    log!(
+        "deploy rehearsal: the SAM transform as environment '{longest}' (the longest accepted): names, limits, retention, log policy"
+    );
+    let mut problems = Vec::new();
+    for auth in [crate::front::UrlAuth::AwsIam, crate::front::UrlAuth::None] {
+        problems.extend(crate::rehearsal::check_file(
+            &crate::scan::transformed(paths, auth),
+            &longest,
+        )?);
+    }
+    if !problems.is_empty() {
+        bail!("deploy rehearsal:\n  {}", problems.join("\n  "));
+    }
 
     match artifacts.take() {
         None => log!("skipped the arm64 build (--quick)"),
