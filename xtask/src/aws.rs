@@ -190,12 +190,84 @@ impl std::fmt::Display for Step {
 /// What the stack says about itself before a deploy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deployed {
-    /// No such stack.
+    /// No such stack, or one whose first change set was never executed (`REVIEW_IN_PROGRESS`):
+    /// `sam deploy` creates it.
     None,
-    /// The stack's `git-commit` tag.
+    /// A stack whose last operation completed (`CREATE_COMPLETE`, `UPDATE_COMPLETE`,
+    /// `IMPORT_COMPLETE`), with its `git-commit` tag.
     At(String),
+    /// A stack that can be updated but whose last operation was rolled back
+    /// (`UPDATE_ROLLBACK_COMPLETE`, ...) or that has no tag: deployed over, never skipped.
+    Stale { status: String },
+    /// `ROLLBACK_COMPLETE`: its first create failed; CloudFormation refuses to update it
+    /// ("... is in ROLLBACK_COMPLETE state and can not be updated"): deleted, then created again.
+    FailedCreate,
+    /// An operation is under way (`*_IN_PROGRESS`): wait for it.
+    Busy(String),
+    /// A failed delete or rollback (`*_FAILED`): a person must look.
+    Broken(String),
     /// Not asked (a dry run without `--stack-commit`).
     Unknown,
+}
+
+/// `describe-stacks`' answer for a stack that does not exist (xtask/recorded-aws/
+/// describe-stacks.missing.stderr.txt).
+const NO_SUCH_STACK: &str = "does not exist";
+
+impl Deployed {
+    /// From `aws cloudformation describe-stacks --stack-name <stack> --output json`: its stdout
+    /// when it succeeded, its stderr when it failed. Any other failure (credentials, network)
+    /// is an error: a deploy must not guess that there is no stack.
+    pub fn from_describe_stacks(answer: Result<&str, &str>) -> Result<Self> {
+        let json = match answer {
+            Ok(json) => json,
+            Err(stderr) if stderr.contains(NO_SUCH_STACK) => return Ok(Self::None),
+            Err(stderr) => bail!("cannot read the stack: {}", stderr.trim()),
+        };
+        let stacks: serde_json::Value =
+            serde_json::from_str(json).context("describe-stacks answered with no JSON")?;
+        let stack = &stacks["Stacks"][0];
+        let status = stack["StackStatus"]
+            .as_str()
+            .context("describe-stacks answered without a StackStatus")?;
+        let commit = stack["Tags"].as_array().and_then(|tags| {
+            tags.iter()
+                .find(|t| t["Key"] == "git-commit")
+                .and_then(|t| t["Value"].as_str())
+        });
+        Ok(match status {
+            "REVIEW_IN_PROGRESS" => Self::None,
+            "ROLLBACK_COMPLETE" => Self::FailedCreate,
+            "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "IMPORT_COMPLETE" => match commit {
+                Some(commit) => Self::At(commit.to_owned()),
+                None => Self::Stale {
+                    status: status.to_owned(),
+                },
+            },
+            s if s.ends_with("_IN_PROGRESS") => Self::Busy(s.to_owned()),
+            s if s.ends_with("_FAILED") => Self::Broken(s.to_owned()),
+            s => Self::Stale {
+                status: s.to_owned(),
+            },
+        })
+    }
+
+    /// Why a deploy cannot go on now, and what to do; None when it can.
+    pub fn refusal(&self, stack: &str, region: &str) -> Option<String> {
+        match self {
+            Self::Busy(status) => Some(format!(
+                "stack {stack} in {region} is {status}: wait until it ends (aws cloudformation \
+                 describe-stacks --stack-name {stack}), then deploy again"
+            )),
+            Self::Broken(status) => Some(format!(
+                "stack {stack} in {region} is {status}: read why in its events (aws cloudformation \
+                 describe-stack-events --stack-name {stack}); after fixing the cause, \
+                 `./build.sh remove` it, or continue the rollback (aws cloudformation \
+                 continue-update-rollback) for UPDATE_ROLLBACK_FAILED"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// The HTTP API's route limits of a test stack (`ROUTE_LIMITS=test`, and the stack
@@ -216,24 +288,67 @@ pub fn test_route_limits() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Extra template parameters from the environment, as `sam deploy --parameter-overrides` items.
-pub fn parameter_overrides(env: &str, vars: &BTreeMap<String, String>) -> Vec<String> {
-    let mut overrides = vec![format!("Stage={env}")];
-    if vars.get("ROUTE_LIMITS").map(String::as_str) == Some("test") {
-        overrides.extend(TEST_ROUTE_LIMITS.iter().map(|(k, v)| format!("{k}={v}")));
+/// The template parameters a deploy sets, as `sam deploy --parameter-overrides` items: every one
+/// of them on every deploy (`sam deploy` would otherwise keep a parameter's previous value, so a
+/// stack once public would stay public and an alarm e-mail could never be cleared): the
+/// environment's value when set, else the template's default (`defaults`). Each value is quoted
+/// as SAM CLI's parser wants it (checked with SAM CLI 1.170.0's `CfnParameterOverridesType`: an
+/// unquoted JSON value is cut at its first `"`, an empty one is refused).
+pub fn parameter_overrides(
+    env: &str,
+    vars: &BTreeMap<String, String>,
+    defaults: &BTreeMap<String, String>,
+) -> Result<Vec<String>> {
+    let test_limits = vars.get("ROUTE_LIMITS").map(String::as_str) == Some("test");
+    let mut values = vec![("Stage".to_owned(), env.to_owned())];
+    for (parameter, test_value) in TEST_ROUTE_LIMITS {
+        let value = if test_limits {
+            test_value.to_owned()
+        } else {
+            default_of(defaults, parameter)?
+        };
+        values.push((parameter.to_owned(), value));
     }
-    for (var, parameter) in [
-        ("SHORT_URL_BASE", "ShortUrlBase"),
-        ("BLOCKED_DOMAINS", "BlockedDomains"),
-        ("ALARM_EMAIL", "AlarmEmail"),
-        ("DEMO_FUNCTION_URL_AUTH", "DemoFunctionUrlAuth"),
-        ("APPLE_APP_SITE_ASSOCIATION", "AppleAppSiteAssociation"),
-    ] {
-        if let Some(value) = vars.get(var).filter(|v| !v.is_empty()) {
-            overrides.push(format!("{parameter}={value}"));
+    for (var, parameter) in DEPLOY_VARIABLES {
+        let value = match vars.get(var) {
+            Some(value) => value.clone(),
+            None => default_of(defaults, parameter)?,
+        };
+        values.push((parameter.to_owned(), value));
+    }
+    // The rest at their defaults, but the releases' (`<Family>Release`, from releases.rs).
+    for (parameter, default) in defaults {
+        if !parameter.ends_with("Release") && !values.iter().any(|(p, _)| p == parameter) {
+            values.push((parameter.clone(), default.clone()));
         }
     }
-    overrides
+    values
+        .into_iter()
+        .map(|(parameter, value)| {
+            if value.contains(['\'', '\\']) {
+                bail!(
+                    "{parameter}: a value with ' or \\ cannot be passed to sam deploy (got {value})"
+                );
+            }
+            Ok(format!("{parameter}='{value}'"))
+        })
+        .collect()
+}
+
+/// The environment variables a deploy reads, and the template parameter each sets.
+pub const DEPLOY_VARIABLES: [(&str, &str); 5] = [
+    ("SHORT_URL_BASE", "ShortUrlBase"),
+    ("BLOCKED_DOMAINS", "BlockedDomains"),
+    ("ALARM_EMAIL", "AlarmEmail"),
+    ("DEMO_FUNCTION_URL_AUTH", "DemoFunctionUrlAuth"),
+    ("APPLE_APP_SITE_ASSOCIATION", "AppleAppSiteAssociation"),
+];
+
+fn default_of(defaults: &BTreeMap<String, String>, parameter: &str) -> Result<String> {
+    defaults
+        .get(parameter)
+        .cloned()
+        .with_context(|| format!("template.yaml has no parameter {parameter}"))
 }
 
 /// The packaged template's path.
@@ -241,12 +356,17 @@ pub fn packaged_template(paths: &Paths) -> PathBuf {
     paths.root.join(".aws-sam/build/template.yaml")
 }
 
-/// The query for the stack's `git-commit` tag.
-pub fn deployed_commit_query(target: &Target) -> Cmd {
-    target.describe(
-        &target.stack(),
-        "Stacks[0].Tags[?Key=='git-commit'].Value | [0]",
-    )
+/// The stack as `describe-stacks` tells it (status and tags), read by
+/// [`Deployed::from_describe_stacks`].
+pub fn stack_query(target: &Target) -> Cmd {
+    target
+        .aws(&[
+            "cloudformation",
+            "describe-stacks",
+            "--stack-name",
+            &target.stack(),
+        ])
+        .args(["--output", "json"])
 }
 
 /// What a deploy changes besides the code at a commit.
@@ -286,6 +406,9 @@ pub fn deploy_plan(
         let at = match deployed {
             Deployed::None => "no stack yet".to_owned(),
             Deployed::At(c) => format!("stack at {c}"),
+            Deployed::Stale { status } => format!("stack {status}"),
+            Deployed::FailedCreate => "its first create failed".to_owned(),
+            Deployed::Busy(status) | Deployed::Broken(status) => format!("stack {status}"),
             Deployed::Unknown => "stack commit unknown".to_owned(),
         };
         if commit.ends_with("-dirty") {
@@ -315,6 +438,26 @@ pub fn deploy_plan(
             .arg(format!("env={}", target.env))
             .arg(format!("git-commit={commit}"));
         deploy = deploy.env("SAM_CLI_TELEMETRY", "0");
+        if *deployed == Deployed::FailedCreate {
+            plan.push(Step::Say(format!(
+                "stack {stack} is ROLLBACK_COMPLETE (its first create failed; CloudFormation cannot \
+                 update it): deleting it, then creating it again. Nothing is lost: what the failed \
+                 create made was deleted by its rollback (RetainExceptOnCreate)"
+            )));
+            plan.push(Step::Run(target.aws(&[
+                "cloudformation",
+                "delete-stack",
+                "--stack-name",
+                &stack,
+            ])));
+            plan.push(Step::Run(target.aws(&[
+                "cloudformation",
+                "wait",
+                "stack-delete-complete",
+                "--stack-name",
+                &stack,
+            ])));
+        }
         plan.push(Step::Run(deploy));
         if let Some(change) = change {
             plan.push(Step::RecordReleases {
@@ -714,7 +857,8 @@ mod tests {
 
     #[test]
     fn a_deploy_builds_packages_deploys_tagged_and_reads_the_outputs() {
-        let overrides = parameter_overrides("dev", &BTreeMap::new());
+        // The plan passes the overrides as given (their making is tested below).
+        let overrides = vec!["Stage=dev".to_owned()];
         let plan = deploy_plan(
             &target(),
             Cmd::new("build"),
@@ -794,7 +938,7 @@ mod tests {
                 }),
             )
             .unwrap();
-        let mut overrides = parameter_overrides("dev", &BTreeMap::new());
+        let mut overrides = vec!["Stage=dev".to_owned()];
         overrides.extend(releases.parameter_overrides(&registry));
         let change = ReleaseChange {
             sentence: "release sort-candidate-fixed to sort-control".into(),
@@ -839,31 +983,61 @@ mod tests {
         assert_eq!(plan.last(), Some(&Step::FetchEndpoints));
     }
 
+    fn defaults() -> BTreeMap<String, String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        Template::load(&root).unwrap().parameter_defaults()
+    }
+
     #[test]
     fn a_test_stack_gets_the_test_route_limits() {
         let vars = BTreeMap::from([("ROUTE_LIMITS".to_owned(), "test".to_owned())]);
-        let overrides = parameter_overrides("ci", &vars);
+        let overrides = parameter_overrides("ci", &vars, &defaults()).unwrap();
         assert!(
-            overrides.contains(&"CreateRateLimit=50".to_owned()),
+            overrides.contains(&"CreateRateLimit='50'".to_owned()),
             "{overrides:?}"
         );
+        let production = parameter_overrides("ci", &BTreeMap::new(), &defaults()).unwrap();
         assert!(
-            !parameter_overrides("ci", &BTreeMap::new())
-                .iter()
-                .any(|o| o.starts_with("Create"))
+            production.contains(&"CreateRateLimit='10'".to_owned()),
+            "{production:?}"
         );
     }
 
     #[test]
-    fn parameter_overrides_come_from_the_environment_when_set() {
+    fn every_parameter_is_passed_on_every_deploy_from_the_environment_or_its_default() {
         let vars = BTreeMap::from([
             ("SHORT_URL_BASE".to_owned(), "https://sho.rt".to_owned()),
             ("ALARM_EMAIL".to_owned(), String::new()),
         ]);
-        assert_eq!(
-            parameter_overrides("dev", &vars),
-            ["Stage=dev", "ShortUrlBase=https://sho.rt"]
-        );
+        let overrides = parameter_overrides("dev", &vars, &defaults()).unwrap();
+        for expected in [
+            "Stage='dev'",
+            "ShortUrlBase='https://sho.rt'",
+            // Cleared, not kept from the last deploy.
+            "AlarmEmail=''",
+            // Unset: back to the template's default, however the stack was deployed before.
+            "DemoFunctionUrlAuth='AWS_IAM'",
+            r#"AppleAppSiteAssociation='{"applinks":{"apps":[],"details":[]}}'"#,
+            "LogRetentionDays='30'",
+        ] {
+            assert!(
+                overrides.contains(&expected.to_owned()),
+                "{expected}: {overrides:?}"
+            );
+        }
+        // Every parameter once, the releases' apart (releases.rs passes them).
+        let named: Vec<&str> = overrides
+            .iter()
+            .filter_map(|o| o.split('=').next())
+            .collect();
+        let all = defaults();
+        let expected: Vec<&String> = all.keys().filter(|p| !p.ends_with("Release")).collect();
+        assert_eq!(named.len(), expected.len(), "{named:?}");
+        for parameter in expected {
+            assert!(named.contains(&parameter.as_str()), "{parameter}");
+        }
+        let quoted = BTreeMap::from([("BLOCKED_DOMAINS".to_owned(), "it's".to_owned())]);
+        assert!(parameter_overrides("dev", &quoted, &defaults()).is_err());
     }
 
     #[test]
@@ -907,6 +1081,135 @@ mod tests {
             !deleted.iter().any(|l| l.contains("s3 rm")),
             "no bucket, no rm"
         );
+    }
+
+    fn recorded(file: &str) -> String {
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("recorded-aws")
+                .join(file),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_stack_state_is_read_from_describe_stacks_recorded_answers() {
+        let ok = |file: &str| Deployed::from_describe_stacks(Ok(&recorded(file))).unwrap();
+        assert_eq!(
+            ok("describe-stacks.create-complete.json"),
+            Deployed::At("abc123".into())
+        );
+        assert_eq!(
+            ok("describe-stacks.update-complete.json"),
+            Deployed::At("abc123".into())
+        );
+        assert_eq!(
+            ok("describe-stacks.rollback-complete.json"),
+            Deployed::FailedCreate
+        );
+        assert_eq!(
+            ok("describe-stacks.update-rollback-complete.json"),
+            Deployed::Stale {
+                status: "UPDATE_ROLLBACK_COMPLETE".into()
+            }
+        );
+        // AWS's own example has no git-commit tag: deployed over, never skipped.
+        assert_eq!(
+            ok("describe-stacks.doc-example.json"),
+            Deployed::Stale {
+                status: "CREATE_COMPLETE".into()
+            }
+        );
+        assert_eq!(
+            ok("describe-stacks.review-in-progress.json"),
+            Deployed::None
+        );
+        assert_eq!(
+            ok("describe-stacks.create-in-progress.json"),
+            Deployed::Busy("CREATE_IN_PROGRESS".into())
+        );
+        assert_eq!(
+            ok("describe-stacks.delete-failed.json"),
+            Deployed::Broken("DELETE_FAILED".into())
+        );
+        let missing = recorded("describe-stacks.missing.stderr.txt");
+        assert_eq!(
+            Deployed::from_describe_stacks(Err(&missing)).unwrap(),
+            Deployed::None
+        );
+        // Not knowing is not "no stack".
+        let expired = "An error occurred (ExpiredToken) when calling the DescribeStacks operation";
+        assert!(Deployed::from_describe_stacks(Err(expired)).is_err());
+    }
+
+    #[test]
+    fn a_busy_or_broken_stack_stops_the_deploy_with_what_to_do() {
+        for (deployed, expected) in [
+            (
+                Deployed::Busy("UPDATE_IN_PROGRESS".into()),
+                "wait until it ends",
+            ),
+            (
+                Deployed::Broken("DELETE_FAILED".into()),
+                "describe-stack-events",
+            ),
+        ] {
+            let why = deployed
+                .refusal("rust-serverless-dev", "eu-west-1")
+                .unwrap();
+            assert!(why.contains(expected), "{why}");
+        }
+        for fine in [
+            Deployed::None,
+            Deployed::FailedCreate,
+            Deployed::At("a".into()),
+            Deployed::Stale {
+                status: "UPDATE_ROLLBACK_COMPLETE".into(),
+            },
+        ] {
+            assert_eq!(fine.refusal("s", "r"), None);
+        }
+    }
+
+    #[test]
+    fn a_failed_first_create_is_deleted_then_created_again_and_a_rolled_back_update_is_redeployed()
+    {
+        let plan = |deployed: &Deployed| {
+            lines(&deploy_plan(
+                &target(),
+                Cmd::new("cargo"),
+                "abc123",
+                deployed,
+                &[],
+                Path::new("packaged.yaml"),
+                &Releases::default(),
+                None,
+            ))
+        };
+        let retry = plan(&Deployed::FailedCreate);
+        let delete = retry
+            .iter()
+            .position(|l| l.starts_with("aws cloudformation delete-stack"))
+            .expect("the failed stack is deleted");
+        let wait = retry
+            .iter()
+            .position(|l| l.starts_with("aws cloudformation wait stack-delete-complete"))
+            .expect("and waited for");
+        let deploy = retry
+            .iter()
+            .position(|l| l.contains("sam deploy "))
+            .expect("then created");
+        assert!(delete < wait && wait < deploy, "{retry:#?}");
+        assert!(retry.iter().any(|l| l.contains("ROLLBACK_COMPLETE")));
+        // At the same commit, but its last update was rolled back: deployed again.
+        let stale = plan(&Deployed::Stale {
+            status: "UPDATE_ROLLBACK_COMPLETE".into(),
+        });
+        assert!(
+            stale.iter().any(|l| l.contains("sam deploy ")),
+            "{stale:#?}"
+        );
+        assert!(!stale.iter().any(|l| l.contains("delete-stack")));
     }
 
     #[test]

@@ -117,6 +117,23 @@ impl Template {
         Ok(Self { value })
     }
 
+    /// Each parameter's default, as text ("" for a parameter without one).
+    pub fn parameter_defaults(&self) -> BTreeMap<String, String> {
+        self.value["Parameters"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, p)| {
+                let default = match &p["Default"] {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    _ => String::new(),
+                };
+                Some((name.as_str()?.to_owned(), default))
+            })
+            .collect()
+    }
+
     pub fn resources(&self) -> &Mapping {
         self.value["Resources"]
             .as_mapping()

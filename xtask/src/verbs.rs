@@ -410,20 +410,29 @@ pub fn deploy(
         bail!("--stack-commit only stands in for AWS in a dry run");
     }
     let commit = aws::source_commit(&paths.root)?;
-    let query = aws::deployed_commit_query(target);
+    let query = aws::stack_query(target);
     let deployed = if dry_run {
         println!("[dry-run] {query}");
         stack_commit.map_or(Deployed::Unknown, Deployed::At)
     } else {
         tools::ensure_local_tools(paths)?;
         tools::ensure_awscli(paths)?;
-        match query.env("PATH", paths.path_var()).read() {
-            Ok(tag) if !tag.trim().is_empty() && tag.trim() != "None" => {
-                Deployed::At(tag.trim().to_owned())
-            }
-            _ => Deployed::None,
-        }
+        let output = query
+            .env("PATH", paths.path_var())
+            .command()
+            .output()
+            .context("cannot start the AWS CLI")?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Deployed::from_describe_stacks(if output.status.success() {
+            Ok(&stdout)
+        } else {
+            Err(&stderr)
+        })?
     };
+    if let Some(why) = deployed.refusal(&target.stack(), &target.region) {
+        bail!("{why}");
+    }
     log!(
         "deploy {} to {} (profile {}) at commit {commit}",
         target.stack(),
@@ -448,7 +457,8 @@ fn deploy_with(
         Some((_, next)) => next.clone(),
         None => Releases::load(&Releases::file(&paths.deploy, &target.env))?,
     };
-    let mut overrides = aws::parameter_overrides(&target.env, &vars);
+    let defaults = crate::template::Template::load(&paths.root)?.parameter_defaults();
+    let mut overrides = aws::parameter_overrides(&target.env, &vars, &defaults)?;
     overrides.extend(releases.parameter_overrides(&registry));
     let plan = aws::deploy_plan(
         target,
