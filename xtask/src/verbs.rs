@@ -433,6 +433,7 @@ pub fn deploy(
     if let Some(why) = deployed.refusal(&target.stack(), &target.region) {
         bail!("{why}");
     }
+    preflight(paths, target, &deployed, dry_run)?;
     log!(
         "deploy {} to {} (profile {}) at commit {commit}",
         target.stack(),
@@ -440,6 +441,34 @@ pub fn deploy(
         target.profile
     );
     deploy_with(paths, target, &commit, &deployed, None, dry_run)
+}
+
+/// Before a stack is created: the account must hold its reserved concurrency (an update keeps
+/// what the stack reserved already, so only a create is checked).
+fn preflight(paths: &Paths, target: &Target, deployed: &Deployed, dry_run: bool) -> Result<()> {
+    let query = target.account_settings_query();
+    if dry_run {
+        println!("[dry-run] {query} (pre-flight, when the stack is to be created)");
+        return Ok(());
+    }
+    if !matches!(deployed, Deployed::None | Deployed::FailedCreate) {
+        return Ok(());
+    }
+    let registry = Registry::load(&paths.root)?;
+    let reserved: u64 = crate::scaffolded::template(&paths.root, &registry)?
+        .functions()?
+        .iter()
+        .filter_map(|f| f.reserved_concurrency)
+        .map(u64::from)
+        .sum();
+    let settings = query
+        .env("PATH", paths.path_var())
+        .read()
+        .context("pre-flight: cannot read the account's Lambda settings")?;
+    let checked = aws::AccountConcurrency::from_account_settings(&settings)?
+        .check_create(reserved, &target.region)?;
+    log!("{checked}");
+    Ok(())
 }
 
 /// The deploy plan with the environment's releases, or with `change` made to them, run.
