@@ -36,6 +36,13 @@ impl Target {
         })
     }
 
+    /// What the tools keep of this stack on this machine (its endpoints, its releases):
+    /// `.deploy/<env>/<region>/`, so that a stack of the same environment in another region
+    /// has its own, and a release recorded in one region is never applied in another.
+    pub fn state_dir(&self, deploy_dir: &Path) -> PathBuf {
+        deploy_dir.join(&self.env).join(&self.region)
+    }
+
     pub fn stack(&self) -> String {
         format!("{APP}-{}", self.env)
     }
@@ -147,9 +154,9 @@ pub enum Step {
     Package { out: PathBuf, releases: Releases },
     /// Writes the environment's releases, once `sam deploy` has succeeded.
     RecordReleases { file: PathBuf, releases: Releases },
-    /// Reads the stack's outputs into `.deploy/<env>/endpoints.json`.
+    /// Reads the stack's outputs into `.deploy/<env>/<region>/endpoints.json`.
     FetchEndpoints,
-    /// Deletes `.deploy/<env>/`.
+    /// Deletes `.deploy/<env>/<region>/`.
     ForgetEndpoints,
     /// A sentence for the operator.
     Say(String),
@@ -184,9 +191,9 @@ impl std::fmt::Display for Step {
             ),
             Step::FetchEndpoints => write!(
                 f,
-                "# write .deploy/<env>/endpoints.json from the stack's outputs"
+                "# write .deploy/<env>/<region>/endpoints.json from the stack's outputs"
             ),
-            Step::ForgetEndpoints => write!(f, "# delete .deploy/<env>/"),
+            Step::ForgetEndpoints => write!(f, "# delete .deploy/<env>/<region>/"),
             Step::Say(text) => write!(f, "# {text}"),
         }
     }
@@ -1014,7 +1021,7 @@ mod tests {
         overrides.extend(releases.parameter_overrides(&registry));
         let change = ReleaseChange {
             sentence: "release sort-candidate-fixed to sort-control".into(),
-            file: "/repo/.deploy/dev/releases.json".into(),
+            file: "/repo/.deploy/dev/eu-west-1/releases.json".into(),
         };
         let plan = deploy_plan(
             &target(),
@@ -1050,7 +1057,7 @@ mod tests {
         );
         assert_eq!(
             lines[5],
-            "# write /repo/.deploy/dev/releases.json: sort=fixed"
+            "# write /repo/.deploy/dev/eu-west-1/releases.json: sort=fixed"
         );
         assert_eq!(plan.last(), Some(&Step::FetchEndpoints));
     }

@@ -7,7 +7,7 @@
 //! route and Function URL serve) to it as `ReleaseTrafficShifting` says, after the pre-traffic
 //! hook has run the family's release gate cases, rolling back on the control's alarms and on the
 //! experiment's mismatches with the released candidate (`<Family>Release` names it). The stack's
-//! releases are kept in `.deploy/<env>/releases.json`, written only after `sam deploy` succeeded,
+//! releases are kept in `.deploy/<env>/<region>/releases.json`, written only after `sam deploy` succeeded,
 //! so that every later deploy of the environment keeps them.
 
 use std::collections::BTreeMap;
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::template::release_parameter;
 
-/// The file, under `.deploy/<env>/`.
+/// The file, under `.deploy/<env>/<region>/` ([`crate::aws::Target::state_dir`]).
 pub const FILE: &str = "releases.json";
 
 /// One family's release: the candidate whose code its control runs.
@@ -36,8 +36,8 @@ pub struct Release {
 pub struct Releases(pub BTreeMap<String, Release>);
 
 impl Releases {
-    pub fn file(deploy_dir: &Path, env: &str) -> PathBuf {
-        deploy_dir.join(env).join(FILE)
+    pub fn file(state_dir: &Path) -> PathBuf {
+        state_dir.join(FILE)
     }
 
     /// The environment's releases; none when nothing was released.
@@ -189,14 +189,24 @@ mod tests {
     }
 
     #[test]
-    fn releases_are_kept_per_environment_and_a_missing_file_is_none() {
+    fn releases_are_kept_per_environment_and_region_and_a_missing_file_is_none() {
         let dir = tempfile::tempdir().unwrap();
-        let file = Releases::file(dir.path(), "dev");
+        let dev = |region: &str| {
+            crate::aws::Target::new("dev", region, "default")
+                .unwrap()
+                .state_dir(dir.path())
+        };
+        let file = Releases::file(&dev("eu-west-1"));
         assert_eq!(Releases::load(&file).unwrap(), Releases::default());
         let releases = Releases::default()
             .with(&registry(), "sort", Some(fixed()))
             .unwrap();
         releases.save(&file).unwrap();
         assert_eq!(Releases::load(&file).unwrap(), releases);
+        // The same environment in another region has released nothing.
+        assert_eq!(
+            Releases::load(&Releases::file(&dev("us-east-1"))).unwrap(),
+            Releases::default()
+        );
     }
 }

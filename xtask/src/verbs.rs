@@ -158,10 +158,10 @@ fn uuid_like() -> Result<String> {
 }
 
 fn endpoints_file(paths: &Paths, target: &Target) -> PathBuf {
-    paths.deploy.join(&target.env).join("endpoints.json")
+    target.state_dir(&paths.deploy).join("endpoints.json")
 }
 
-/// The stack's outputs, and `.deploy/<env>/endpoints.json` written from them.
+/// The stack's outputs, and `.deploy/<env>/<region>/endpoints.json` written from them.
 fn fetch_endpoints(paths: &Paths, target: &Target) -> Result<BTreeMap<String, String>> {
     let json = aws::outputs_query(target)
         .env("PATH", paths.path_var())
@@ -392,7 +392,7 @@ fn execute(paths: &Paths, target: &Target, plan: &[Step], dry_run: bool) -> Resu
                 fetch_endpoints(paths, target)?;
             }
             Step::ForgetEndpoints => {
-                let _ = std::fs::remove_dir_all(paths.deploy.join(&target.env));
+                let _ = std::fs::remove_dir_all(target.state_dir(&paths.deploy));
             }
         }
     }
@@ -484,7 +484,7 @@ fn deploy_with(
     let registry = Registry::load(&paths.root)?;
     let releases = match change {
         Some((_, next)) => next.clone(),
-        None => Releases::load(&Releases::file(&paths.deploy, &target.env))?,
+        None => Releases::load(&Releases::file(&target.state_dir(&paths.deploy)))?,
     };
     let defaults = crate::template::Template::load(&paths.root)?.parameter_defaults();
     let mut overrides = aws::parameter_overrides(&target.env, &vars, &defaults)?;
@@ -513,7 +513,7 @@ pub fn release(
     dry_run: bool,
 ) -> Result<()> {
     let registry = Registry::load(&paths.root)?;
-    let file = Releases::file(&paths.deploy, &target.env);
+    let file = Releases::file(&target.state_dir(&paths.deploy));
     let before = Releases::load(&file)?;
     let next = before.with(&registry, family, release.clone())?;
     let control = format!("{family}-control");
