@@ -562,37 +562,65 @@ pub fn outputs_query(target: &Target) -> Cmd {
         .args(["--query", "Stacks[0].Outputs", "--output", "json"])
 }
 
-/// What a stack keeps when it goes (`DeletionPolicy: RetainExceptOnCreate`), read from its outputs.
+/// What a stack keeps when it goes (`DeletionPolicy: RetainExceptOnCreate`): each one's physical
+/// id, None when the stack does not have it (a create rolled back deleted it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retained {
-    pub links_table: String,
-    pub experiments_table: String,
-    pub code_key_secret: String,
+    pub links_table: Option<String>,
+    pub experiments_table: Option<String>,
+    pub code_key_secret: Option<String>,
 }
+
+/// The retained resources' logical ids in template.yaml.
+const RETAINED: [&str; 3] = ["LinksTable", "ExperimentsTable", "CodeKeySecret"];
 
 impl Retained {
     /// Placeholders for a dry run, which asks AWS nothing.
     pub fn placeholders() -> Self {
         Self {
-            links_table: "<LinksTableName>".to_owned(),
-            experiments_table: "<ExperimentsTableName>".to_owned(),
-            code_key_secret: "<CodeKeySecretArn>".to_owned(),
+            links_table: Some("<LinksTable>".to_owned()),
+            experiments_table: Some("<ExperimentsTable>".to_owned()),
+            code_key_secret: Some("<CodeKeySecret>".to_owned()),
         }
     }
 
-    pub fn from_outputs(outputs: &BTreeMap<String, String>) -> Result<Self> {
-        let get = |key: &str| {
-            outputs
-                .get(key)
-                .cloned()
-                .with_context(|| format!("the stack has no output {key}"))
+    /// From `aws cloudformation list-stack-resources --output json`: works for a stack without
+    /// outputs too (a failed or half-made one). A resource deleted already (`DELETE_COMPLETE`,
+    /// as after a rolled-back create) is not kept.
+    pub fn from_stack_resources(json: &str) -> Result<Self> {
+        let listed: serde_json::Value =
+            serde_json::from_str(json).context("list-stack-resources answered with no JSON")?;
+        let summaries = listed["StackResourceSummaries"]
+            .as_array()
+            .context("list-stack-resources answered without StackResourceSummaries")?;
+        let physical = |logical: &str| {
+            summaries
+                .iter()
+                .find(|r| r["LogicalResourceId"] == logical)
+                .filter(|r| r["ResourceStatus"] != "DELETE_COMPLETE")
+                .and_then(|r| r["PhysicalResourceId"].as_str())
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned)
         };
+        let [links, experiments, key] = RETAINED;
         Ok(Self {
-            links_table: get("LinksTableName")?,
-            experiments_table: get("ExperimentsTableName")?,
-            code_key_secret: get("CodeKeySecretArn")?,
+            links_table: physical(links),
+            experiments_table: physical(experiments),
+            code_key_secret: physical(key),
         })
     }
+}
+
+/// The stack's resources (for [`Retained::from_stack_resources`]).
+pub fn stack_resources_query(target: &Target) -> Cmd {
+    target.aws(&[
+        "cloudformation",
+        "list-stack-resources",
+        "--stack-name",
+        &target.stack(),
+        "--output",
+        "json",
+    ])
 }
 
 /// The query for SAM's managed artifact bucket.
@@ -632,8 +660,9 @@ pub fn remove_plan(
             "--recursive",
         ])));
     }
+    let tables = [&retained.links_table, &retained.experiments_table];
     if delete_data {
-        for table in [&retained.links_table, &retained.experiments_table] {
+        for table in tables.into_iter().flatten() {
             plan.push(Step::Run(target.aws(&[
                 "dynamodb",
                 "delete-table",
@@ -641,18 +670,30 @@ pub fn remove_plan(
                 table,
             ])));
         }
-        plan.push(Step::Run(target.aws(&[
-            "secretsmanager",
-            "delete-secret",
-            "--secret-id",
-            &retained.code_key_secret,
-            "--force-delete-without-recovery",
-        ])));
+        if let Some(secret) = &retained.code_key_secret {
+            plan.push(Step::Run(target.aws(&[
+                "secretsmanager",
+                "delete-secret",
+                "--secret-id",
+                secret,
+                "--force-delete-without-recovery",
+            ])));
+        }
     } else {
-        plan.push(Step::Say(format!(
-            "kept the links table {}, the experiments table {} and the code key {} (--delete-data deletes them)",
-            retained.links_table, retained.experiments_table, retained.code_key_secret
-        )));
+        let kept: Vec<String> = [
+            ("the links table", &retained.links_table),
+            ("the experiments table", &retained.experiments_table),
+            ("the code key", &retained.code_key_secret),
+        ]
+        .into_iter()
+        .filter_map(|(what, id)| id.as_ref().map(|id| format!("{what} {id}")))
+        .collect();
+        if !kept.is_empty() {
+            plan.push(Step::Say(format!(
+                "kept {} (--delete-data deletes them)",
+                kept.join(", ")
+            )));
+        }
     }
     plan.push(Step::ForgetEndpoints);
     plan
@@ -1122,9 +1163,9 @@ mod tests {
     #[test]
     fn remove_keeps_the_data_unless_asked_and_cleans_the_artifacts() {
         let retained = Retained {
-            links_table: "links".into(),
-            experiments_table: "exp".into(),
-            code_key_secret: "arn:secret".into(),
+            links_table: Some("links".into()),
+            experiments_table: Some("exp".into()),
+            code_key_secret: Some("arn:secret".into()),
         };
         let kept = lines(&remove_plan(&target(), &retained, Some("bucket"), false));
         for command in [
@@ -1159,6 +1200,51 @@ mod tests {
         assert!(
             !deleted.iter().any(|l| l.contains("s3 rm")),
             "no bucket, no rm"
+        );
+    }
+
+    #[test]
+    fn remove_finds_what_is_kept_from_the_stacks_resources_even_without_outputs() {
+        let retained =
+            Retained::from_stack_resources(&recorded("list-stack-resources.retained.json"))
+                .unwrap();
+        assert_eq!(
+            retained.links_table.as_deref(),
+            Some("rust-serverless-dev-LinksTable-1VC62XMPLGGUF")
+        );
+        assert_eq!(
+            retained.experiments_table.as_deref(),
+            Some("rust-serverless-dev-ExperimentsTable-HIZXMPLEOM9E")
+        );
+        assert!(
+            retained
+                .code_key_secret
+                .unwrap()
+                .starts_with("arn:aws:secretsmanager:")
+        );
+        // AWS's own example (another stack): none of ours, nothing to keep or delete.
+        let other =
+            Retained::from_stack_resources(&recorded("list-stack-resources.doc-example.json"))
+                .unwrap();
+        assert_eq!(
+            other,
+            Retained {
+                links_table: None,
+                experiments_table: None,
+                code_key_secret: None
+            }
+        );
+        let plan = lines(&remove_plan(&target(), &other, None, true));
+        assert!(plan.iter().any(|l| l.contains("delete-stack")), "{plan:?}");
+        assert!(!plan.iter().any(|l| l.contains("delete-table")), "{plan:?}");
+        // A create rolled back: its resources are listed as DELETE_COMPLETE, gone already.
+        let rolled_back = recorded("list-stack-resources.retained.json")
+            .replace("CREATE_COMPLETE", "DELETE_COMPLETE");
+        assert_eq!(
+            Retained::from_stack_resources(&rolled_back)
+                .unwrap()
+                .links_table,
+            None
         );
     }
 

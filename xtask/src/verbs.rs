@@ -548,16 +548,17 @@ pub fn release(
 /// `./build.sh remove <env> <region> <profile> [--delete-data] [--dry-run]`.
 pub fn remove(paths: &Paths, target: &Target, delete_data: bool, dry_run: bool) -> Result<()> {
     let (retained, bucket) = if dry_run {
-        println!("[dry-run] {}", aws::outputs_query(target));
+        println!("[dry-run] {}", aws::stack_resources_query(target));
         println!("[dry-run] {}", aws::artifact_bucket_query(target));
         (Retained::placeholders(), Some("<SourceBucket>".to_owned()))
     } else {
         tools::ensure_awscli(paths)?;
-        let json = aws::outputs_query(target)
+        // The resources, not the outputs: a stack whose create failed has none.
+        let json = aws::stack_resources_query(target)
             .env("PATH", paths.path_var())
             .read()
             .with_context(|| format!("no stack {} in {}", target.stack(), target.region))?;
-        let retained = Retained::from_outputs(&aws::parse_outputs(&json)?)?;
+        let retained = Retained::from_stack_resources(&json)?;
         let bucket = aws::artifact_bucket_query(target)
             .env("PATH", paths.path_var())
             .read()
