@@ -10,10 +10,11 @@
 //!   (`RetainExceptOnCreate` keeps data on remove and deletes it on a rolled-back create);
 //! - the HTTP API's access log group under `/aws/vendedlogs/` (one statement in the account's
 //!   5,120-character CloudWatch Logs resource policy, not one per deploy);
-//! - under CloudFormation's 500 resources per template.
+//! - under CloudFormation's 500 resources per template;
+//! - the alarms CodeDeploy rolls a release back on read the released alias's metrics only.
 //!
 //! Not rehearsed here (README, "First deploy"): the account's concurrency quota, a release per
-//! family's parameter combinations, the alarms' scope and the invoke permissions' wildcard.
+//! family's parameter combinations and the invoke permissions' wildcard.
 
 use std::path::Path;
 
@@ -50,6 +51,7 @@ pub fn problems(transformed: &Value, env: &str) -> Vec<String> {
             r["Properties"]["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0].as_str()
         })
         .collect();
+    found.extend(release_alarm_problems(resources));
     for (id, resource) in resources {
         let kind = resource["Type"].as_str().unwrap_or_default();
         let properties = &resource["Properties"];
@@ -82,6 +84,47 @@ pub fn problems(transformed: &Value, env: &str) -> Vec<String> {
             found.push(format!(
                 "{id}: the HTTP API's access log group must be named under /aws/vendedlogs/ (each other name adds to the account's 5,120-character log resource policy)"
             ));
+        }
+    }
+    found
+}
+
+/// The alarms CodeDeploy rolls a release back on must judge that release: every Lambda metric they
+/// read names one function's alias (`Resource`), so another control's errors, or the old
+/// version's, roll nothing back.
+fn release_alarm_problems(resources: &serde_json::Map<String, Value>) -> Vec<String> {
+    let mut found = Vec::new();
+    let alarms = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::CodeDeploy::DeploymentGroup")
+        .flat_map(|group| {
+            group["Properties"]["AlarmConfiguration"]["Alarms"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|alarm| alarm["Name"]["Ref"].as_str().map(str::to_owned));
+    for id in alarms {
+        let Some(alarm) = resources.get(&id) else {
+            continue;
+        };
+        let metrics = alarm["Properties"]["Metrics"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let lambda = metrics
+            .iter()
+            .map(|m| &m["MetricStat"]["Metric"])
+            .chain(std::iter::once(&alarm["Properties"]))
+            .filter(|m| m["Namespace"] == "AWS/Lambda");
+        for metric in lambda {
+            let dimensions = metric["Dimensions"].as_array().cloned().unwrap_or_default();
+            if !dimensions.iter().any(|d| d["Name"] == "Resource") {
+                found.push(format!(
+                    "{id}: a release alarm reads {} without the alias (Resource dimension): it judges more than the release",
+                    metric["MetricName"].as_str().unwrap_or("a Lambda metric")
+                ));
+            }
         }
     }
     found
@@ -131,7 +174,12 @@ mod tests {
             "Stage": {"Type": "AWS::ApiGatewayV2::Stage",
                       "Properties": {"AccessLogSettings": {"DestinationArn": {"Fn::GetAtt": ["Logs", "Arn"]}}}},
             "Logs": {"Type": "AWS::Logs::LogGroup",
-                     "Properties": {"LogGroupName": {"Fn::Sub": "/aws/vendedlogs/${AWS::StackName}-access"}}}
+                     "Properties": {"LogGroupName": {"Fn::Sub": "/aws/vendedlogs/${AWS::StackName}-access"}}},
+            "Group": {"Type": "AWS::CodeDeploy::DeploymentGroup",
+                      "Properties": {"AlarmConfiguration": {"Alarms": [{"Name": {"Ref": "Errors"}}]}}},
+            "Errors": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"Metrics": [
+                {"Id": "errors", "MetricStat": {"Metric": {"Namespace": "AWS/Lambda", "MetricName": "Errors",
+                  "Dimensions": [{"Name": "FunctionName", "Value": "f"}, {"Name": "Resource", "Value": "f:live"}]}}}]}}
         }})
     }
 
@@ -147,6 +195,11 @@ mod tests {
                 "/Resources/Dashboard/Properties/DashboardName",
                 json!({"Fn::Sub": "${AWS::StackName}-experiments"}),
                 "must carry ${AWS::Region}",
+            ),
+            (
+                "/Resources/Errors/Properties/Metrics/0/MetricStat/Metric/Dimensions",
+                json!([{"Name": "FunctionName", "Value": "f"}]),
+                "without the alias",
             ),
             (
                 "/Resources/Table/DeletionPolicy",
