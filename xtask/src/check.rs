@@ -201,8 +201,19 @@ pub fn template_problems(registry: &Registry, template: &Template) -> Result<Vec
         .filter(|f| f.role == Role::Control)
         .map(|f| f.name.as_str())
         .collect();
+    let sizes = crate::local::memory_sizes(registry);
+    let mut priced = false;
     for (id, resource) in template.resources() {
         let variables = &resource["Properties"]["Environment"]["Variables"];
+        if let Some(list) = variables["FUNCTION_MEMORY_MB"].as_str() {
+            priced = true;
+            if list != sizes {
+                found.push(format!(
+                    "template.yaml: {}'s FUNCTION_MEMORY_MB must be every deployment's memory size, from functions.toml: {sizes}",
+                    id.as_str().unwrap_or_default()
+                ));
+            }
+        }
         if let Some(list) = variables["LIVE_ALIAS_FUNCTIONS"].as_str() {
             let named: BTreeSet<&str> = list.split(',').map(str::trim).collect();
             if named != controls {
@@ -212,6 +223,11 @@ pub fn template_problems(registry: &Registry, template: &Template) -> Result<Vec
                 ));
             }
         }
+    }
+    if !priced {
+        found.push(format!(
+            "template.yaml: ExperimentReportFunction needs FUNCTION_MEMORY_MB (the verdict's cost of each function): {sizes}"
+        ));
     }
     let globals = &template.value["Globals"]["Function"];
     for (key, want) in [("Runtime", "provided.al2023"), ("Tracing", "Active")] {
@@ -548,6 +564,42 @@ mod tests {
                 "ExperimentReportFunction's policy grants dynamodb:Scan, which no code of experiment-report calls"
             )),
             "{found:?}"
+        );
+    }
+
+    #[test]
+    fn the_reports_memory_sizes_follow_the_registry_scaffolded_candidates_included() {
+        let shipped = Registry::load(&root()).unwrap().as_shipped();
+        let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+        let check = |registry: &Registry, text: &str| {
+            template_problems(registry, &Template::parse(text).unwrap()).unwrap()
+        };
+        let wrong = text.replacen("pbkdf2-control-3008=3008", "pbkdf2-control-3008=1024", 1);
+        let found = check(&shipped, &wrong);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("FUNCTION_MEMORY_MB must be")),
+            "{found:?}"
+        );
+        // A new candidate: the derived template prices it (the dashboard's cost column).
+        let mut with_new = shipped.clone();
+        with_new
+            .functions
+            .push(registry::Function::workshop_candidate(
+                "fizzbuzz", "mine", "fizzbuzz",
+            ));
+        let derived = crate::scaffolded::template(&root(), &with_new).unwrap();
+        let sizes = derived.value["Resources"]["ExperimentReportFunction"]["Properties"]
+            ["Environment"]["Variables"]["FUNCTION_MEMORY_MB"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(sizes.contains("fizzbuzz-candidate-mine=128"), "{sizes}");
+        assert!(
+            check(&with_new, &serde_norway::to_string(&derived.value).unwrap())
+                .iter()
+                .all(|p| !p.contains("FUNCTION_MEMORY_MB"))
         );
     }
 

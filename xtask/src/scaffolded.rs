@@ -41,6 +41,17 @@ pub fn template(root: &Path, registry: &Registry) -> Result<Template> {
             }
         }
     }
+    if registry.scaffolded().next().is_some() {
+        // The report prices every deployment, the new candidates' too.
+        let variables = &mut template.value["Resources"]["ExperimentReportFunction"]["Properties"]
+            ["Environment"]["Variables"];
+        if let Some(variables) = variables.as_mapping_mut() {
+            variables.insert(
+                Value::from("FUNCTION_MEMORY_MB"),
+                Value::from(crate::local::memory_sizes(registry)),
+            );
+        }
+    }
     Ok(template)
 }
 
