@@ -62,6 +62,8 @@ const COLD_STARTS: usize = 5;
 const BINARY_PAIRS: u32 = 200;
 /// The key the shortener bench uses too: one key and one shared counter give distinct codes.
 const CODE_KEY: &str = "bench-code-key-0123456789abcdef";
+/// Creates carry the API key, as a deployed shortener's clients do.
+const API_KEY: &str = "bench-api-key-0123456789abcdef";
 const SHORT_URL_BASE: &str = "https://sho.rt";
 const AASA: &str = r#"{"applinks":{"details":[]}}"#;
 /// The shortener's id block (`ID_BLOCK_SIZE` default): one counter `ADD` per this many creates.
@@ -136,6 +138,7 @@ fn request(method: &str, path: &str, body: Option<String>) -> Request {
         .method(method)
         .uri(format!("{SHORT_URL_BASE}{path}"))
         .header("content-type", "application/json")
+        .header("x-api-key", API_KEY)
         .body(body.map(Body::from).unwrap_or(Body::Empty))
         .expect("request")
 }
@@ -353,6 +356,7 @@ fn rust_driver(kind: DriverKind) {
                     ("LINKS_TABLE", table.as_str()),
                     ("APPLE_APP_SITE_ASSOCIATION", AASA),
                     ("CODE_KEY", CODE_KEY),
+                    ("CREATE_API_KEY", API_KEY),
                     ("SHORT_URL_BASE", SHORT_URL_BASE),
                     ("COUNT_VISITS", "false"),
                 ])
@@ -629,6 +633,7 @@ fn lambda_env(runtime_api: &str) -> Vec<(String, String)> {
         ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
         ("CODE_KEY", CODE_KEY),
+        ("CREATE_API_KEY", API_KEY),
         ("SHORT_URL_BASE", SHORT_URL_BASE),
         ("APPLE_APP_SITE_ASSOCIATION", AASA),
         ("COUNT_VISITS", "false"),
@@ -686,16 +691,17 @@ fn run_binary(binary: &Path, pairs: u32) -> BinaryRun {
         let url = format!("https://example.com/rust-binary/{pid}/{i}");
         json!({ "url": url }).to_string()
     };
-    let (first, _) = invoke(
-        tune::event::http_api_event("/", &create(0), "cold-0"),
-        "cold-0",
-        201,
-    );
+    let create_event = |i: u32, id: &str| {
+        let mut event = tune::event::http_api_event("/", &create(i), id);
+        event["headers"]["x-api-key"] = json!(API_KEY);
+        event
+    };
+    let (first, _) = invoke(create_event(0, "cold-0"), "cold-0", 201);
     let run = |at: Instant| at.saturating_duration_since(started).as_secs_f64() * 1e3;
     let (init_ms, first_answer_ms) = (run(first.next_requested_at), run(first.answered_at));
     for i in 1..=pairs {
         let id = format!("pair-{i}");
-        let (_, answer) = invoke(tune::event::http_api_event("/", &create(i), &id), &id, 201);
+        let (_, answer) = invoke(create_event(i, &id), &id, 201);
         let body: Value =
             serde_json::from_str(answer["body"].as_str().expect("body")).expect("JSON body");
         let code = body["code"].as_str().expect("code");

@@ -49,6 +49,7 @@ async fn app_with(count_visits: bool, visit_analytics: bool) -> App {
             r#"{"applinks":{"details":[]}}"#,
         ),
         ("CODE_KEY", "bench-code-key-0123456789abcdef"),
+        ("CREATE_API_KEY", API_KEY),
         ("SHORT_URL_BASE", "https://sho.rt"),
         ("ID_BLOCK_SIZE", BLOCK_SIZE),
         ("COUNT_VISITS", count),
@@ -59,11 +60,15 @@ async fn app_with(count_visits: bool, visit_analytics: bool) -> App {
     App::new(config, aws_sdk_dynamodb::Client::new(&sdk))
 }
 
+/// Creates carry the API key, as a deployed shortener's clients do.
+const API_KEY: &str = "bench-api-key-0123456789abcdef";
+
 fn request(method: &str, path: &str, body: Option<String>) -> Request {
     let builder = lambda_http::http::Request::builder()
         .method(method)
         .uri(format!("https://sho.rt{path}"))
-        .header("content-type", "application/json");
+        .header("content-type", "application/json")
+        .header("x-api-key", API_KEY);
     builder
         .body(body.map(Body::from).unwrap_or(Body::Empty))
         .expect("request")

@@ -19,6 +19,7 @@ pub mod config;
 pub mod correlation;
 pub mod function_url;
 pub mod http;
+pub mod page;
 pub mod query;
 pub mod run;
 pub mod secrets;

@@ -308,6 +308,7 @@ async fn create(client: &reqwest::Client, base: &str, i: u64) -> Result<String> 
     let url = format!("https://example.com/load/{}/{i}", std::process::id());
     let response = client
         .post(format!("{base}/"))
+        .header("x-api-key", local::LOCAL_API_KEY)
         .json(&serde_json::json!({ "url": url }))
         .send()
         .await?;

@@ -27,7 +27,10 @@ use crate::tools::Paths;
 
 /// Fixed fake credentials and region for everything local: without them the SDK looks for
 /// instance metadata. DynamoDB Local runs with -sharedDb, so any key sees the same tables.
-pub const LOCAL_ENV: [(&str, &str); 7] = [
+/// The local stack's API key (the suite, the tools and the browser test send it; the create page
+/// asks for it, and `./build.sh local` prints it) is in it too: the shortener refuses to start
+/// without one, locally as on AWS.
+pub const LOCAL_ENV: [(&str, &str); 8] = [
     ("AWS_ACCESS_KEY_ID", "local"),
     ("AWS_SECRET_ACCESS_KEY", "local"),
     ("AWS_REGION", "us-east-1"),
@@ -35,7 +38,10 @@ pub const LOCAL_ENV: [(&str, &str); 7] = [
     ("AWS_EC2_METADATA_DISABLED", "true"),
     ("SDK_ATTEMPT_TIMEOUT_MS", "5000"),
     ("SDK_OPERATION_TIMEOUT_MS", "12000"),
+    ("CREATE_API_KEY", LOCAL_API_KEY),
 ];
+/// The local shortener's API key: not a secret, never used by a deployed stack.
+pub const LOCAL_API_KEY: &str = "local-only-api-key-not-secret";
 /// The region of everything local, which signed requests name in their scope.
 pub const LOCAL_REGION: &str = "us-east-1";
 /// The local code key: not a secret, never used by a deployed stack.

@@ -44,13 +44,14 @@ pub fn local(
          endpoints        {}\n  \
          DynamoDB Local   {} (data in {})\n  \
          logs             {}/*.log\n\
-         Creating links is open locally (no API key); the deployed stack requires an API key on POST /.\n\
+         API key (creating, editing, deleting links; a link's target in its stats): {}\n\
          Function URLs: {} (--url-auth); HTTP API routes throttled as template.yaml says.",
         watch.port,
         endpoints.display(),
         data.dynamodb.endpoint,
         paths.local.join("dynamodb").display(),
         paths.local.display(),
+        local::LOCAL_API_KEY,
         match url_auth {
             crate::front::UrlAuth::AwsIam =>
                 "AWS_IAM: sign requests (curl --aws-sigv4 \"aws:amz:us-east-1:lambda\" --user local:local)",
@@ -142,6 +143,8 @@ pub fn deployed_env(
             .unwrap_or_else(|_| r#"{"applinks":{"apps":[],"details":[]}}"#.to_owned());
         vars.extend([
             ("SHORTENER_API_KEY".to_owned(), key.trim().to_owned()),
+            // The in-process shortener (TEST_MODE=handler) checks the same key.
+            ("CREATE_API_KEY".to_owned(), key.trim().to_owned()),
             ("CODE_KEY".to_owned(), code_key),
             ("APPLE_APP_SITE_ASSOCIATION".to_owned(), aasa),
         ]);

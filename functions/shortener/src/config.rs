@@ -39,11 +39,16 @@ pub struct Config {
     pub blocked_domains: Vec<String>,
     /// `VISIT_COUNTER_SHARDS`: shards of each link's visit counter (default 10).
     pub visit_shards: u32,
+    /// `MAX_REFERRERS`: the most distinct referrer hosts one shard of a link's day keeps (default
+    /// 50, at most 200), and the most a day of stats lists; the rest are counted as `(other)`.
+    pub max_referrers: u32,
     /// `VISIT_COUNT_BUDGET_MS`: the most a redirect waits for its visit to be counted (default 50).
     pub visit_count_budget: Duration,
-    /// `CREATE_API_KEY`: when set (16+ characters), `POST /` needs it in the `x-api-key` header.
-    /// Unset locally: creating is open there. On Lambda read from `CREATE_API_KEY_SECRET_ARN`.
-    pub create_api_key: Option<ApiKey>,
+    /// Who may create, edit and delete links, and read a link's target in its stats: the holders of
+    /// `CREATE_API_KEY` (on Lambda read from the secret `CREATE_API_KEY_SECRET_ARN` names), or
+    /// anyone when `ALLOW_ANONYMOUS_WRITES=true` says so on purpose. Neither set fails the cold
+    /// start: a key that did not arrive never opens the shortener.
+    pub access: WriteAccess,
     /// `COUNT_VISITS`: `true` (default) or `false`; when false, redirects of links without
     /// `maxVisits` write nothing and stats leave `visits` out.
     pub count_visits: bool,
@@ -88,8 +93,17 @@ impl Config {
                 "must be 1..=100",
             ));
         }
+        let max_referrers = parsed_or(env, "MAX_REFERRERS", 50u32)?;
+        if !(1..=200).contains(&max_referrers) {
+            return Err(invalid(
+                "MAX_REFERRERS",
+                max_referrers.to_string(),
+                "must be 1..=200",
+            ));
+        }
         Ok(Self {
             table: required(env, "LINKS_TABLE")?,
+            max_referrers,
             short_url_base,
             // Re-serialised compactly: the response is precomputed once from this string.
             apple_app_site_association: parsed.to_string(),
@@ -110,18 +124,48 @@ impl Config {
             )?),
             count_visits: parsed_or(env, "COUNT_VISITS", true)?,
             visit_analytics: parsed_or(env, "VISIT_ANALYTICS", true)?,
-            create_api_key: optional(env, "CREATE_API_KEY")
-                .map(|key| {
-                    ApiKey::new(key).ok_or_else(|| {
-                        invalid(
-                            "CREATE_API_KEY",
-                            "<redacted>",
-                            "must be at least 16 characters",
-                        )
-                    })
-                })
-                .transpose()?,
+            access: WriteAccess::from_env(env)?,
         })
+    }
+}
+
+/// Who may write links (see [`Config::access`]).
+#[derive(Debug, Clone)]
+pub enum WriteAccess {
+    /// Writes (and targets in stats) need this key in `x-api-key`.
+    Key(ApiKey),
+    /// Anyone may write: chosen with `ALLOW_ANONYMOUS_WRITES=true`.
+    Anonymous,
+}
+
+impl WriteAccess {
+    /// The variable that opens writes to anyone, on purpose.
+    pub const OPEN_VARIABLE: &'static str = "ALLOW_ANONYMOUS_WRITES";
+
+    fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let open = parsed_or(env, Self::OPEN_VARIABLE, false)?;
+        match (optional(env, "CREATE_API_KEY"), open) {
+            (Some(_), true) => Err(invalid(
+                Self::OPEN_VARIABLE,
+                "true",
+                "CREATE_API_KEY is set too: either writes need the key or they are open, not both",
+            )),
+            (Some(key), false) => ApiKey::new(key).map(Self::Key).ok_or_else(|| {
+                invalid(
+                    "CREATE_API_KEY",
+                    "<redacted>",
+                    "must be at least 16 characters",
+                )
+            }),
+            (None, true) => Ok(Self::Anonymous),
+            (None, false) => Err(invalid(
+                "CREATE_API_KEY",
+                "",
+                "is not set (on Lambda: the secret CREATE_API_KEY_SECRET_ARN names is missing or \
+                 empty), so creating, editing and deleting links would be open to anyone; set the \
+                 key, or ALLOW_ANONYMOUS_WRITES=true to open them on purpose",
+            )),
+        }
     }
 }
 
@@ -163,9 +207,13 @@ mod tests {
         ("CODE_KEY", "0123456789abcdef"),
     ];
 
+    fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        MINIMAL.iter().chain(extra).copied().collect()
+    }
+
     #[test]
     fn minimal_environment_gives_defaults() {
-        let config = Config::from_env(&MINIMAL).unwrap();
+        let config = Config::from_env(&with(&[("CREATE_API_KEY", "0123456789abcdef")])).unwrap();
         assert_eq!(config.id_block_size, 100);
         assert_eq!(config.visit_shards, 10);
         assert_eq!(
@@ -175,7 +223,23 @@ mod tests {
         assert!(config.short_url_base.is_none());
         assert!(config.count_visits);
         assert!(config.visit_analytics);
-        assert!(config.create_api_key.is_none());
+        assert!(matches!(config.access, WriteAccess::Key(_)));
+    }
+
+    #[test]
+    fn without_a_key_the_shortener_does_not_start_unless_opened_on_purpose() {
+        let err = Config::from_env(&MINIMAL).unwrap_err().to_string();
+        assert!(err.contains("CREATE_API_KEY"), "{err}");
+        assert!(err.contains("ALLOW_ANONYMOUS_WRITES=true"), "{err}");
+        // An empty value (a secret that resolved to nothing) is not set.
+        assert!(Config::from_env(&with(&[("CREATE_API_KEY", "")])).is_err());
+        let open = Config::from_env(&with(&[("ALLOW_ANONYMOUS_WRITES", "true")])).unwrap();
+        assert!(matches!(open.access, WriteAccess::Anonymous));
+        let both = Config::from_env(&with(&[
+            ("ALLOW_ANONYMOUS_WRITES", "true"),
+            ("CREATE_API_KEY", "0123456789abcdef"),
+        ]));
+        assert!(both.unwrap_err().to_string().contains("not both"));
     }
 
     #[test]
@@ -202,14 +266,15 @@ mod tests {
             ("CODE_KEY", "short"),
             ("ID_BLOCK_SIZE", "0"),
             ("VISIT_COUNTER_SHARDS", "1000"),
+            ("MAX_REFERRERS", "0"),
             ("COUNT_VISITS", "sometimes"),
             ("VISIT_ANALYTICS", "maybe"),
             ("CREATE_API_KEY", "too-short"),
+            ("ALLOW_ANONYMOUS_WRITES", "perhaps"),
         ];
         for (name, value) in cases {
-            let mut env: Vec<(&str, &str)> = MINIMAL
-                .iter()
-                .copied()
+            let mut env: Vec<(&str, &str)> = with(&[("CREATE_API_KEY", "0123456789abcdef")])
+                .into_iter()
                 .filter(|(k, _)| *k != name)
                 .collect();
             env.push((name, value));

@@ -60,7 +60,11 @@ impl App {
         let sdk = shared::aws::sdk_config().await;
         let env =
             shared::secrets::resolve(shared::config::ProcessEnv, &sdk, &config::SECRETS).await?;
-        let config = Config::from_env(&env)?;
+        let config = Config::from_env(&env).inspect_err(|error| {
+            // The one line an operator reads when the function does not start (a missing key
+            // secret fails closed here, see `config::WriteAccess`).
+            tracing::error!(%error, "configuration refused: the shortener does not start");
+        })?;
         Ok(Self::new(config, aws_sdk_dynamodb::Client::new(&sdk)))
     }
 
@@ -150,7 +154,7 @@ async fn route(app: &App, request: Request) -> Response<Body> {
         (&Method::PATCH, [code]) => routes::manage::patch(app, &request, code).await,
         (&Method::DELETE, [code]) => routes::manage::delete(app, &request, code).await,
         (_, [_]) => ApiError::method_not_allowed("GET, PATCH, DELETE").into_response(),
-        (&Method::GET, [code, "stats"]) => routes::stats::get(app, code).await,
+        (&Method::GET, [code, "stats"]) => routes::stats::get(app, &request, code).await,
         (&Method::GET, [code, "qr.svg"]) => routes::qr::get(app, &request, code).await,
         (_, [_, "stats" | "qr.svg"]) => ApiError::method_not_allowed("GET").into_response(),
         _ => ApiError::not_found("no such route").into_response(),

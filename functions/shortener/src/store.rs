@@ -8,7 +8,7 @@
 //! | `link#<code>`           | a link                                    | `url`, `createdAt`, `expiresAt`, `maxVisits`, `visits`, `ttl`, `version`, `disabled`, `history`, `deletedAt`, `deleteReason` |
 //! | `url#<sha256>`          | dedupe: the code of a normalised URL      | `code`                                     |
 //! | `visits#<code>#<shard>` | one shard of a link's visit counter       | `count`, `ttl`                             |
-//! | `day#<code>#<date>#<shard>` | one shard of a link's analytics for a UTC day | `visits`, `previews`, `ref:<host>`, `dev:<class>`, `hll` (a string set of `index:rank`), `ttl` |
+//! | `day#<code>#<date>#<shard>` | one shard of a link's analytics for a UTC day | `visits`, `previews`, `ref:<host>`, `refs` (the hosts that have a `ref:`), `dev:<class>`, `hll` (a string set of `index:rank`), `ttl` |
 //!
 //! Every write that creates an item is conditional, so nothing is ever silently overwritten; an
 //! edit is conditional on the link's `version`. A taken-down link keeps its item (without `ttl`),
@@ -28,6 +28,10 @@ use crate::domain::link::{Limits, Link, Takedown, TargetChange};
 use crate::domain::target::TargetUrl;
 
 const COUNTER_KEY: &str = "counter#ids";
+
+/// Where the referrers past a day shard's limit are counted: not a host name, so no referrer
+/// can be mistaken for it.
+pub const OTHER_REFERRER: &str = "(other)";
 /// Per-day analytics are kept this long (DynamoDB TTL cleans them up).
 const ANALYTICS_DAYS: i64 = 90;
 /// Items outlive their expiry by a day so a late visitor still gets `410` rather than `404`.
@@ -410,6 +414,11 @@ impl LinkStore {
     }
 
     /// Adds one redirect to shard `shard` of the link's analytics for `date` (`YYYY-MM-DD`).
+    ///
+    /// A shard keeps at most `max_referrers` distinct referrer hosts: the write is conditional on
+    /// the host being one of them already, or there being room (`refs` holds them, so DynamoDB
+    /// can count them: `size(refs)`); past that the visit is counted under [`OTHER_REFERRER`].
+    /// So no client can grow an item without bound by sending new `Referer` hosts.
     pub async fn record_day(
         &self,
         code: &ShortCode,
@@ -417,25 +426,34 @@ impl LinkStore {
         shard: u32,
         visit: &DayVisit,
         now: i64,
+        max_referrers: u32,
     ) -> Result<(), StoreError> {
         self.writes.visits.fetch_add(1, Ordering::Relaxed);
-        let request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(format!("day#{code}#{date}#{shard}")))
-            .expression_attribute_names("#t", "ttl")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":ttl", n(now + ANALYTICS_DAYS * 86_400));
-        let request = match visit {
-            DayVisit::Preview => request
+        let request = || {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(format!("day#{code}#{date}#{shard}")))
+                .expression_attribute_names("#t", "ttl")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":ttl", n(now + ANALYTICS_DAYS * 86_400))
+        };
+        let DayVisit::Visit {
+            referrer,
+            device,
+            register: (index, rank),
+        } = visit
+        else {
+            request()
                 .update_expression("ADD #p :one SET #t = :ttl")
-                .expression_attribute_names("#p", "previews"),
-            DayVisit::Visit {
-                referrer,
-                device,
-                register: (index, rank),
-            } => request
+                .expression_attribute_names("#p", "previews")
+                .send()
+                .await
+                .map_err(classify)?;
+            return Ok(());
+        };
+        let visit = |referrer: &str| {
+            request()
                 .update_expression("ADD #v :one, #r :one, #d :one, #h :reg SET #t = :ttl")
                 .expression_attribute_names("#v", "visits")
                 .expression_attribute_names("#r", format!("ref:{referrer}"))
@@ -444,10 +462,30 @@ impl LinkStore {
                 .expression_attribute_values(
                     ":reg",
                     AttributeValue::Ss(vec![format!("{index}:{rank}")]),
-                ),
+                )
         };
-        request.send().await.map_err(classify)?;
-        Ok(())
+        let within_limit = visit(referrer)
+            .update_expression("ADD #v :one, #r :one, #d :one, #h :reg, #s :hosts SET #t = :ttl")
+            .condition_expression(
+                "attribute_not_exists(#s) OR contains(#s, :host) OR size(#s) < :max",
+            )
+            .expression_attribute_names("#s", "refs")
+            .expression_attribute_values(":hosts", AttributeValue::Ss(vec![referrer.clone()]))
+            .expression_attribute_values(":host", s(referrer.as_str()))
+            .expression_attribute_values(":max", n(max_referrers))
+            .send()
+            .await;
+        match within_limit {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                visit(OTHER_REFERRER).send().await.map_err(classify)?;
+                Ok(())
+            }
+            Err(e) => Err(classify(e)),
+        }
     }
 
     /// A link's analytics for each of `dates`, its shards summed (eventually consistent reads).

@@ -38,6 +38,18 @@ pub struct Call {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
+    /// Sent without the shortener's API key (which every other shortener call carries, as its
+    /// operator's would): what an anonymous client gets.
+    pub anonymous: bool,
+}
+
+/// The key the shortener under test wants (`SHORTENER_API_KEY`; `./build.sh` sets it from the
+/// deployed stack's secret, or to the local stack's key), else the in-process one
+/// (`CREATE_API_KEY`).
+pub fn shortener_api_key() -> Option<String> {
+    ["SHORTENER_API_KEY", "CREATE_API_KEY"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|key| !key.is_empty()))
 }
 
 impl Call {
@@ -48,7 +60,28 @@ impl Call {
             path: path.to_owned(),
             headers: Vec::new(),
             body: None,
+            anonymous: false,
         }
+    }
+
+    /// The same call without the API key.
+    pub fn anonymous(mut self) -> Self {
+        self.anonymous = true;
+        self
+    }
+
+    /// The headers to send: the call's own, plus the shortener's API key unless the call is
+    /// [`anonymous`](Call::anonymous) or brings a key of its own.
+    fn headers_to_send(&self) -> Vec<(String, String)> {
+        let mut headers = self.headers.clone();
+        if self.function == "shortener"
+            && !self.anonymous
+            && !headers.iter().any(|(name, _)| name == "x-api-key")
+            && let Some(key) = shortener_api_key()
+        {
+            headers.push(("x-api-key".to_owned(), key));
+        }
+        headers
     }
 
     pub fn get(function: &str, path: &str) -> Self {
@@ -96,6 +129,25 @@ impl Reply {
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(String::as_str)
+    }
+
+    /// Asserts an HTML answer's security headers: a Content-Security-Policy that allows exactly
+    /// the page's own inline blocks and no framing, `nosniff`, and no referrer.
+    pub fn assert_safe_page(&self) {
+        let policy = self.header("content-security-policy").unwrap_or_else(|| {
+            panic!(
+                "an HTML answer without a Content-Security-Policy: {:?}",
+                self.headers
+            )
+        });
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert_eq!(
+            policy,
+            shared::page::content_security_policy(&self.text()),
+            "the policy does not match the page's inline blocks"
+        );
+        assert_eq!(self.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(self.header("referrer-policy"), Some("no-referrer"));
     }
 
     /// Asserts the `{"error", "message"}` error shape and returns the error code.
@@ -274,14 +326,7 @@ impl World {
             .expect("semaphore open");
         let url = format!("{}{}", self.endpoint(&call.function), call.path);
         let method = reqwest::Method::from_bytes(call.method.as_bytes()).expect("method");
-        let mut headers = call.headers.clone();
-        // A deployed shortener needs its API key to create links (./build.sh reads it from the
-        // stack's secret); the local stack has none.
-        if call.function == "shortener"
-            && let Ok(key) = std::env::var("SHORTENER_API_KEY")
-        {
-            headers.push(("x-api-key".to_owned(), key));
-        }
+        let mut headers = call.headers_to_send();
         let body = call.body.clone().unwrap_or_default();
         if let Some((urls, signer)) = &self.inner.signing
             && urls.wants_signature(&call.function)
@@ -394,7 +439,7 @@ fn api_gateway_event(call: &Call) -> lambda_http::Request {
             .collect();
         event["queryStringParameters"] = Value::Object(params);
     }
-    for (name, value) in &call.headers {
+    for (name, value) in &call.headers_to_send() {
         event["headers"][name] = value.as_str().into();
     }
     if let Some(body) = &call.body {

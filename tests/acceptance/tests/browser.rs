@@ -118,11 +118,58 @@ async fn wait_for(
         .unwrap_or_else(|e| panic!("{what}: {e}"))
 }
 
-/// Opens the create page, types `url` into the form and submits it.
+/// The Content-Security-Policy violations the open page has reported since it loaded (Chromium's
+/// `ReportingObserver`, with the reports buffered before it was made).
+async fn csp_violations(client: &Client) -> Vec<Value> {
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        const seen = [];
+        const observer = new ReportingObserver((reports) => {
+            for (const r of reports) seen.push(r.body.toJSON ? r.body.toJSON() : String(r.body));
+        }, { types: ["csp-violation"], buffered: true });
+        observer.observe();
+        setTimeout(() => { seen.push(...observer.takeRecords().map((r) => r.body.toJSON())); done(seen); }, 300);
+    "#;
+    match client
+        .execute_async(script, vec![])
+        .await
+        .expect("read CSP reports")
+    {
+        Value::Array(reports) => reports,
+        other => panic!("unexpected CSP report list {other}"),
+    }
+}
+
+/// Fails when the open page broke its own Content-Security-Policy (an inline style or script the
+/// policy does not allow does not apply, so the page would look or work differently on AWS too).
+async fn assert_keeps_its_csp(client: &Client, page: &str) {
+    let violations = csp_violations(client).await;
+    assert!(
+        violations.is_empty(),
+        "{page} violates its Content-Security-Policy: {violations:?}"
+    );
+}
+
+/// Opens the create page, types `url` into the form and submits it. The first time in a tab it
+/// types the API key too (the page keeps it for the tab: `sessionStorage`).
 async fn submit(client: &Client, base: &str, url: &str) {
     client.goto(&format!("{base}/")).await.expect("open page");
     let field = wait_for(client, Locator::Id("url"), "the page has a URL field").await;
     field.send_keys(url).await.expect("type the URL");
+    let key_field = client.find(Locator::Id("apiKey")).await.expect("key field");
+    let kept = key_field.prop("value").await.expect("key value");
+    if let Some(key) = acceptance::when::shortener_api_key()
+        && kept.as_deref().unwrap_or_default().is_empty()
+    {
+        client
+            .find(Locator::Css("details summary"))
+            .await
+            .expect("the options")
+            .click()
+            .await
+            .expect("open the options");
+        key_field.send_keys(&key).await.expect("type the API key");
+    }
     client
         .find(Locator::Id("submit"))
         .await
@@ -146,6 +193,18 @@ async fn shortens_follows_and_reports_errors(client: &Client) {
     )
     .await;
     let short_url = link.text().await.expect("link text");
+    assert_keeps_its_csp(client, "the create page").await;
+    let stored = client
+        .execute(
+            "return [localStorage.getItem('shortener-api-key'), sessionStorage.getItem('shortener-api-key')]",
+            vec![],
+        )
+        .await
+        .expect("read the page's storage");
+    assert!(
+        stored[0].is_null(),
+        "the API key outlives the tab (localStorage): {stored}"
+    );
     assert!(
         short_url.starts_with(&format!("{base}/")),
         "short URL {short_url:?} is not under {base}"
@@ -408,6 +467,7 @@ async fn dashboard_shows_the_reports_figures(client: Client) {
         .text()
         .await
         .expect("text");
+        assert_keeps_its_csp(&client, "the dashboard").await;
         let report: Value = http
             .get(&report_url)
             .send()

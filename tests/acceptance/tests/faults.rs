@@ -264,6 +264,8 @@ async fn creates_acknowledged_before_an_outage_survive_it_and_the_outage_fails_f
             r#"{"applinks":{"details":[]}}"#,
         ),
         ("CODE_KEY", "faults-test-code-key-0123456789"),
+        // The outage is under test, not the key.
+        ("ALLOW_ANONYMOUS_WRITES", "true"),
         // Small blocks, so id leasing is in the outage's way too.
         ("ID_BLOCK_SIZE", "10"),
     ])

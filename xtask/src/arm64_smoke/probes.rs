@@ -140,11 +140,15 @@ impl Probe {
         Ok(match self {
             Probe::Workshop { family, .. } => workshop_request(family)?.event(),
             Probe::Shortener { url } => match before {
-                [] => http_api(
-                    &Request::post_json("/", &json!({ "url": url })),
-                    "POST /",
-                    &[],
-                ),
+                [] => {
+                    let mut event = http_api(
+                        &Request::post_json("/", &json!({ "url": url })),
+                        "POST /",
+                        &[],
+                    );
+                    event["headers"]["x-api-key"] = crate::local::LOCAL_API_KEY.into();
+                    event
+                }
                 [created, ..] => {
                     let code = json_of(created)?["code"]
                         .as_str()

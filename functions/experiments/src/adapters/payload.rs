@@ -11,6 +11,27 @@ use serde_json::{Value, json};
 
 use crate::domain::compare::Observed;
 
+/// The headers a comparison passes on: what an answer may depend on, and nothing that
+/// authenticates the client (`authorization`, `cookie`, `x-api-key`, `x-amz-security-token`, …).
+pub const COMPARISON_HEADERS: [&str; 5] = [
+    "accept",
+    "content-length",
+    "content-type",
+    "user-agent",
+    "x-correlation-id",
+];
+
+/// `event` as the comparison sends it to every variant (candidates, and the control run again
+/// beside them, so both answer the same input): its headers cut to [`COMPARISON_HEADERS`]. A
+/// candidate may be an attendee's code: it never sees the client's credentials. The control
+/// answering the client gets the whole event, as before.
+pub fn for_comparison(mut event: Value) -> Value {
+    if let Some(headers) = event["headers"].as_object_mut() {
+        headers.retain(|name, _| COMPARISON_HEADERS.contains(&name.to_ascii_lowercase().as_str()));
+    }
+    event
+}
+
 /// The client's request as the HTTP API (v2) event a function behind API Gateway receives.
 pub fn event_for(request: &Request, correlation_id: &str) -> Value {
     let path = match request.raw_http_path() {
@@ -142,6 +163,31 @@ pub fn response_from(observed: &Observed) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_comparison_passes_on_no_credentials() {
+        let event = json!({
+            "headers": {
+                "Authorization": "AWS4-HMAC-SHA256 Credential=AKIA…",
+                "cookie": "session=1",
+                "x-api-key": "secret-key-0123456789",
+                "x-amz-security-token": "token",
+                "x-amz-date": "20261205T000000Z",
+                "content-type": "application/json",
+                "accept": "*/*",
+                "user-agent": "curl/8",
+                "x-correlation-id": "c-1",
+            },
+            "body": "[3,1,2]",
+        });
+        let sent = for_comparison(event);
+        let names: Vec<&String> = sent["headers"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            names,
+            ["accept", "content-type", "user-agent", "x-correlation-id"]
+        );
+        assert_eq!(sent["body"], "[3,1,2]");
+    }
 
     #[test]
     fn an_event_from_a_request_is_a_request_again() {

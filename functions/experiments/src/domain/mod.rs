@@ -4,6 +4,7 @@ pub mod compare;
 pub mod definition;
 pub mod promotion;
 pub mod record;
+pub mod redaction;
 pub mod report;
 pub mod stats;
 pub mod verdict;

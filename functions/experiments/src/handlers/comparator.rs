@@ -30,6 +30,7 @@ use crate::adapters::store::{Counter, ExperimentStore, StoreError};
 use crate::domain::compare::{self, FailureKind, Observed, Verdict};
 use crate::domain::definition::{Experiment, Variant};
 use crate::domain::record::{ComparisonRecord, RequestSummary, VariantResult};
+use crate::domain::redaction::Redactor;
 use crate::job::ComparisonJob;
 
 pub struct ComparatorApp {
@@ -110,15 +111,25 @@ pub async fn invoke_variants(
     (control, results.collect())
 }
 
+/// One variant's part of the record, its texts redacted as the experiment says.
 fn result(
     variant: &Variant,
     (answer, duration_ms, version): Timed,
     verdict: Option<Verdict>,
+    redactor: &Redactor,
 ) -> VariantResult {
     let (status, failure, failure_detail) = match &answer {
         Ok(observed) => (Some(observed.status), None, None),
-        Err((kind, detail)) => (None, Some(*kind), Some(detail.clone())),
+        Err((kind, detail)) => (
+            None,
+            Some(*kind),
+            Some(redactor.failure_detail(*kind, detail)),
+        ),
     };
+    let verdict = verdict.map(|mut verdict| {
+        verdict.diff = verdict.diff.map(|diff| redactor.scrub(&diff));
+        verdict
+    });
     VariantResult {
         id: variant.id.clone(),
         name: variant.name.clone(),
@@ -132,17 +143,23 @@ fn result(
     }
 }
 
-/// Runs one comparison and returns its record (stored and logged).
-pub async fn compare_job(
-    app: &ComparatorApp,
-    job: &ComparisonJob,
-) -> Result<ComparisonRecord, StoreError> {
+/// Invokes the variants and compares their answers: the record as it is stored, redacted as the
+/// experiment says ([`Redactor`]).
+pub async fn comparison_record(invoker: &dyn Invoker, job: &ComparisonJob) -> ComparisonRecord {
     let experiment = &job.experiment;
     let event = job.event.to_string().into_bytes();
     let mut rng = fastrand::Rng::new();
-    let (control_timed, candidates) =
-        invoke_variants(app.invoker.as_ref(), experiment, &event, &mut rng).await;
+    let (control_timed, candidates) = invoke_variants(invoker, experiment, &event, &mut rng).await;
     let control_again = &control_timed.0;
+    let bodies = std::iter::once(&job.control)
+        .chain(control_again.as_ref().ok())
+        .chain(
+            candidates
+                .iter()
+                .filter_map(|(answer, _, _)| answer.as_ref().ok()),
+        )
+        .map(|observed| observed.body.as_str());
+    let redactor = Redactor::new(experiment, &job.event, bodies);
     // The control's second answer against the one the client got: the noise baseline, free.
     let noise = control_again
         .as_ref()
@@ -162,26 +179,37 @@ pub async fn compare_job(
                     None => verdict,
                 }
             });
-            result(variant, timed, verdict)
+            result(variant, timed, verdict, &redactor)
         })
         .collect();
     let event = &job.event;
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
-    let record = ComparisonRecord {
+    ComparisonRecord {
         experiment: experiment.name.clone(),
         correlation_id: job.correlation_id.clone(),
         at: job.at.clone(),
         request: RequestSummary {
             method: text(&event["requestContext"]["http"]["method"]),
             path: text(&event["rawPath"]),
-            query: text(&event["rawQueryString"]),
+            query: redactor.query(&text(&event["rawQueryString"])),
             body: compare::recorded_body(experiment, &text(&event["body"])),
         },
         // Timed beside the candidates; a failed second invocation shows as the control's error.
-        control: result(&experiment.control, control_timed, None),
+        control: result(&experiment.control, control_timed, None, &redactor),
         candidates,
-        noise,
-    };
+        noise: noise.map(|mut noise| {
+            noise.diff = noise.diff.map(|diff| redactor.scrub(&diff));
+            noise
+        }),
+    }
+}
+
+/// Runs one comparison and returns its record (stored and logged).
+pub async fn compare_job(
+    app: &ComparatorApp,
+    job: &ComparisonJob,
+) -> Result<ComparisonRecord, StoreError> {
+    let record = comparison_record(app.invoker.as_ref(), job).await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -281,6 +309,88 @@ mod tests {
         ) -> BoxFuture<'a, Result<(), InvokeError>> {
             Box::pin(async move { Err(InvokeError::Failed(format!("no {function} here"))) })
         }
+    }
+
+    /// Answers as each planted function of [`no_redacted_value_reaches_the_record`] does.
+    struct Planting;
+
+    impl Invoker for Planting {
+        fn invoke<'a>(
+            &'a self,
+            function: &'a str,
+            _: Vec<u8>,
+        ) -> BoxFuture<'a, Result<Vec<u8>, InvokeError>> {
+            let http = |body: &str| {
+                serde_json::json!({
+                    "statusCode": 200,
+                    "headers": {"content-type": "application/json"},
+                    "body": body,
+                })
+                .to_string()
+                .into_bytes()
+            };
+            let answer = match function {
+                "control" => Ok(http(r#"{"key":"CONTROLKEY-0001"}"#)),
+                "garbage" => Ok(b"not http: CANDKEY-0002 CONTROLKEY-0001".to_vec()),
+                "error" => Err(InvokeError::FunctionError(
+                    r#"{"errorType":"Panic","errorMessage":"key CANDKEY-0003, hunter22"}"#.into(),
+                )),
+                "failed" => Err(InvokeError::Failed(
+                    r#"service error: payload {"password":"correct horse"} for hunter22"#.into(),
+                )),
+                _ => Ok(http(r#"{"key":"CANDKEY-0004"}"#)),
+            };
+            Box::pin(async move { answer })
+        }
+
+        fn invoke_event<'a>(
+            &'a self,
+            _: &'a str,
+            _: Vec<u8>,
+        ) -> BoxFuture<'a, Result<(), InvokeError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn no_redacted_value_reaches_the_record() {
+        let yaml = "experiments:\n  pbkdf2:\n    comparators: [body]\n    path: /pbkdf2\n    redact: [$.key, $.password]\n    control: {name: C, function: control}\n    candidates:\n      garbage: {name: G, function: garbage}\n      error: {name: E, function: error}\n      failed: {name: F, function: failed}\n      differs: {name: D, function: differs}\n";
+        let experiment = Experiments::parse(yaml).unwrap().by_name["pbkdf2"].clone();
+        let job = ComparisonJob {
+            experiment,
+            correlation_id: "planted".to_owned(),
+            event: serde_json::json!({
+                "rawPath": "/pbkdf2",
+                "rawQueryString": "password=hunter22&iterations=1000",
+                "body": r#"{"password":"correct horse","salt":"NaCl"}"#,
+                "requestContext": {"http": {"method": "POST"}},
+            }),
+            control: Observed {
+                status: 200,
+                headers: [("content-type".to_owned(), "application/json".to_owned())].into(),
+                body: r#"{"key":"CONTROLKEY-0001"}"#.to_owned(),
+            },
+            at: "2026-12-05T00:00:00Z".to_owned(),
+        };
+        let record = comparison_record(&Planting, &job).await;
+        let stored = serde_json::to_string(&record).unwrap();
+        for secret in [
+            "CONTROLKEY-0001",
+            "CANDKEY-0002",
+            "CANDKEY-0003",
+            "CANDKEY-0004",
+            "hunter22",
+            "correct horse",
+        ] {
+            assert!(!stored.contains(secret), "{secret} stored: {stored}");
+        }
+        // What is not secret stays: the kinds of failure, the other parameter, the difference.
+        assert!(stored.contains("iterations=1000"), "{stored}");
+        assert!(stored.contains("Panic"), "{stored}");
+        assert!(
+            stored.contains("$.key: the values differ (redacted)"),
+            "{stored}"
+        );
     }
 
     fn sort() -> Experiment {

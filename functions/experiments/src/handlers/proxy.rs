@@ -205,7 +205,7 @@ async fn proxy(app: &ProxyApp, request: &Request, correlation_id: &str) -> Respo
         let job = ComparisonJob {
             experiment: experiment.clone(),
             correlation_id: correlation_id.to_owned(),
-            event,
+            event: payload::for_comparison(event),
             control,
             at,
         };

@@ -209,18 +209,15 @@ async fn dashboard_page(
     view: View,
 ) -> Result<Response<Body>, ApiError> {
     let loaded = load(app, name, view).await?;
-    Ok(shared::http::with_body(
+    Ok(shared::page::html(
         StatusCode::OK,
-        "text/html; charset=utf-8",
-        Body::Text(
-            dashboard::render(
-                &loaded.experiment,
-                &loaded.report,
-                &loaded.counts,
-                &loaded.view,
-                &loaded.history,
-            )
-            .into_string(),
-        ),
+        dashboard::render(
+            &loaded.experiment,
+            &loaded.report,
+            &loaded.counts,
+            &loaded.view,
+            &loaded.history,
+        )
+        .into_string(),
     ))
 }

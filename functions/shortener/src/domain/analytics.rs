@@ -14,6 +14,8 @@
 //!   (`idx:rank`), from which neither the address nor the agent can be recovered, and hashes of two
 //!   days cannot be linked.
 
+use std::collections::BTreeMap;
+
 use sha2::{Digest, Sha256};
 
 /// log2 of the number of HyperLogLog registers.
@@ -101,6 +103,25 @@ pub fn referrer_host(referer: Option<&str>) -> String {
         .unwrap_or_else(|| "direct".to_owned())
 }
 
+/// The `keep` referrers with the most visits (ties by name), the rest summed under
+/// [`crate::store::OTHER_REFERRER`]: a day of stats lists a bounded number of hosts whatever was
+/// written (each of a link's shards keeps its own `MAX_REFERRERS`).
+pub fn top_referrers(referrers: BTreeMap<String, u64>, keep: usize) -> BTreeMap<String, u64> {
+    let other = crate::store::OTHER_REFERRER;
+    let mut ranked: Vec<(String, u64)> = referrers.into_iter().collect();
+    ranked.sort_by(|(a, x), (b, y)| y.cmp(x).then_with(|| a.cmp(b)));
+    let (mut top, mut kept) = (BTreeMap::new(), 0);
+    for (host, visits) in ranked {
+        if kept < keep && host != other {
+            top.insert(host, visits);
+            kept += 1;
+        } else {
+            *top.entry(other.to_owned()).or_default() += visits;
+        }
+    }
+    top
+}
+
 /// The day's salt: derived from the secret and the UTC date (`YYYY-MM-DD`), never stored.
 pub fn daily_salt(secret: &[u8; 32], date: &str) -> [u8; 32] {
     let mut hasher = Sha256::new();
@@ -151,6 +172,51 @@ pub fn estimate(registers: impl IntoIterator<Item = (u16, u8)>) -> u64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_busiest_referrers_are_kept_and_the_rest_counted_as_other() {
+        let day = BTreeMap::from([
+            ("a.example".to_owned(), 5),
+            ("b.example".to_owned(), 1),
+            ("c.example".to_owned(), 3),
+            ("d.example".to_owned(), 3),
+            ("(other)".to_owned(), 20),
+        ]);
+        let top = top_referrers(day, 2);
+        assert_eq!(
+            top,
+            BTreeMap::from([
+                ("a.example".to_owned(), 5),
+                ("c.example".to_owned(), 3),
+                ("(other)".to_owned(), 24),
+            ])
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn top_referrers_keep_every_visit_and_at_most_keep_hosts(
+            mut day in proptest::collection::btree_map("[a-z]{1,6}", 1u64..100, 0..40),
+            other in proptest::option::of(1u64..500),
+            keep in 1usize..10,
+        ) {
+            if let Some(other) = other {
+                day.insert("(other)".to_owned(), other);
+            }
+            let total: u64 = day.values().sum();
+            let top = top_referrers(day.clone(), keep);
+            prop_assert_eq!(top.values().sum::<u64>(), total);
+            let hosts = day.keys().filter(|h| *h != "(other)").count();
+            prop_assert_eq!(top.keys().filter(|h| *h != "(other)").count(), hosts.min(keep));
+            // Nothing dropped into "(other)" had more visits than a host that was kept.
+            let least_kept = top.iter().filter(|(h, _)| *h != "(other)").map(|(_, v)| *v).min();
+            for (host, visits) in &day {
+                if !top.contains_key(host) {
+                    prop_assert!(least_kept.is_some_and(|least| *visits <= least));
+                }
+            }
+        }
+    }
 
     #[test]
     fn user_agents_fall_in_the_documented_classes() {

@@ -4,7 +4,7 @@
 //! `{"results": [...]}`, one result per item in the same order: the item's own `status` (`201`,
 //! `200` reused, `4xx`/`5xx`) with the created link's fields or the `{"error", "message"}` of that
 //! item, so one bad URL does not fail the batch. The batch as a whole answers `400` only when it
-//! is not an array, is empty or too long; `401` without the API key when one is configured.
+//! is not an array, is empty or too long; `401` without the API key (see [`super::authorize`]).
 
 use futures::StreamExt;
 use lambda_http::http::StatusCode;
@@ -51,7 +51,10 @@ pub async fn post(app: &App, request: &Request) -> Response<Body> {
         Ok(items) => items,
         Err(error) => return error.into_response(),
     };
-    let context = Context::of(app, request);
+    let context = match Context::of(app, request) {
+        Ok(context) => context,
+        Err(error) => return error.into_response(),
+    };
     let context = &context;
     let results: Vec<ItemResult> = futures::stream::iter(items)
         .map(|item| async move {

@@ -3,8 +3,8 @@
 //! Body: JSON `{"url", "alias"?, "reuse"?, "expiresAt"?, "ttlSeconds"?, "maxVisits"?}` or the same
 //! fields form-encoded (the index page without JavaScript). `201` with the new link, `200` with the
 //! existing one when the same URL was shortened before (unless `"reuse": false`, or the link has an
-//! alias or limits: those always get a link of their own). When `CREATE_API_KEY` is configured (the
-//! deployed stack), the request needs it in `x-api-key`; `401` otherwise.
+//! alias or limits: those always get a link of their own). The request needs the API key in
+//! `x-api-key` (`401` otherwise) unless writes are open on purpose (`ALLOW_ANONYMOUS_WRITES`).
 
 use std::time::Duration;
 
@@ -68,7 +68,10 @@ pub async fn post(app: &App, request: &Request) -> Response<Body> {
         Ok(fields) => fields,
         Err(error) => return error.into_response(),
     };
-    let context = Context::of(app, request);
+    let context = match Context::of(app, request) {
+        Ok(context) => context,
+        Err(error) => return error.into_response(),
+    };
     match create_one(app, &context, fields).await {
         Ok((status, link)) => shared::http::json(status, &link),
         Err(error) => error.into_response(),
@@ -82,14 +85,14 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    pub(crate) fn of(app: &App, request: &Request) -> Self {
-        Self {
+    pub(crate) fn of(app: &App, request: &Request) -> Result<Self, ApiError> {
+        Ok(Self {
             policy: TargetPolicy {
                 own_hosts: super::own_hosts(app, request),
                 blocked_domains: app.config.blocked_domains.clone(),
             },
-            base: super::short_url_base(app, request),
-        }
+            base: super::short_url_base(app, request)?,
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! `GET /`: the page that creates short URLs. Compiled into the binary, so it is loaded once per
-//! cold start and never read from disk per request.
+//! cold start and never read from disk per request. Served with its Content-Security-Policy
+//! ([`shared::page`]).
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
@@ -7,11 +8,7 @@ use lambda_http::{Body, Response};
 const INDEX_HTML: &str = include_str!("../../static/index.html");
 
 pub fn get() -> Response<Body> {
-    let mut response = shared::http::with_body(
-        StatusCode::OK,
-        "text/html; charset=utf-8",
-        Body::Text(INDEX_HTML.to_owned()),
-    );
+    let mut response = shared::page::html(StatusCode::OK, INDEX_HTML.to_owned());
     response.headers_mut().insert(
         "cache-control",
         lambda_http::http::HeaderValue::from_static("public, max-age=300"),

@@ -1,5 +1,5 @@
 //! `PATCH /{code}` (edit a link) and `DELETE /{code}` (take it down): the operator's routes. Both
-//! need the API key when `CREATE_API_KEY` is configured, as creating does.
+//! need the API key, as creating does (see [`super::authorize`]).
 //!
 //! `PATCH` body: JSON `{"version"?, "url"?, "expiresAt"?, "ttlSeconds"?, "maxVisits"?, "disabled"?}`;
 //! `null` removes `expiresAt` or `maxVisits`. The write is conditional on the link's version (the

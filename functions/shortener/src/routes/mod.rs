@@ -10,17 +10,20 @@ pub mod qr;
 pub mod redirect;
 pub mod stats;
 
-use lambda_http::Request;
 use lambda_http::http::StatusCode;
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
 use shared::ApiError;
 
-/// The header that carries the API key when `CREATE_API_KEY` is set.
+use crate::config::WriteAccess;
+
+/// The header that carries the API key.
 pub const API_KEY_HEADER: &str = "x-api-key";
 
-/// Lets the request through when no API key is configured or it presents the configured one
-/// (compared in constant time); `401` otherwise. `action` completes "… needs an API key".
+/// Lets the request through when writes are open on purpose or it presents the key (compared in
+/// constant time); `401` otherwise. `action` completes "… needs an API key".
 pub fn authorize(app: &crate::App, request: &Request, action: &str) -> Result<(), ApiError> {
-    let Some(key) = &app.config.create_api_key else {
+    let WriteAccess::Key(key) = &app.config.access else {
         return Ok(());
     };
     let presented = request
@@ -41,26 +44,45 @@ pub fn authorize(app: &crate::App, request: &Request, action: &str) -> Result<()
     ))
 }
 
-/// The public base of short URLs: `SHORT_URL_BASE`, else the scheme and host the request came in on.
-pub fn short_url_base(app: &crate::App, request: &Request) -> String {
-    if let Some(base) = &app.config.short_url_base {
-        return base.as_str().trim_end_matches('/').to_owned();
-    }
-    let header = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(',').next().unwrap_or(v).trim().to_owned())
+/// Whether the request may see what only an operator sees: `true` when writes are open on purpose
+/// or it presents the key, `false` when it presents none, `401` when it presents a wrong one.
+pub fn presents_key(app: &crate::App, request: &Request) -> Result<bool, ApiError> {
+    let WriteAccess::Key(key) = &app.config.access else {
+        return Ok(true);
     };
-    let scheme = header("x-forwarded-proto")
-        .filter(|p| p == "http" || p == "https")
-        .unwrap_or_else(|| "https".to_owned());
-    let host = header("x-forwarded-host")
-        .or_else(|| header("host"))
-        .or_else(|| request.uri().host().map(str::to_owned))
-        .unwrap_or_else(|| "localhost".to_owned());
-    format!("{scheme}://{host}")
+    match request
+        .headers()
+        .get(API_KEY_HEADER)
+        .map(|v| v.to_str().unwrap_or_default())
+    {
+        None => Ok(false),
+        Some(presented) if key.matches(presented) => Ok(true),
+        Some(_) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the API key in x-api-key is not valid",
+        )),
+    }
+}
+
+/// The public base of short URLs: `SHORT_URL_BASE`, else the domain API Gateway (or a Function URL)
+/// received the request on, from its request context. Never a client's `Host` or
+/// `X-Forwarded-Host`: a short URL or QR code built from those would point wherever the client
+/// said. `500` (logged) when neither is there, which only a non-HTTP invocation can cause.
+pub fn short_url_base(app: &crate::App, request: &Request) -> Result<String, ApiError> {
+    if let Some(base) = &app.config.short_url_base {
+        return Ok(base.as_str().trim_end_matches('/').to_owned());
+    }
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.domain_name.clone(),
+        _ => None,
+    }
+    .filter(|domain| !domain.is_empty())
+    .map(|domain| format!("https://{domain}"))
+    .ok_or_else(|| {
+        tracing::error!("no SHORT_URL_BASE and no domain in the request context");
+        ApiError::internal()
+    })
 }
 
 /// The host names this shortener answers on, for the redirect-loop check.

@@ -1,7 +1,7 @@
-//! `GET /{code}/qr.svg`: a QR code of the link's short URL (`SHORT_URL_BASE`, else the request's
-//! scheme and host, then `/{code}`). `404` for an unknown code, `410` for a taken-down link (no
-//! code for a phishing link); a disabled or expired link still gets its code, which scans to the
-//! short URL and so to whatever the link answers then.
+//! `GET /{code}/qr.svg`: a QR code of the link's short URL (its base from
+//! [`super::short_url_base`]). `404` for an unknown code, `410` for a taken-down link (no code for
+//! a phishing link); a disabled or expired link still gets its code, which scans to the short URL
+//! and so to whatever the link answers then.
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
@@ -23,15 +23,20 @@ pub async fn get(app: &App, request: &Request, raw_code: &str) -> Response<Body>
     if link.availability(super::now()) == Availability::TakenDown {
         return super::redirect::taken_down(&link);
     }
-    let short_url = format!("{}/{code}", super::short_url_base(app, request));
+    let base = match super::short_url_base(app, request) {
+        Ok(base) => base,
+        Err(error) => return error.into_response(),
+    };
+    let short_url = format!("{base}/{code}");
     match crate::domain::qr::svg(&short_url) {
         Ok(svg) => {
             let mut response =
                 shared::http::with_body(StatusCode::OK, "image/svg+xml", Body::Text(svg));
-            // The image depends only on the code and the host; a take-down shows within an hour.
+            // `private`: a shared cache (a CDN in front, a corporate proxy) must not hand one
+            // client's answer to another; a take-down shows within an hour.
             response.headers_mut().insert(
                 header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
+                HeaderValue::from_static("private, max-age=3600"),
             );
             response
         }

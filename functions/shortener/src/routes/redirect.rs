@@ -76,6 +76,7 @@ struct VisitWrites {
     code: ShortCode,
     expires_at: Option<i64>,
     shards: u32,
+    max_referrers: u32,
     budget: Duration,
     now: i64,
     /// Add one to the link's sharded visit counter.
@@ -91,6 +92,7 @@ impl VisitWrites {
             code: link.code.clone(),
             expires_at: link.limits.expires_at,
             shards: app.config.visit_shards,
+            max_referrers: app.config.max_referrers,
             budget: app.config.visit_count_budget,
             now,
             count,
@@ -122,7 +124,14 @@ impl VisitWrites {
             };
             let shard = fastrand::u32(0..self.shards);
             self.store
-                .record_day(&self.code, &day_of(self.now), shard, visit, self.now)
+                .record_day(
+                    &self.code,
+                    &day_of(self.now),
+                    shard,
+                    visit,
+                    self.now,
+                    self.max_referrers,
+                )
                 .await
         };
         let both = async {
@@ -253,11 +262,7 @@ pub fn taken_down(link: &Link) -> Response<Body> {
 
 /// What a link-preview bot gets from a link with `maxVisits`: no visit used up, no target shown.
 fn preview_withheld() -> Response<Body> {
-    let mut response = shared::http::with_body(
-        StatusCode::OK,
-        "text/html; charset=utf-8",
-        Body::Text(PREVIEW_WITHHELD_HTML.to_owned()),
-    );
+    let mut response = shared::page::html(StatusCode::OK, PREVIEW_WITHHELD_HTML.to_owned());
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -1,13 +1,19 @@
 //! `GET /{code}/stats`: a link's target, creation time, limits, state, version, earlier targets
 //! and visits. A taken-down link answers `410` with the reason, as its redirect does.
 //!
+//! Without the API key (`x-api-key`) the answer is the counts only ([`LinkCounts`]: state, visits,
+//! analytics): the target and its history are what a visit with a limit, an expiry or a take-down
+//! protects, so an anonymous client must not read them here. A wrong key is `401`, so an operator
+//! with a mistyped key is not silently shown less. With `ALLOW_ANONYMOUS_WRITES` everyone is an
+//! operator.
+//!
 //! `visits` of an unlimited link is the sum of its counter shards, read eventually consistently:
 //! it may lag a redirect by a moment, and it misses the (logged) visits whose count failed. For a
 //! link with `maxVisits` it is the exact count the limit is enforced on. With `COUNT_VISITS=false`
 //! it is left out for links without `maxVisits`.
 
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use shared::ApiError;
 
@@ -39,6 +45,29 @@ pub struct LinkView {
     /// The last [`DAYS`] UTC days of analytics, oldest first (stats only, when counting visits).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub daily: Option<Vec<DayView>>,
+}
+
+/// What stats show a client without the API key: no target, no limits, no history.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkCounts {
+    pub code: String,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visits: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daily: Option<Vec<DayView>>,
+}
+
+impl From<LinkView> for LinkCounts {
+    fn from(view: LinkView) -> Self {
+        Self {
+            code: view.code,
+            status: view.status,
+            visits: view.visits,
+            daily: view.daily,
+        }
+    }
 }
 
 /// How many days of analytics stats show.
@@ -90,7 +119,11 @@ impl LinkView {
     }
 }
 
-pub async fn get(app: &App, raw_code: &str) -> Response<Body> {
+pub async fn get(app: &App, request: &Request, raw_code: &str) -> Response<Body> {
+    let operator = match super::presents_key(app, request) {
+        Ok(operator) => operator,
+        Err(error) => return error.into_response(),
+    };
     let Ok(code) = ShortCode::parse(raw_code) else {
         return ApiError::not_found("no link has this code").into_response();
     };
@@ -134,7 +167,10 @@ pub async fn get(app: &App, raw_code: &str) -> Response<Body> {
                             visits: day.visits,
                             unique_visitors: crate::domain::analytics::estimate(day.registers),
                             previews: day.previews,
-                            referrers: day.referrers,
+                            referrers: crate::domain::analytics::top_referrers(
+                                day.referrers,
+                                app.config.max_referrers as usize,
+                            ),
                             devices: day.devices,
                         })
                         .collect(),
@@ -143,5 +179,9 @@ pub async fn get(app: &App, raw_code: &str) -> Response<Body> {
             Err(error) => return crate::AppError::from(error).into_response(),
         }
     }
-    shared::http::json(StatusCode::OK, &view)
+    if operator {
+        shared::http::json(StatusCode::OK, &view)
+    } else {
+        shared::http::json(StatusCode::OK, &LinkCounts::from(view))
+    }
 }

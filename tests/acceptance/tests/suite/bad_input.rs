@@ -289,6 +289,40 @@ fn cases_of(registry: &Registry, function: &Function) -> Vec<Case> {
                 json(vec![b'7'; HUGE_BYTES]),
             );
         }
+        // What an anonymous client may try on any route (security review, issue 26): a forged
+        // forwarded host, a new 100-character referrer host, a planted secret in the query, a
+        // wrong API key; each answered like any other request (the tests of each finding check
+        // what is done with them).
+        let referrer_host = format!("{}.example", "r".repeat(92));
+        let hostile = |call: Call| match method {
+            "GET" => call,
+            _ => call
+                .header("content-type", "application/json")
+                .raw_body(b"{}".to_vec()),
+        };
+        add(
+            format!("{method} {path} with forged forwarding headers and a long referrer"),
+            hostile(Call::new(name, method, &with_query(path)))
+                .header("x-forwarded-host", "evil.example")
+                .header("x-forwarded-proto", "gopher")
+                .header(
+                    "referer",
+                    &format!("https://{referrer_host}/p?token=secret-0123"),
+                ),
+        );
+        let planted = if query.is_empty() {
+            format!("{path}?password=planted-secret-0123&key=planted-key-0123")
+        } else {
+            format!("{path}?{query}&password=planted-secret-0123&key=planted-key-0123")
+        };
+        add(
+            format!("{method} {path} with planted secrets in the query"),
+            hostile(Call::new(name, method, &planted)),
+        );
+        add(
+            format!("{method} {path} with a wrong API key"),
+            hostile(Call::new(name, method, path)).header("x-api-key", "wrong-key-0123456789"),
+        );
         if method == "GET" {
             continue;
         }

@@ -365,6 +365,11 @@ async fn the_list_and_the_report_describe_every_experiment() {
         Some("text/html; charset=utf-8")
     );
     assert!(dashboard.text().contains("<svg id=\"outcomes-chart\""));
+    dashboard.assert_safe_page();
+    assert!(
+        !dashboard.text().contains(" style=\""),
+        "the CSP allows no style attributes"
+    );
 }
 
 /// An experiment of this test's own (round-control against round-candidate-half-even, every

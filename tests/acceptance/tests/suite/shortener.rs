@@ -113,6 +113,11 @@ async fn index_page_is_html_with_a_form() {
     assert!(html.contains(r#"name="url""#), "no url field");
     assert!(!html.contains("src=\"http"), "external asset");
     assert!(!html.contains("href=\"http"), "external asset");
+    reply.assert_safe_page();
+    assert!(
+        !html.contains("localStorage"),
+        "the API key must not outlive the tab"
+    );
 }
 
 #[tokio::test]
@@ -496,18 +501,10 @@ async fn with_visit_counting_off_a_redirect_writes_nothing_and_stats_omit_visits
 }
 
 #[tokio::test]
-async fn with_an_api_key_configured_creating_needs_it() {
-    // In-process only: the local stack runs without a key, as the README says.
-    if Mode::from_env() != Mode::Handler {
-        return;
-    }
-    let key = "test-api-key-0123456789";
-    let world = World::with_shortener(Mode::Handler, |c| {
-        c.create_api_key = shortener::config::ApiKey::new(key);
-    })
-    .await;
+async fn creating_needs_the_api_key() {
+    let world = World::new().await;
     let url = target("keyed");
-    let missing = world.checked(create(&url)).await;
+    let missing = world.checked(create(&url).anonymous()).await;
     assert_eq!(missing.status, 401, "{}", missing.text());
     assert_eq!(missing.error_code(), "unauthorized");
     assert!(
@@ -520,12 +517,12 @@ async fn with_an_api_key_configured_creating_needs_it() {
         .checked(create(&url).header("x-api-key", "test-api-key-0123456780"))
         .await;
     assert_eq!(wrong.status, 401, "{}", wrong.text());
-    let right = world.checked(create(&url).header("x-api-key", key)).await;
+    let right = world.checked(create(&url)).await;
     assert_eq!(right.status, 201, "{}", right.text());
-    // Reading needs no key.
+    // Following a link needs no key.
     let code = right.json()["code"].as_str().unwrap().to_owned();
     let redirect = world
-        .checked(Call::get("shortener", &format!("/{code}")))
+        .checked(Call::get("shortener", &format!("/{code}")).anonymous())
         .await;
     assert_eq!(redirect.status, 308);
 }

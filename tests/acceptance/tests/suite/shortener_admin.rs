@@ -333,28 +333,12 @@ async fn bad_edits_get_a_4xx_json_naming_the_problem() {
 }
 
 #[tokio::test]
-async fn with_an_api_key_configured_editing_and_deleting_need_it() {
-    // In-process only: the local stack runs without a key, as the README says.
-    if Mode::from_env() != Mode::Handler {
-        return;
-    }
-    let key = "test-api-key-0123456789";
-    let world = World::with_shortener(Mode::Handler, |c| {
-        c.create_api_key = shortener::config::ApiKey::new(key);
-    })
-    .await;
-    let reply = world
-        .checked(
-            Call::post("shortener", "/")
-                .header("x-api-key", key)
-                .json(&json!({ "url": target("keyed-edit") })),
-        )
-        .await;
-    assert_eq!(reply.status, 201, "{}", reply.text());
-    let code = reply.json()["code"].as_str().unwrap().to_owned();
+async fn editing_and_deleting_need_the_api_key() {
+    let world = World::new().await;
+    let code = created(&world, json!({ "url": target("keyed-edit") })).await;
     for call in [patch(&code, &json!({ "disabled": true })), delete(&code)] {
         let what = call.method.clone();
-        let missing = world.checked(call.clone()).await;
+        let missing = world.checked(call.clone().anonymous()).await;
         assert_eq!(missing.status, 401, "{what}: {}", missing.text());
         assert_eq!(missing.error_code(), "unauthorized");
         let wrong = world
@@ -364,9 +348,60 @@ async fn with_an_api_key_configured_editing_and_deleting_need_it() {
     }
     assert_eq!(stats(&world, &code).await["version"], 1, "nothing changed");
     let edited = world
-        .checked(patch(&code, &json!({ "disabled": true })).header("x-api-key", key))
+        .checked(patch(&code, &json!({ "disabled": true })))
         .await;
     assert_eq!(edited.status, 200, "{}", edited.text());
-    let deleted = world.checked(delete(&code).header("x-api-key", key)).await;
+    let deleted = world.checked(delete(&code)).await;
     assert_eq!(deleted.status, 200, "{}", deleted.text());
+}
+
+/// What an anonymous client reads in a link's stats: counts, never the target or its history,
+/// whatever the link's state; a wrong key is refused rather than shown less.
+#[tokio::test]
+async fn without_the_key_stats_show_counts_never_the_target() {
+    let world = World::new().await;
+    let (first, second) = (target("secret-v1"), target("secret-v2"));
+    let limited = created(&world, json!({ "url": first, "maxVisits": 1 })).await;
+    let reply = world
+        .checked(patch(&limited, &json!({ "url": second })))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let disabled = created(&world, json!({ "url": target("secret-disabled") })).await;
+    let reply = world
+        .checked(patch(&disabled, &json!({ "disabled": true })))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+
+    for code in [&limited, &disabled] {
+        let path = format!("/{code}/stats");
+        let anonymous = world
+            .checked(Call::get("shortener", &path).anonymous())
+            .await;
+        assert_eq!(anonymous.status, 200, "{}", anonymous.text());
+        let body = anonymous.json();
+        for hidden in ["url", "history", "maxVisits", "expiresAt", "version"] {
+            assert!(
+                body.get(hidden).is_none(),
+                "{hidden} shown anonymously: {body}"
+            );
+        }
+        assert!(!anonymous.text().contains("example.com"), "{body}");
+        assert_eq!(body["code"], code.as_str());
+        assert!(body["status"].is_string(), "{body}");
+        // The operator still sees everything.
+        let full = stats(&world, code).await;
+        assert!(
+            full["url"].as_str().unwrap().contains("example.com"),
+            "{full}"
+        );
+        let wrong = world
+            .checked(Call::get("shortener", &path).header("x-api-key", "not-the-key-0123456789"))
+            .await;
+        assert_eq!(wrong.status, 401, "{}", wrong.text());
+    }
+    // Reading the stats used no visit: the one-time link still redirects once.
+    let redirect = world
+        .checked(Call::get("shortener", &format!("/{limited}")).anonymous())
+        .await;
+    assert_eq!(redirect.status, 308, "{}", redirect.text());
 }

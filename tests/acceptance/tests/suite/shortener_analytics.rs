@@ -207,3 +207,48 @@ async fn a_preview_bot_neither_uses_up_nor_sees_a_link_with_a_visit_limit() {
     // The previews are counted apart in the day's analytics.
     today(&world, &code, 1, 2).await;
 }
+
+/// A client sending a new `Referer` host with every visit cannot grow a day's item without bound:
+/// past `MAX_REFERRERS` distinct hosts per shard, visits count under `(other)`, and the stats list
+/// at most that many hosts. In-process only: the local stack's limit (50 per shard, 10 shards)
+/// would take hundreds of visits to reach; here one shard keeps 3.
+#[tokio::test]
+async fn new_referrer_hosts_past_the_limit_are_counted_as_other() {
+    if Mode::from_env() != Mode::Handler {
+        return;
+    }
+    let world = World::with_shortener(Mode::Handler, |c| {
+        c.max_referrers = 3;
+        c.visit_shards = 1;
+        // A host past the limit takes two writes; an unoptimised test build can need more than
+        // the default 50 ms for both, and a visit dropped at its budget would fail the count.
+        c.visit_count_budget = std::time::Duration::from_secs(5);
+    })
+    .await;
+    let code = created(&world).await;
+    let hosts: Vec<String> = (0..8)
+        .map(|i| format!("{}.example", unique(&format!("r{i}"))))
+        .collect();
+    for host in &hosts {
+        visit(
+            &world,
+            &code,
+            DESKTOP,
+            Some(&format!("https://{host}/page")),
+        )
+        .await;
+    }
+    // A host already counted is counted again under its name.
+    visit(
+        &world,
+        &code,
+        DESKTOP,
+        Some(&format!("https://{}/", hosts[0])),
+    )
+    .await;
+    let found = today(&world, &code, 9, 0).await;
+    let referrers = found["day"]["referrers"].as_object().expect("referrers");
+    assert_eq!(referrers.len(), 4, "3 hosts and (other): {referrers:?}");
+    assert_eq!(referrers["(other)"], 5, "{referrers:?}");
+    assert_eq!(referrers[&hosts[0]], 2, "{referrers:?}");
+}

@@ -80,6 +80,36 @@ async fn the_qr_code_decodes_to_the_exact_short_url() {
     assert_eq!(gone.error_code(), "taken_down");
 }
 
+/// Short URLs and QR codes come from the deployment, never from what a client says its host is;
+/// a QR answer is not kept by shared caches.
+#[tokio::test]
+async fn a_forwarded_host_poisons_no_short_url_and_no_qr_code() {
+    let world = World::new().await;
+    let forged = |call: Call| {
+        call.header("x-forwarded-host", "evil.example")
+            .header("x-forwarded-proto", "http")
+    };
+    let reply = world
+        .checked(forged(Call::post("shortener", "/").json(
+            &json!({ "url": format!("https://example.com/{}", unique("forged-host")) }),
+        )))
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let body = reply.json();
+    let (code, short_url) = (
+        body["code"].as_str().unwrap().to_owned(),
+        body["shortUrl"].as_str().unwrap().to_owned(),
+    );
+    assert!(!short_url.contains("evil.example"), "{short_url}");
+    let qr = world
+        .checked(forged(Call::get("shortener", &format!("/{code}/qr.svg"))))
+        .await;
+    assert_eq!(qr.status, 200, "{}", qr.text());
+    assert_eq!(decode_svg(&qr.text()), short_url);
+    let cache = qr.header("cache-control").unwrap_or_default();
+    assert!(cache.starts_with("private"), "QR answers are {cache:?}");
+}
+
 #[tokio::test]
 async fn a_bulk_create_answers_item_by_item_and_one_bad_url_does_not_fail_the_batch() {
     let world = World::new().await;

@@ -62,10 +62,28 @@ const STYLE: &str = r#"
   #verdict-figures td.num small { overflow-wrap: anywhere; }
   #verdict-figures ul { margin: 0; padding-left: 1rem; }
   #verdict-figures li + li { margin-top: .3rem; }
+  .legend .match { background: #2e7d32; } .legend .intended { background: #6a1b9a; }
+  .legend .mismatch { background: #c62828; } .legend .error { background: #757575; }
   .legend span { display: inline-block; width: .9rem; height: .9rem; vertical-align: middle; margin: 0 .3rem 0 1rem; }
 "#;
 
 /// The verdict table's columns and their widths (`None`: the room left).
+/// The verdict table's fixed column widths as style rules (the page allows no `style` attributes).
+fn column_widths() -> String {
+    VERDICT_COLUMNS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, width))| {
+            width.map(|w| {
+                format!(
+                    "  #verdict-figures col:nth-child({}) {{ width: {w}; }}\n",
+                    i + 1
+                )
+            })
+        })
+        .collect()
+}
+
 const VERDICT_COLUMNS: [(&str, Option<&str>); 14] = [
     ("candidate", Some("7rem")),
     ("may be released", Some("7rem")),
@@ -545,7 +563,7 @@ pub fn render(
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "Experiment " (experiment.name) }
-                style { (PreEscaped(STYLE)) }
+                style { (PreEscaped(STYLE)) (PreEscaped(column_widths())) }
             }
             body {
                 h1 { "Experiment " span id="experiment-name" { (experiment.name) } }
@@ -577,8 +595,9 @@ pub fn render(
                     // or difference widens it past the window); the inputs take the rest.
                     colgroup {
                         @for (_, width) in VERDICT_COLUMNS {
-                            @if let Some(width) = width { col style=(format!("width: {width}")); }
-                            @else { col; }
+                            // Widths from the stylesheet (column_widths): the page's CSP
+                            // allows no style attributes.
+                            @if width.is_some() { col class="fixed"; } @else { col; }
                         }
                     }
                     thead {
@@ -637,10 +656,10 @@ pub fn render(
                 }
                 h2 { "Outcomes" }
                 p class="legend" {
-                    span class="match" style="background:#2e7d32" {} "matches"
-                    span style="background:#6a1b9a" {} "intended differences"
-                    span style="background:#c62828" {} "mismatches"
-                    span style="background:#757575" {} "errors (timeouts, failures, malformed answers)"
+                    span class="match" {} "matches"
+                    span class="intended" {} "intended differences"
+                    span class="mismatch" {} "mismatches"
+                    span class="error" {} "errors (timeouts, failures, malformed answers)"
                 }
                 (outcome_chart(&candidates))
                 h2 { "Duration" }
