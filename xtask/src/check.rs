@@ -229,6 +229,7 @@ pub fn template_problems(registry: &Registry, template: &Template) -> Result<Vec
             "template.yaml: ExperimentReportFunction needs FUNCTION_MEMORY_MB (the verdict's cost of each function): {sizes}"
         ));
     }
+    found.extend(invoke_target_problems(registry, template));
     let globals = &template.value["Globals"]["Function"];
     for (key, want) in [("Runtime", "provided.al2023"), ("Tracing", "Active")] {
         if globals[key].as_str() != Some(want) {
@@ -242,6 +243,57 @@ pub fn template_problems(registry: &Registry, template: &Template) -> Result<Vec
     }
     Ok(found)
 }
+
+/// The experiment functions' invoke permissions name exactly what an experiment may name: each
+/// deployment of a control or candidate in functions.toml (memory variants and scaffolded
+/// candidates included), unqualified and with `:*` (the alias `live`, a version), and the proxy
+/// the comparator too; no wildcard, so a definition can reach no other function of the account
+/// (a stack `dev` used to reach `dev-alice`'s).
+pub fn invoke_target_problems(registry: &Registry, template: &Template) -> Vec<String> {
+    let experiment_targets: BTreeSet<String> = registry
+        .deployments()
+        .into_iter()
+        .filter(|d| d.function.role != registry::Role::Service)
+        .map(|d| d.logical_id())
+        .collect();
+    let mut found = Vec::new();
+    for (invoker, extra) in [
+        (PROXY_ID, Some(COMPARATOR_ID)),
+        (COMPARATOR_ID, None::<&str>),
+    ] {
+        let mut want = experiment_targets.clone();
+        want.extend(extra.map(str::to_owned));
+        let mut have: BTreeMap<String, BTreeSet<bool>> = BTreeMap::new();
+        for target in template.invoke_targets(invoker) {
+            match target {
+                Ok((id, qualified)) => {
+                    have.entry(id).or_default().insert(qualified);
+                }
+                Err(text) => found.push(format!(
+                    "template.yaml: {invoker} may invoke {text}: name each function (!GetAtt X.Arn and !Sub \"${{X.Arn}}:*\"), not a pattern"
+                )),
+            }
+        }
+        for id in &want {
+            match have.get(id) {
+                Some(forms) if forms.len() == 2 => {}
+                _ => found.push(format!(
+                    "template.yaml: {invoker} must be allowed to invoke {id} (!GetAtt {id}.Arn and !Sub \"${{{id}.Arn}}:*\"): an experiment may name it"
+                )),
+            }
+        }
+        for id in have.keys().filter(|id| !want.contains(*id)) {
+            found.push(format!(
+                "template.yaml: {invoker} may invoke {id}, which no experiment may name (not a control or candidate in functions.toml)"
+            ));
+        }
+    }
+    found
+}
+
+/// The experiment functions that invoke others.
+const PROXY_ID: &str = "ExperimentProxyFunction";
+const COMPARATOR_ID: &str = "ExperimentComparatorFunction";
 
 /// Each workspace crate's folder -> the folders of the workspace crates it depends on (normal
 /// dependencies, directly or not).
@@ -601,6 +653,40 @@ mod tests {
                 .iter()
                 .all(|p| !p.contains("FUNCTION_MEMORY_MB"))
         );
+    }
+
+    #[test]
+    fn an_invoke_permission_over_a_pattern_or_the_wrong_functions_is_caught() {
+        let registry = Registry::load(&root()).unwrap().as_shipped();
+        let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+        let check = |text: &str| invoke_target_problems(&registry, &Template::parse(text).unwrap());
+        assert_eq!(check(&text), Vec::<String>::new());
+        let cases = [
+            (
+                // What the template granted before: every function of every stack named like it.
+                "                - !GetAtt RoundControlFunction.Arn\n",
+                "                - !Sub \"arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*\"\n",
+                "not a pattern",
+            ),
+            (
+                "                - !Sub \"${SortCandidateFunction.Arn}:*\"\n",
+                "",
+                "must be allowed to invoke SortCandidateFunction",
+            ),
+            (
+                "                - !GetAtt RoundControlFunction.Arn\n",
+                "                - !GetAtt RoundControlFunction.Arn\n                - !GetAtt ShortenerFunction.Arn\n",
+                "may invoke ShortenerFunction, which no experiment may name",
+            ),
+        ];
+        for (from, to, expected) in cases {
+            assert!(text.contains(from), "{from}");
+            let found = check(&text.replacen(from, to, 1));
+            assert!(
+                found.iter().any(|p| p.contains(expected)),
+                "{expected}: {found:?}"
+            );
+        }
     }
 
     #[test]

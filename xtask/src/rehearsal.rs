@@ -11,10 +11,12 @@
 //! - the HTTP API's access log group under `/aws/vendedlogs/` (one statement in the account's
 //!   5,120-character CloudWatch Logs resource policy, not one per deploy);
 //! - under CloudFormation's 500 resources per template;
-//! - the alarms CodeDeploy rolls a release back on read the released alias's metrics only.
+//! - the alarms CodeDeploy rolls a release back on read the released alias's metrics only;
+//! - no role may invoke functions by a pattern (`function:${AWS::StackName}-*` reaches every
+//!   stack whose name starts like this one's: `dev` reaches `dev-alice`).
 //!
-//! Not rehearsed here (README, "First deploy"): the account's concurrency quota, a release per
-//! family's parameter combinations and the invoke permissions' wildcard.
+//! Not rehearsed here (README, "First deploy"): the account's concurrency quota and a release per
+//! family's parameter combinations.
 
 use std::path::Path;
 
@@ -52,6 +54,7 @@ pub fn problems(transformed: &Value, env: &str) -> Vec<String> {
         })
         .collect();
     found.extend(release_alarm_problems(resources));
+    found.extend(invoke_wildcard_problems(resources));
     for (id, resource) in resources {
         let kind = resource["Type"].as_str().unwrap_or_default();
         let properties = &resource["Properties"];
@@ -130,6 +133,45 @@ fn release_alarm_problems(resources: &serde_json::Map<String, Value>) -> Vec<Str
     found
 }
 
+/// Roles that may invoke Lambda functions by a pattern rather than by name.
+fn invoke_wildcard_problems(resources: &serde_json::Map<String, Value>) -> Vec<String> {
+    let mut found = Vec::new();
+    for (id, role) in resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::IAM::Role")
+    {
+        let statements = role["Properties"]["Policies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["PolicyDocument"]["Statement"].as_array())
+            .flatten();
+        for statement in statements {
+            let action = &statement["Action"];
+            let invokes = action == "lambda:InvokeFunction"
+                || action
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|a| a == "lambda:InvokeFunction"));
+            if !invokes {
+                continue;
+            }
+            let resource = &statement["Resource"];
+            let entries = resource
+                .as_array()
+                .map_or(vec![resource], |a| a.iter().collect());
+            for entry in entries {
+                let text = template_text(entry);
+                if text.contains(":function:") && text.contains('*') {
+                    found.push(format!(
+                        "{id}: may invoke {text}: a wildcard over functions reaches other stacks' (name each function)"
+                    ));
+                }
+            }
+        }
+    }
+    found
+}
+
 /// A name's template text: a literal, or an `Fn::Sub` string ("" for anything else).
 fn template_text(value: &Value) -> String {
     value
@@ -177,6 +219,8 @@ mod tests {
                      "Properties": {"LogGroupName": {"Fn::Sub": "/aws/vendedlogs/${AWS::StackName}-access"}}},
             "Group": {"Type": "AWS::CodeDeploy::DeploymentGroup",
                       "Properties": {"AlarmConfiguration": {"Alarms": [{"Name": {"Ref": "Errors"}}]}}},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"PolicyDocument": {"Statement": [
+                {"Action": ["lambda:InvokeFunction"], "Resource": [{"Fn::GetAtt": ["F", "Arn"]}, {"Fn::Sub": "${F.Arn}:*"}]}]}}]}},
             "Errors": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"Metrics": [
                 {"Id": "errors", "MetricStat": {"Metric": {"Namespace": "AWS/Lambda", "MetricName": "Errors",
                   "Dimensions": [{"Name": "FunctionName", "Value": "f"}, {"Name": "Resource", "Value": "f:live"}]}}}]}}
@@ -200,6 +244,11 @@ mod tests {
                 "/Resources/Errors/Properties/Metrics/0/MetricStat/Metric/Dimensions",
                 json!([{"Name": "FunctionName", "Value": "f"}]),
                 "without the alias",
+            ),
+            (
+                "/Resources/Role/Properties/Policies/0/PolicyDocument/Statement/0/Resource/1",
+                json!({"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*"}),
+                "a wildcard over functions",
             ),
             (
                 "/Resources/Table/DeletionPolicy",

@@ -41,6 +41,36 @@ pub fn template(root: &Path, registry: &Registry) -> Result<Template> {
             }
         }
     }
+    // The proxy and the comparator may invoke the new candidates too (check.rs holds the lists
+    // to the registry).
+    for function in registry.scaffolded() {
+        let id = Function::logical_id(&function.name);
+        let entries: Vec<Value> =
+            serde_norway::from_str(&format!("[!GetAtt {id}.Arn, !Sub \"${{{id}.Arn}}:*\"]"))?;
+        for invoker in ["ExperimentProxyFunction", "ExperimentComparatorFunction"] {
+            let statements =
+                template.value["Resources"][invoker]["Properties"]["Policies"][0]["Statement"]
+                    .as_sequence_mut()
+                    .with_context(|| {
+                        format!("template.yaml: {invoker} has no policy statements")
+                    })?;
+            let invoke = statements
+                .iter_mut()
+                .find(|s| {
+                    s["Action"].as_sequence().is_some_and(|a| {
+                        a.iter()
+                            .any(|a| a.as_str() == Some("lambda:InvokeFunction"))
+                    })
+                })
+                .with_context(|| format!("template.yaml: {invoker} invokes no function"))?;
+            invoke["Resource"]
+                .as_sequence_mut()
+                .with_context(|| {
+                    format!("template.yaml: {invoker}'s invoke Resource is not a list")
+                })?
+                .extend(entries.iter().cloned());
+        }
+    }
     if registry.scaffolded().next().is_some() {
         // The report prices every deployment, the new candidates' too.
         let variables = &mut template.value["Resources"]["ExperimentReportFunction"]["Properties"]
@@ -65,7 +95,7 @@ pub fn template_file(root: &Path, target_dir: &Path, registry: &Registry) -> Res
     std::fs::create_dir_all(file.parent().expect("a folder"))?;
     std::fs::write(
         &file,
-        serde_norway::to_string(&template(root, registry)?.value)?,
+        crate::template::to_yaml(&template(root, registry)?.value)?,
     )?;
     Ok(file)
 }
@@ -234,6 +264,24 @@ mod tests {
                 .any(|p| p.contains(
                     "round-candidate-zz-mine is in functions.toml but not in template.yaml"
                 ))
+        );
+    }
+
+    /// The file cfn-lint, `sam validate` and checkov read (YAML 1.1 readers): its dates stay text
+    /// (an attendee's `./build.sh test` failed in checkov on an unquoted 2010-09-09).
+    #[test]
+    fn the_derived_template_file_keeps_its_dates_text() {
+        let target = tempfile::tempdir().unwrap();
+        let file = template_file(&root(), target.path(), &with_mine()).unwrap();
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(
+            text.starts_with("AWSTemplateFormatVersion: \"2010-09-09\"\n"),
+            "{}",
+            &text[..80]
+        );
+        assert!(
+            !text.contains("Version: 2012-10-17"),
+            "an unquoted policy version"
         );
     }
 

@@ -268,6 +268,55 @@ impl Template {
             .collect()
     }
 
+    /// The resources the `lambda:InvokeFunction` statements of function `logical_id`'s policies
+    /// grant, read as `(function logical id, qualified)`: `!GetAtt X.Arn` is `(X, false)`,
+    /// `!Sub "${X.Arn}:*"` (its aliases and versions) is `(X, true)`; anything else (a wildcard
+    /// ARN) is `Err(its text)`.
+    pub fn invoke_targets(&self, logical_id: &str) -> Vec<Result<(String, bool), String>> {
+        let policies = &self.value["Resources"][logical_id]["Properties"]["Policies"];
+        let statements = policies
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter_map(|policy| policy["Statement"].as_sequence())
+            .flatten();
+        let invokes = |statement: &&Value| {
+            let action = &statement["Action"];
+            action.as_str() == Some("lambda:InvokeFunction")
+                || action.as_sequence().is_some_and(|a| {
+                    a.iter()
+                        .any(|a| a.as_str() == Some("lambda:InvokeFunction"))
+                })
+        };
+        let mut targets = Vec::new();
+        for statement in statements.filter(invokes) {
+            let resource = &statement["Resource"];
+            let entries: Vec<&Value> = match resource.as_sequence() {
+                Some(list) => list.iter().collect(),
+                None => vec![resource],
+            };
+            for entry in entries {
+                let target = match entry {
+                    Value::Tagged(t) if t.tag == "GetAtt" => t
+                        .value
+                        .as_str()
+                        .and_then(|v| v.strip_suffix(".Arn"))
+                        .map(|id| (id.to_owned(), false)),
+                    Value::Tagged(t) if t.tag == "Sub" => t
+                        .value
+                        .as_str()
+                        .and_then(|v| v.strip_prefix("${")?.strip_suffix(".Arn}:*"))
+                        .map(|id| (id.to_owned(), true)),
+                    _ => None,
+                };
+                targets.push(target.ok_or_else(|| {
+                    text(entry).map_or_else(|| format!("{entry:?}"), str::to_owned)
+                }));
+            }
+        }
+        targets
+    }
+
     /// Outputs whose value is `!GetAtt <Function>Url.FunctionUrl`: output key -> function
     /// resource's logical id.
     pub fn function_url_outputs(&self) -> BTreeMap<String, String> {
@@ -347,13 +396,71 @@ impl Template {
                 metadata.remove("Metadata");
             }
         }
-        Ok(serde_norway::to_string(&value)?)
+        to_yaml(&value)
     }
+}
+
+/// `value` as YAML that every reader of templates parses alike. serde_norway writes YAML 1.2,
+/// where `2010-09-09` is a string and needs no quotes; the SAM CLI, cfn-lint and checkov read
+/// YAML 1.1, where it is a date (checkov then fails on `AWSTemplateFormatVersion`, and a policy's
+/// `Version: 2012-10-17` stops being text): date-like scalars are quoted.
+pub fn to_yaml(value: &Value) -> Result<String> {
+    let text = serde_norway::to_string(value)?;
+    let mut out = String::with_capacity(text.len() + 32);
+    for line in text.lines() {
+        let cut = line.rfind(": ").map(|i| i + 2).or_else(|| {
+            line.trim_start()
+                .starts_with("- ")
+                .then(|| line.find("- ").unwrap() + 2)
+        });
+        match cut {
+            Some(at) if is_date(&line[at..]) => {
+                out.push_str(&line[..at]);
+                out.push('"');
+                out.push_str(&line[at..]);
+                out.push('"');
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// `YYYY-MM-DD`, as YAML 1.1 resolves a plain scalar to a timestamp.
+fn is_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_stay_text_for_yaml_1_1_readers() {
+        let value: Value = serde_norway::from_str(
+            "AWSTemplateFormatVersion: \"2010-09-09\"\nStatement:\n  - Version: \"2012-10-17\"\n  - \"2012-10-17\"\nName: \"2012-10-17x\"\n",
+        )
+        .unwrap();
+        let text = to_yaml(&value).unwrap();
+        assert!(
+            text.contains("AWSTemplateFormatVersion: \"2010-09-09\""),
+            "{text}"
+        );
+        assert!(text.contains("Version: \"2012-10-17\""), "{text}");
+        assert!(text.contains("- \"2012-10-17\""), "{text}");
+        assert!(text.contains("Name: 2012-10-17x"), "{text}");
+        // And the text reads back as the same value.
+        assert_eq!(serde_norway::from_str::<Value>(&text).unwrap(), value);
+    }
 
     fn workspace() -> Template {
         Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("..")).expect("template.yaml")

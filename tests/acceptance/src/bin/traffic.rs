@@ -54,7 +54,12 @@ impl Counts {
             self.served.saturating_sub(before.served)
         );
         if skipped > 0 {
-            line.push_str(&format!(" ({skipped} skipped)"));
+            line.push_str(&format!(
+                " ({skipped} skipped: answered but not compared, because the proxy's comparison \
+                 queue was full, the job was over the Event payload limit, or the control failed; \
+                 the proxy's log says which: .local/watch-*.log locally, its CloudWatch log group \
+                 on AWS)"
+            ));
         }
         line
     }
@@ -354,7 +359,7 @@ mod tests {
         }
         assert_eq!(
             counts(300, 300, 290, 10).run_line(&before),
-            "this run: compared 190 of 200 requests (10 skipped)"
+            "this run: compared 190 of 200 requests (10 skipped: answered but not compared, because the proxy's comparison queue was full, the job was over the Event payload limit, or the control failed; the proxy's log says which: .local/watch-*.log locally, its CloudWatch log group on AWS)"
         );
     }
 
