@@ -35,5 +35,9 @@ if ! command -v cargo >/dev/null; then
 fi
 # Every binary of the workspace at once (xtask among them): one feature resolution, shared by
 # cargo lambda watch's builds, so nothing is compiled twice for want of a feature.
+if [ ! -x "${CARGO_TARGET_DIR:-target}/debug/xtask" ]; then
+  # The first build prints nothing for minutes otherwise.
+  echo "==> building the workspace's tools and functions (debug): the first time about 3 minutes on a 2-core laptop, seconds after" >&2
+fi
 cargo build --quiet --bins
 exec "${CARGO_TARGET_DIR:-target}/debug/xtask" "$@"

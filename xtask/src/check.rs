@@ -178,9 +178,14 @@ pub fn template_problems(registry: &Registry, template: &Template) -> Result<Vec
             ));
         }
         match template.log_group_of(id) {
-            None => found.push(format!("template.yaml: {id} has no log group")),
-            Some(group) if group["Properties"]["RetentionInDays"].is_null() => found.push(format!(
-                "template.yaml: {id}'s log group keeps logs forever"
+            None => found.push(format!(
+                "template.yaml: {id} has no log group named /aws/lambda/ and its FunctionName"
+            )),
+            Some((_, group)) if group["Properties"]["RetentionInDays"].is_null() => found.push(
+                format!("template.yaml: {id}'s log group keeps logs forever"),
+            ),
+            Some((group, _)) if !template.depends_on(id, group) => found.push(format!(
+                "template.yaml: {id} must have DependsOn: {group}, so the group outlives the function on delete (a late invocation would recreate it outside the stack)"
             )),
             Some(_) => {}
         }
@@ -652,6 +657,35 @@ mod tests {
             check(&with_new, &serde_norway::to_string(&derived.value).unwrap())
                 .iter()
                 .all(|p| !p.contains("FUNCTION_MEMORY_MB"))
+        );
+    }
+
+    #[test]
+    fn a_function_its_log_group_depends_on_is_caught() {
+        let registry = Registry::load(&root()).unwrap().as_shipped();
+        let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+        let check = |text: &str| template_problems(&registry, &Template::parse(text).unwrap());
+        // The way the template named its groups before: from the function, so deleted first.
+        let from_function = text
+            .replacen("    DependsOn: RoundControlLogGroup\n", "", 1)
+            .replacen(
+                "/aws/lambda/${AWS::StackName}-round-control\"",
+                "/aws/lambda/${RoundControlFunction}\"",
+                1,
+            );
+        let found = check(&from_function).unwrap();
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("RoundControlFunction has no log group named")),
+            "{found:?}"
+        );
+        let found = check(&text.replacen("    DependsOn: SortControlLogGroup\n", "", 1)).unwrap();
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("SortControlFunction must have DependsOn: SortControlLogGroup")),
+            "{found:?}"
         );
     }
 

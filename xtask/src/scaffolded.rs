@@ -112,6 +112,7 @@ fn resources_of(function: &Function) -> Result<(Mapping, Mapping)> {
 Resources:
   {id}:
     Type: AWS::Serverless::Function
+    DependsOn: {base}LogGroup
     Metadata:
       BuildMethod: rust-cargolambda
       BuildProperties:
@@ -134,7 +135,7 @@ Resources:
   {base}LogGroup:
     Type: AWS::Logs::LogGroup
     Properties:
-      LogGroupName: !Sub "/aws/lambda/${{{id}}}"
+      LogGroupName: !Sub "/aws/lambda/${{AWS::StackName}}-{name}"
       RetentionInDays: !Ref LogRetentionDays
 Outputs:
   {base}Url:

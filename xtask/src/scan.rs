@@ -65,7 +65,7 @@ pub const CFN_LINT_TRANSFORMED_IGNORES: [(&str, &str); 1] = [(
 
 /// The transformed template's path for `DemoFunctionUrlAuth` = `auth`.
 pub fn transformed(paths: &Paths, auth: UrlAuth) -> PathBuf {
-    paths.target.join(format!(
+    paths.scanned().join(format!(
         "xtask/scan/transformed-{}.json",
         auth.parameter_value()
     ))
@@ -182,7 +182,7 @@ pub fn audit(paths: &Paths) -> Result<()> {
     crate::tools::ensure_python_tools(paths)?;
     crate::tools::ensure_checkov(paths)?;
     let registry = registry::Registry::load(&paths.root)?;
-    let template = crate::scaffolded::template_file(&paths.root, &paths.target, &registry)?;
+    let template = crate::scaffolded::template_file(&paths.root, &paths.scanned(), &registry)?;
     for (step, cmd) in commands(paths, &template)? {
         crate::log!("{step}");
         cmd.run().with_context(|| format!("{step} failed"))?;

@@ -183,7 +183,7 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
 
     // template.yaml, plus the candidates new-candidate registered (see scaffolded.rs).
     let registry = registry::Registry::load(&paths.root)?;
-    let template = crate::scaffolded::template_file(&paths.root, &paths.target, &registry)?
+    let template = crate::scaffolded::template_file(&paths.root, &paths.scanned(), &registry)?
         .display()
         .to_string();
     let linters = [

@@ -367,12 +367,23 @@ impl Template {
         found
     }
 
-    /// The log group whose name is `/aws/lambda/${<logical id>}`, if any, with its retention.
-    pub fn log_group_of(&self, logical_id: &str) -> Option<&Value> {
-        let name = format!("/aws/lambda/${{{logical_id}}}");
+    /// The log group of function `logical_id`: named `/aws/lambda/` + the function's
+    /// `FunctionName` text (`${AWS::StackName}-<name>`: from the stack, not from the function, so
+    /// the group does not depend on it), with its logical id.
+    pub fn log_group_of(&self, logical_id: &str) -> Option<(&str, &Value)> {
+        let function = text(&self.value["Resources"][logical_id]["Properties"]["FunctionName"])?;
+        let group = format!("/aws/lambda/{function}");
         self.of_type("AWS::Logs::LogGroup")
-            .find(|(_, r)| text(&r["Properties"]["LogGroupName"]) == Some(name.as_str()))
-            .map(|(_, r)| r)
+            .find(|(_, r)| text(&r["Properties"]["LogGroupName"]) == Some(group.as_str()))
+    }
+
+    /// Whether resource `logical_id` has `DependsOn` `on` (one name or a list).
+    pub fn depends_on(&self, logical_id: &str, on: &str) -> bool {
+        let depends = &self.value["Resources"][logical_id]["DependsOn"];
+        depends.as_str() == Some(on)
+            || depends
+                .as_sequence()
+                .is_some_and(|list| list.iter().any(|d| d.as_str() == Some(on)))
     }
 
     /// The template `sam deploy` uploads: each function's `CodeUri` is the zip of its binary,

@@ -56,6 +56,13 @@ impl Paths {
         }
     }
 
+    /// Where the files the template scan reads are written (the derived template, the SAM
+    /// transforms): inside the checkout whatever `CARGO_TARGET_DIR` says, because checkov 3.3.30
+    /// fails CKV_AWS_45 on every function of a file outside the folder it runs in.
+    pub fn scanned(&self) -> PathBuf {
+        self.root.join("target")
+    }
+
     /// Where the arm64 Lambda artifacts are built (`aws::ARTIFACTS_DIR`).
     pub fn artifacts(&self) -> PathBuf {
         self.root.join(crate::aws::ARTIFACTS_DIR)

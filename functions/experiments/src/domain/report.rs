@@ -312,13 +312,10 @@ fn observe(observed: &mut Observations, record: &ComparisonRecord, result: &Vari
         });
     }
     // A timeout is timed at the timeout, a lower bound of its duration; a crash has none, and
-    // neither has the pair when the control's own timing crashed.
-    let timed = |failure: Option<FailureKind>| {
-        matches!(
-            failure,
-            None | Some(FailureKind::Timeout | FailureKind::Malformed)
-        )
-    };
+    // neither has the pair when the control's own timing crashed. A malformed answer took time
+    // but is no answer: timed, a candidate answering garbage fast read "faster" (an attendee saw
+    // chaos-candidate-garbage at 0.77x), so it is left out too.
+    let timed = |failure: Option<FailureKind>| matches!(failure, None | Some(FailureKind::Timeout));
     let timed_out = result.failure == Some(FailureKind::Timeout);
     if timed_out {
         observed.timeouts += 1;
@@ -429,6 +426,20 @@ mod tests {
         assert_eq!(report.latest_mismatches.len(), 1);
         assert_eq!(report.latest_mismatches[0].request.query, "number=3.5");
         assert!(report.latest_mismatches[0].diff.contains("62"));
+    }
+
+    #[test]
+    fn a_candidate_answering_garbage_fast_is_not_faster() {
+        let records: Vec<ComparisonRecord> = (0..40)
+            .map(|i| record(i, result("x", 1.0, None, Some(FailureKind::Malformed))))
+            .collect();
+        let report = report(&records);
+        let [verdict] = report.verdicts.as_slice() else {
+            panic!("{:?}", report.verdicts)
+        };
+        // Ten times as quick as the control, and never an answer: no speed to speak of.
+        assert_eq!(verdict.performance, None, "{:?}", verdict.performance);
+        assert_eq!(verdict.correctness.errors, 40);
     }
 
     #[test]

@@ -60,7 +60,8 @@
 //!
 //! A timed-out answer counts at the timeout, a lower bound of its real duration, so timeouts can
 //! only hide how much slower a candidate is, never make it look faster. Crashed and uninvokable
-//! calls have no meaningful duration and are left out. The p99 ratio is shown, not decided on:
+//! calls have no meaningful duration, and malformed answers no answer worth timing: all are left
+//! out, so a candidate is never faster by failing fast. The p99 ratio is shown, not decided on:
 //! the bootstrap is unreliable that far in the tail of a few hundred samples.
 
 use serde::{Deserialize, Serialize};
