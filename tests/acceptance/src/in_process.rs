@@ -13,6 +13,21 @@ use experiments::job::ComparisonJob;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 
+/// Every payload the in-process invoker handed a function, as `(function, payload)`: what a
+/// suite test reads to see what a candidate received (handler mode only).
+pub static INVOKED: std::sync::Mutex<Vec<(String, Vec<u8>)>> = std::sync::Mutex::new(Vec::new());
+
+/// The payloads `function` received whose text contains `marker`.
+pub fn invoked_with(function: &str, marker: &str) -> Vec<Value> {
+    INVOKED
+        .lock()
+        .expect("invocations")
+        .iter()
+        .filter(|(f, payload)| f == function && String::from_utf8_lossy(payload).contains(marker))
+        .filter_map(|(_, payload)| serde_json::from_slice(payload).ok())
+        .collect()
+}
+
 /// Dispatches invocations to handlers by function name; `Event` invocations run in a task.
 #[derive(Clone)]
 pub struct InProcessInvoker {
@@ -46,6 +61,10 @@ fn payload_of(response: Response<Body>) -> Vec<u8> {
 
 impl InProcessInvoker {
     async fn run(&self, function: String, payload: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
+        INVOKED
+            .lock()
+            .expect("invocations")
+            .push((function.clone(), payload.clone()));
         if function == "chaos-candidate-garbage" {
             return Ok(chaos::garbage().to_string().into_bytes());
         }

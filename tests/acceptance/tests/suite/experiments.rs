@@ -569,3 +569,48 @@ async fn the_report_covers_the_current_versions_by_default_all_on_request_and_no
     assert_eq!(after["counts"]["served"], 0, "{after}");
     own.remove().await;
 }
+
+/// A candidate may be an attendee's code: it never receives the client's credentials. The control
+/// answering the client gets every header; the comparison (candidates, and the control again)
+/// only the allowlisted ones. In-process only: there the invoker records what each function got.
+#[tokio::test]
+async fn candidates_never_receive_the_clients_credentials() {
+    if Mode::from_env() != Mode::Handler {
+        return;
+    }
+    let world = World::new().await;
+    let correlation_id = unique("credentials");
+    let reply = world
+        .send(
+            Call::get("experiment-proxy", "/round?number=2.5")
+                .header("x-correlation-id", &correlation_id)
+                .header("authorization", "Bearer planted-token-0123")
+                .header("cookie", "session=planted-cookie-0123")
+                .header("x-api-key", "planted-key-0123456789")
+                .header("x-amz-security-token", "planted-session-0123"),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    comparison(&world, "round", &correlation_id).await;
+    let received = |function: &str| acceptance::in_process::invoked_with(function, &correlation_id);
+    let control = received("round-control");
+    assert!(
+        control
+            .iter()
+            .any(|event| event["headers"]["authorization"] == "Bearer planted-token-0123"),
+        "the control answering the client got every header: {control:?}"
+    );
+    let candidate = received("round-candidate-half-even");
+    assert!(!candidate.is_empty(), "the candidate was not invoked");
+    for event in &candidate {
+        let text = event.to_string();
+        assert!(
+            !text.contains("planted-"),
+            "a credential reached the candidate: {text}"
+        );
+        assert_eq!(
+            event["headers"]["x-correlation-id"],
+            correlation_id.as_str()
+        );
+    }
+}

@@ -41,6 +41,7 @@ const STYLE: &str = r#"
   /* Beside the verdict's figures there is less room: the lines wrap there. */
   #verdict-figures code.diff { white-space: pre-wrap; overflow-wrap: anywhere; margin-top: .2rem; }
   svg { max-width: 100%; height: auto; font-size: 12px; }
+  p.note { color: #555; font-size: .9rem; }
   .label { font-size: 13px; } .tick { fill: #555; } .in-bar { fill: #fff; font-weight: 600; }
   .grid { stroke: #ccc; stroke-dasharray: 2 3; }
   .match { fill: #2e7d32; } .intended { fill: #6a1b9a; } .mismatch { fill: #c62828; } .error { fill: #757575; }
@@ -589,6 +590,15 @@ pub fn render(
                     "."
                 }
                 section id="verdicts" { (verdict_sentences(&report.verdicts)) }
+                p class="note" id="why-asymmetric" {
+                    "Why " strong { "differs" } " can come after one comparison and "
+                    strong { "equivalent" } " only after hundreds: each is decided on a bound that "
+                    "stays valid however often this page is read. A few failures early already put "
+                    "the failure rate's lower bound above the allowed rate (one failure in one "
+                    "comparison puts it at 2.5 %); showing it is below the allowed rate takes enough "
+                    "clean comparisons to bring the upper bound under it (about 450 at 2 %). That is "
+                    "also why \"more needed\" can exceed the minimum number of comparisons."
+                }
                 h2 { "Verdict" }
                 table id="verdict-figures" {
                     // Fixed widths for the figures (the table's layout is fixed, so no long input
@@ -764,6 +774,11 @@ mod tests {
         .into_string();
         let sentences = html.find(r#"<section id="verdicts">"#).unwrap();
         assert!(sentences < html.find(r#"<h2>Variants</h2>"#).unwrap());
+        // Next to the sentences, why "differs" comes fast and "equivalent" slowly.
+        let why = html
+            .find(r#"id="why-asymmetric""#)
+            .expect("the asymmetry explained");
+        assert!(sentences < why && why < html.find("<h2>Verdict</h2>").unwrap());
         for v in &report.verdicts {
             let expected = format!(
                 r#"data-verdict="{}" data-state="{}" data-promotable="false">{}</p>"#,
