@@ -384,13 +384,18 @@ struct Own {
 
 impl Own {
     async fn upload(world: &World) -> Self {
+        Self::upload_with(world, "").await
+    }
+
+    /// [`Own::upload`] with `extra` lines in the experiment's definition (e.g. `redact:`).
+    async fn upload_with(world: &World, extra: &str) -> Self {
         let name = unique("counted");
         let path = format!("/{name}");
         let source = format!("suite-{name}");
         let yaml = format!(
             "experiments:\n  {name}:\n    comparators: [body]\n    path: {path}\n    sample: 100\n    \
              control: {{name: Control, function: round-control}}\n    candidates:\n      \
-             half-even: {{name: Half-even, function: round-candidate-half-even}}\n"
+             half-even: {{name: Half-even, function: round-candidate-half-even}}\n{extra}"
         );
         let table = std::env::var("EXPERIMENTS_TABLE").expect("EXPERIMENTS_TABLE");
         let store = experiments::store(&table).await;
@@ -613,4 +618,43 @@ async fn candidates_never_receive_the_clients_credentials() {
             correlation_id.as_str()
         );
     }
+}
+
+/// A value the experiment redacts reaches no record, report or page: here a query parameter
+/// named like a redacted path (`token`), on a request whose comparison differs, so the report's
+/// latest differing inputs show the request.
+#[tokio::test]
+async fn a_redacted_query_parameter_reaches_no_record_report_or_page() {
+    let world = World::new().await;
+    let own = Own::upload_with(&world, "    redact: [$.token]\n").await;
+    let secret = "planted-secret-0123";
+    // 2.5: the half-even candidate answers 2, the control 3.
+    let reply = world
+        .send(Call::get(
+            "experiment-proxy",
+            &format!("{}?number=2.5&token={secret}", own.path),
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let report = own.settled(&world, 1).await;
+    let dashboard = world
+        .send(Call::get(
+            "experiment-report",
+            &format!("/experiments/{}/dashboard", own.name),
+        ))
+        .await;
+    own.remove().await;
+    let (report, dashboard) = (report.to_string(), dashboard.text());
+    assert!(
+        !report.contains(secret),
+        "the report holds the secret: {report}"
+    );
+    assert!(
+        !dashboard.contains(secret),
+        "the dashboard shows the secret"
+    );
+    assert!(
+        report.contains("token=<redacted>"),
+        "the differing input is shown, redacted: {report}"
+    );
 }
