@@ -184,6 +184,44 @@ async fn shortens_follows_and_reports_errors(client: &Client) {
     let landing = landing_server().await;
     let target = format!("{landing}/landing/{}", uuid::Uuid::new_v4().simple());
 
+    // Without the key: the page says where it goes, opens the options and puts the cursor there.
+    client.goto(&format!("{base}/")).await.expect("open page");
+    wait_for(client, Locator::Id("url"), "the page has a URL field")
+        .await
+        .send_keys(&target)
+        .await
+        .expect("type the URL");
+    client
+        .find(Locator::Id("submit"))
+        .await
+        .expect("submit button")
+        .click()
+        .await
+        .expect("submit");
+    let error = wait_for(
+        client,
+        Locator::Css("#error[style*='block']"),
+        "no error shown for a create without the API key",
+    )
+    .await;
+    let message = error.text().await.expect("error text");
+    assert!(
+        message.contains("API key") && message.contains("Options"),
+        "{message:?}"
+    );
+    let focused = client
+        .execute(
+            "return [document.activeElement.id, document.querySelector('details').open]",
+            vec![],
+        )
+        .await
+        .expect("read the focus");
+    assert_eq!(
+        focused,
+        json!(["apiKey", true]),
+        "the key field is not ready to type in"
+    );
+
     // Create: the short URL appears on the page, on the shortener's base.
     submit(client, &base, &target).await;
     let link = wait_for(
