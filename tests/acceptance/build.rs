@@ -6,7 +6,10 @@ use std::fmt::Write;
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // At run time, not `env!`: a compiled build script serves every checkout that shares its
+    // target folder (worktrees), and must read the registry of the one being built.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir).join("../..");
     println!(
         "cargo::rerun-if-changed={}",
         root.join(registry::FILE).display()
