@@ -15,9 +15,24 @@ use sha2::{Digest, Sha256};
 /// An HTML response carrying its Content-Security-Policy and the other security headers.
 pub fn html(status: StatusCode, page: String) -> Response<Body> {
     let policy = content_security_policy(&page);
+    with_policy(status, page, &policy)
+}
+
+/// [`html`] for a page that never changes: its policy is computed once per instance, not per
+/// request.
+pub fn fixed(
+    status: StatusCode,
+    page: &'static str,
+    policy: &std::sync::OnceLock<String>,
+) -> Response<Body> {
+    let policy = policy.get_or_init(|| content_security_policy(page));
+    with_policy(status, page.to_owned(), policy)
+}
+
+fn with_policy(status: StatusCode, page: String, policy: &str) -> Response<Body> {
     let mut response = crate::http::with_body(status, "text/html; charset=utf-8", Body::Text(page));
     let headers = response.headers_mut();
-    if let Ok(policy) = HeaderValue::from_str(&policy) {
+    if let Ok(policy) = HeaderValue::from_str(policy) {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     headers.insert(

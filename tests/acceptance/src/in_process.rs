@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 /// suite test reads to see what a candidate received (handler mode only).
 pub static INVOKED: std::sync::Mutex<Vec<(String, Vec<u8>)>> = std::sync::Mutex::new(Vec::new());
 
+/// The largest payload [`INVOKED`] keeps.
+const RECORDED_BYTES: usize = 16 * 1024;
+
 /// The payloads `function` received whose text contains `marker`.
 pub fn invoked_with(function: &str, marker: &str) -> Vec<Value> {
     INVOKED
@@ -61,10 +64,14 @@ fn payload_of(response: Response<Body>) -> Vec<u8> {
 
 impl InProcessInvoker {
     async fn run(&self, function: String, payload: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
-        INVOKED
-            .lock()
-            .expect("invocations")
-            .push((function.clone(), payload.clone()));
+        // Small payloads only: the bad-input matrix sends megabyte bodies through the proxy,
+        // which no test reads back and which would pile up here for the whole run.
+        if payload.len() <= RECORDED_BYTES {
+            INVOKED
+                .lock()
+                .expect("invocations")
+                .push((function.clone(), payload.clone()));
+        }
         if function == "chaos-candidate-garbage" {
             return Ok(chaos::garbage().to_string().into_bytes());
         }

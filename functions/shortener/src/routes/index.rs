@@ -8,7 +8,8 @@ use lambda_http::{Body, Response};
 const INDEX_HTML: &str = include_str!("../../static/index.html");
 
 pub fn get() -> Response<Body> {
-    let mut response = shared::page::html(StatusCode::OK, INDEX_HTML.to_owned());
+    static POLICY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let mut response = shared::page::fixed(StatusCode::OK, INDEX_HTML, &POLICY);
     response.headers_mut().insert(
         "cache-control",
         lambda_http::http::HeaderValue::from_static("public, max-age=300"),

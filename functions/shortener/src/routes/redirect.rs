@@ -262,7 +262,8 @@ pub fn taken_down(link: &Link) -> Response<Body> {
 
 /// What a link-preview bot gets from a link with `maxVisits`: no visit used up, no target shown.
 fn preview_withheld() -> Response<Body> {
-    let mut response = shared::page::html(StatusCode::OK, PREVIEW_WITHHELD_HTML.to_owned());
+    static POLICY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let mut response = shared::page::fixed(StatusCode::OK, PREVIEW_WITHHELD_HTML, &POLICY);
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
