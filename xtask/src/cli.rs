@@ -102,12 +102,15 @@ enum Verb {
     },
     /// Generated requests to each candidate and its control, the first difference shrunk:
     /// `explore <env> [region profile] <experiment> [--cases N] [--seconds S] [--seed X]
-    /// [--uniform]`; exits 1 when a candidate differs.
+    /// [--uniform]`; exits 1 when a candidate differs. `--help` lists the options.
+    #[command(disable_help_flag = true)]
     Explore {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         args: Vec<String>,
     },
     /// Memory-size tuning: `tune local|<env> <region> <profile> [options]` (benches/tune/README.md).
+    /// `--help` is tune's own: it lists every option.
+    #[command(disable_help_flag = true)]
     Tune {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         args: Vec<String>,
@@ -285,6 +288,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(release::promote(&stack, &ask))
         }
         Verb::Explore { args } => {
+            if args.iter().any(|a| a == "--help" || a == "-h") {
+                crate::explore::print_help()?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let (env, rest) = args.split_first().expect("clap requires one");
             let (region, profile, rest) = split_env(env, rest)?;
             crate::explore::run(&paths, env, region.as_deref(), &profile, &rest)
@@ -490,6 +497,27 @@ mod tests {
             Cli::try_parse_from(["build.sh", "deploy", "dev", "r", "p", "--stack-commit", "x"])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn tune_and_explore_keep_their_own_help() {
+        for verb in ["tune", "explore"] {
+            let cli = Cli::try_parse_from(["build.sh", verb, "--help"])
+                .unwrap_or_else(|e| panic!("{verb} --help: {e}"));
+            let args = match cli.verb {
+                Verb::Tune { args } | Verb::Explore { args } => args,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(args, ["--help"]);
+        }
+        let mut help = Vec::new();
+        crate::explore::Options::command()
+            .write_long_help(&mut help)
+            .unwrap();
+        let help = String::from_utf8(help).unwrap();
+        for option in ["--cases", "--seconds", "--seed", "--uniform", "--candidate"] {
+            assert!(help.contains(option), "{option} not in\n{help}");
+        }
     }
 
     #[test]

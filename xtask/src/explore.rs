@@ -25,7 +25,14 @@ use crate::tools::Paths;
 
 /// What follows `<env> [region profile]`.
 #[derive(Debug, Parser)]
-#[command(name = "explore", no_binary_name = true)]
+#[command(
+    name = "explore",
+    no_binary_name = true,
+    override_usage = "./build.sh explore <env> [region profile] <EXPERIMENT> [OPTIONS]",
+    about = "Draws requests for each candidate of an experiment and its control, compares the \
+             answers and shrinks the first difference to a minimal request; exits 1 when a \
+             candidate differs."
+)]
 pub struct Options {
     /// The experiment whose candidates to explore.
     pub experiment: String,
@@ -44,6 +51,13 @@ pub struct Options {
     /// Only this candidate (its id in the experiment).
     #[arg(long)]
     pub candidate: Option<String>,
+}
+
+/// `./build.sh explore --help`: the options, with the usage as `./build.sh` takes it.
+pub fn print_help() -> Result<()> {
+    use clap::CommandFactory;
+    Options::command().print_long_help()?;
+    Ok(())
 }
 
 /// The experiment as uploaded: the definitions files with the scaffolded candidates added.

@@ -250,9 +250,12 @@ pub fn tune(paths: &Paths, args: &[String]) -> Result<()> {
                 .find_map(|a| a.strip_prefix("--function=").map(str::to_owned))
         })
         .unwrap_or_else(|| "pbkdf2-control".to_owned());
-    let dry_run = args.iter().any(|a| a == "--dry-run");
-    if dry_run {
-        // The plan needs no optimised build: ./build.sh has built every binary in debug.
+    let plan_or_help = args
+        .iter()
+        .any(|a| matches!(a.as_str(), "--dry-run" | "--help" | "-h"));
+    if plan_or_help {
+        // The plan and the help need no optimised build: ./build.sh has built every binary in
+        // debug.
         return Cmd::new(paths.target.join("debug/tune").display().to_string())
             .args(args.iter().cloned())
             .env("PATH", paths.path_var())

@@ -40,10 +40,10 @@ pub struct Context {
 pub enum Outcome {
     /// `--dry-run`: the lines to print; nothing was run or written.
     DryRun(Vec<String>),
-    /// The folder holding the report, and the gate's broken limits (empty: passed or no gate).
+    /// The folder holding the report, and what the gate found (nothing when no limit is set).
     Report {
         folder: PathBuf,
-        broken: Vec<String>,
+        gate: crate::gate::Checked,
     },
 }
 
@@ -251,10 +251,9 @@ pub fn run(options: &Options, context: &Context) -> Result<Outcome, AppError> {
         .iter()
         .find(|(s, _)| s.name() == options.strategy.name())
         .map(|&(_, i)| &results[i]);
-    let broken = crate::gate::check(&options.gate, chosen);
     Ok(Outcome::Report {
         folder: out,
-        broken,
+        gate: crate::gate::check(&options.gate, chosen),
     })
 }
 

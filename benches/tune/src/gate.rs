@@ -4,29 +4,74 @@
 use crate::options::Gate;
 use crate::tuning::MemoryResult;
 
-/// The limits the recommended size breaks, in words; empty when it keeps them (or none are set).
-pub fn check(gate: &Gate, recommended: Option<&MemoryResult>) -> Vec<String> {
+/// What the gate found: one line per limit set, each kept or broken.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Checked {
+    /// The limits kept, in words (`512 MB costs $0.42 per 1M invocations, within ...`).
+    pub kept: Vec<String>,
+    /// The limits broken, in words.
+    pub broken: Vec<String>,
+}
+
+impl Checked {
+    /// True when no limit was set: there is nothing to say.
+    pub fn is_unset(&self) -> bool {
+        self.kept.is_empty() && self.broken.is_empty()
+    }
+
+    /// The lines to print: every limit with its outcome, then the gate's result.
+    pub fn lines(&self) -> Vec<String> {
+        if self.is_unset() {
+            return Vec::new();
+        }
+        let mut lines: Vec<String> = (self.kept.iter().map(|l| format!("gate: kept: {l}")))
+            .chain(self.broken.iter().map(|l| format!("gate: broken: {l}")))
+            .collect();
+        lines.push(if self.broken.is_empty() {
+            "gate: passed (exit status 0)".to_owned()
+        } else {
+            "gate: failed (exit status 1)".to_owned()
+        });
+        lines
+    }
+}
+
+/// Checks the recommended size against the limits set; nothing when none is set.
+pub fn check(gate: &Gate, recommended: Option<&MemoryResult>) -> Checked {
+    let mut checked = Checked::default();
     if gate.max_cost_per_million_usd.is_none() && gate.max_p99_ms.is_none() {
-        return Vec::new();
+        return checked;
     }
     let Some(r) = recommended else {
-        return vec!["no size could be recommended (every size failed or was flagged)".into()];
+        checked
+            .broken
+            .push("no size could be recommended (every size failed or was flagged)".into());
+        return checked;
     };
-    let mut broken = Vec::new();
     let cost = r.cost_usd * 1e6;
-    if let Some(max) = gate.max_cost_per_million_usd.filter(|max| cost > *max) {
-        broken.push(format!(
-            "{} MB costs ${cost:.2} per 1M invocations, over --max-cost-per-million {max}",
+    if let Some(max) = gate.max_cost_per_million_usd {
+        let (list, relation) = if cost > max {
+            (&mut checked.broken, "over")
+        } else {
+            (&mut checked.kept, "within")
+        };
+        list.push(format!(
+            "{} MB costs ${cost:.2} per 1M invocations, {relation} --max-cost-per-million {max}",
             r.memory_mb
         ));
     }
-    if let Some(max) = gate.max_p99_ms.filter(|max| r.p99_ms > *max) {
-        broken.push(format!(
-            "{} MB has a p99 of {:.1} ms (cold starts included), over --max-p99-ms {max}",
+    if let Some(max) = gate.max_p99_ms {
+        let (list, relation) = if r.p99_ms > max {
+            (&mut checked.broken, "over")
+        } else {
+            (&mut checked.kept, "within")
+        };
+        list.push(format!(
+            "{} MB has a p99 of {:.1} ms (cold starts included), {relation} --max-p99-ms {max}",
             r.memory_mb, r.p99_ms
         ));
     }
-    broken
+    checked
 }
 
 #[cfg(test)]
@@ -58,20 +103,39 @@ mod tests {
     }
 
     #[test]
-    fn limits_kept_pass_and_each_broken_limit_is_named() {
+    fn each_limit_is_named_kept_or_broken_and_the_result_said() {
         let r = result();
         let cost = r.cost_usd * 1e6;
-        assert!(check(&gate(None, None), Some(&r)).is_empty());
-        assert!(check(&gate(Some(cost + 0.01), Some(r.p99_ms)), Some(&r)).is_empty());
-        let broken = check(&gate(Some(cost - 0.01), Some(50.0)), Some(&r));
-        assert_eq!(broken.len(), 2, "{broken:?}");
-        assert!(broken[0].contains("--max-cost-per-million"));
-        assert!(broken[1].contains("--max-p99-ms 50"), "{}", broken[1]);
+        let unset = check(&gate(None, None), Some(&r));
+        assert!(unset.is_unset() && unset.lines().is_empty());
+
+        let passed = check(&gate(Some(cost + 0.01), Some(r.p99_ms)), Some(&r));
+        assert!(passed.broken.is_empty());
+        assert_eq!(passed.kept.len(), 2, "{passed:?}");
+        assert!(passed.kept[0].contains("within --max-cost-per-million"));
+        assert_eq!(
+            passed.lines().last().unwrap(),
+            "gate: passed (exit status 0)"
+        );
+
+        let failed = check(&gate(Some(cost - 0.01), Some(50.0)), Some(&r));
+        assert!(failed.kept.is_empty());
+        assert_eq!(failed.broken.len(), 2, "{failed:?}");
+        assert!(failed.broken[0].contains("over --max-cost-per-million"));
+        assert!(
+            failed.broken[1].contains("over --max-p99-ms 50"),
+            "{}",
+            failed.broken[1]
+        );
+        assert_eq!(
+            failed.lines().last().unwrap(),
+            "gate: failed (exit status 1)"
+        );
     }
 
     #[test]
     fn with_nothing_to_recommend_a_gate_fails() {
-        assert_eq!(check(&gate(None, Some(1.0)), None).len(), 1);
-        assert!(check(&gate(None, None), None).is_empty());
+        assert_eq!(check(&gate(None, Some(1.0)), None).broken.len(), 1);
+        assert!(check(&gate(None, None), None).is_unset());
     }
 }

@@ -20,13 +20,18 @@ fn main() -> ExitCode {
             println!("{}", lines.join("\n"));
             ExitCode::SUCCESS
         }
-        Ok(Outcome::Report { folder, broken }) => {
+        Ok(Outcome::Report { folder, gate }) => {
             println!("report: {}", folder.join("report.md").display());
             println!("chart:  {}", folder.join("chart.svg").display());
-            for limit in &broken {
-                eprintln!("gate: {limit}");
+            // A failed gate is an error: its lines go to stderr.
+            for line in gate.lines() {
+                if gate.broken.is_empty() {
+                    println!("{line}");
+                } else {
+                    eprintln!("{line}");
+                }
             }
-            if broken.is_empty() {
+            if gate.broken.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

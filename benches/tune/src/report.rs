@@ -96,7 +96,9 @@ fn strategy_label(strategy: Strategy) -> String {
 fn rule(strategy: Strategy) -> &'static str {
     match strategy {
         Strategy::Cost => "lowest mean cost per invocation",
-        Strategy::Speed => "lowest mean duration",
+        Strategy::Speed => {
+            "lowest mean duration; of the sizes within its noise (95 % intervals of the mean overlap), the cheapest"
+        }
         Strategy::Balanced(_) => "lowest w·cost/max cost + (1−w)·duration/max duration",
     }
 }
@@ -325,6 +327,27 @@ pub fn markdown(report: &Report) -> String {
             c.duration_ms
         );
     }
+    if let Some(&(_, i)) = picks.iter().find(|(s, _)| matches!(s, Strategy::Speed)) {
+        let fastest = (0..points.len())
+            .min_by(|&a, &b| points[a].duration_ms.total_cmp(&points[b].duration_ms))
+            .unwrap_or(i);
+        if fastest != i {
+            let (f, p) = (points[fastest], points[i]);
+            let _ = writeln!(
+                md,
+                "\n{} MB was the fastest on average ({:.1} ms), {:.1} ms ahead of {} MB: within the \
+                 noise of the two means (±{:.1} ms and ±{:.1} ms, 95 %), so speed takes the cheaper \
+                 {} MB.",
+                f.memory_mb,
+                f.duration_ms,
+                p.duration_ms - f.duration_ms,
+                p.memory_mb,
+                f.duration_margin_ms,
+                p.duration_margin_ms,
+                p.memory_mb
+            );
+        }
+    }
     if let Some(&(strategy, i)) = picks.iter().find(|(s, _)| s.name() == o.strategy.name()) {
         let flags = match strategy {
             Strategy::Balanced(w) => format!("--strategy balanced --weight {}", w.get()),
@@ -527,8 +550,10 @@ mod tests {
             "170.0% of a core",
             "| 128 | 7.2% of a core | 160.2 |",
             "Cost is lowest at **128 MB**",
-            "| speed ← chosen (--strategy) | lowest mean duration | **3008** |",
-            "With `--strategy speed` the recommendation is **3008 MB**.",
+            "| speed ← chosen (--strategy) | lowest mean duration; of the sizes within its noise (95 % intervals of the mean overlap), the cheapest | **1769** |",
+            // 3008 MB's mean is 0.2 ms lower, within both means' 95 % intervals.
+            "3008 MB was the fastest on average (11.8 ms), 0.2 ms ahead of 1769 MB: within the noise",
+            "With `--strategy speed` the recommendation is **1769 MB**.",
             "would cost on Lambda arm64",
             "![Duration and cost against memory size](chart.svg)",
             "\"password\":\"<redacted>\"",

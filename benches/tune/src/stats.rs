@@ -54,6 +54,9 @@ pub fn kept_indices(values: &[f64]) -> Vec<usize> {
 pub struct Summary {
     pub count: usize,
     pub mean: f64,
+    /// Half the width of the mean's 95 % confidence interval ([`ci95_half_width`]); `None` under
+    /// two values.
+    pub mean_margin: Option<f64>,
     pub median: f64,
     pub min: f64,
     pub max: f64,
@@ -67,6 +70,7 @@ impl Summary {
         Some(Self {
             count: sorted.len(),
             mean: sorted.iter().sum::<f64>() / sorted.len() as f64,
+            mean_margin: ci95_half_width(&sorted),
             median,
             min: sorted[0],
             max: sorted[sorted.len() - 1],

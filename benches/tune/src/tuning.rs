@@ -46,6 +46,7 @@ impl MemoryResult {
         Point {
             memory_mb: self.memory_mb,
             duration_ms: self.duration.mean,
+            duration_margin_ms: self.duration.mean_margin.unwrap_or(0.0),
             cost_usd: self.cost_usd,
         }
     }

@@ -21,7 +21,6 @@ use crate::domain::record::Counts;
 use crate::domain::report::{
     Explored, Mismatch, MismatchGroup, REPORT_WINDOW, Report, VariantFigures,
 };
-use crate::domain::stats::Estimate;
 use crate::domain::verdict::{
     self, CandidateVerdict, CorrectnessState, Interval, PerformanceState,
 };
@@ -48,21 +47,22 @@ const STYLE: &str = r#"
   .p50 { fill: #1565c0; } .p90 { fill: #42a5f5; } .p99 { fill: #90caf9; }
   .verdict { font-size: 1.2rem; padding: .6rem .8rem; border-left: .4rem solid #757575; background: #f5f5f5; margin: .5rem 0; }
   .verdict.differs { border-color: #c62828; } .verdict.equivalent { border-color: #2e7d32; }
-  /* Thirteen columns do not fit the 60rem text column: this table takes the window's width less
-     room for a vertical scrollbar (100vw counts it), up to 90rem, centred on the page by its left margin, so that on a narrow window it overflows to the
-     right, where the page scrolls. A figure stays on one line (a percentage interval breaks at its
-     spaces otherwise); the inputs take the room left. */
-  #verdict-figures { table-layout: fixed; width: min(calc(100vw - 3rem), 90rem); margin-left: calc(50% - min(50vw - 1.5rem, 45rem)); font-size: .9rem; }
+  /* Eight columns within the text column: each figure on top, what it is measured against below. */
+  #verdict-figures { table-layout: fixed; font-size: .9rem; }
   #verdict-figures th, #verdict-figures td { padding: .4rem .5rem; }
   #verdict-figures thead th { vertical-align: bottom; }
-  #verdict-figures td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-  #verdict-figures td.num small { white-space: normal; }
-  #verdict-figures td.cost { min-width: 8rem; }
-  #verdict-figures td.inputs { min-width: 12rem; }
-  #verdict-figures td.inputs code, #verdict-figures td.inputs small { word-break: normal; overflow-wrap: anywhere; }
-  #verdict-figures td.num small { overflow-wrap: anywhere; }
-  #verdict-figures ul { margin: 0; padding-left: 1rem; }
-  #verdict-figures li + li { margin-top: .3rem; }
+  #verdict-figures td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  #verdict-figures td.cost { white-space: nowrap; }
+  #verdict-figures td small { display: block; color: #555; overflow-wrap: break-word; }
+  /* The tables of differences keep the text column's width: a long line of a difference scrolls
+     inside its cell. */
+  #latest-differing, #mismatches { table-layout: fixed; }
+  #latest-differing th:nth-child(1), #mismatches th:nth-child(2) { width: 6rem; }
+  #latest-differing th:nth-child(2), #mismatches th:nth-child(3) { width: 11rem; }
+  #latest-differing th:nth-child(4), #mismatches th:nth-child(5) { width: 7rem; }
+  #mismatches th:nth-child(1) { width: 3.5rem; }
+  #latest-differing td code, #mismatches td code { overflow-wrap: anywhere; word-break: normal; }
+  #latest-differing td code.diff, #mismatches td code.diff { overflow-wrap: normal; }
   .legend .match { background: #2e7d32; } .legend .intended { background: #6a1b9a; }
   .legend .mismatch { background: #c62828; } .legend .error { background: #757575; }
   .legend span { display: inline-block; width: .9rem; height: .9rem; vertical-align: middle; margin: 0 .3rem 0 1rem; }
@@ -85,21 +85,15 @@ fn column_widths() -> String {
         .collect()
 }
 
-const VERDICT_COLUMNS: [(&str, Option<&str>); 14] = [
-    ("candidate", Some("7rem")),
-    ("may be released", Some("7rem")),
+const VERDICT_COLUMNS: [(&str, Option<&str>); 8] = [
+    ("candidate", Some("6rem")),
+    ("may be released", Some("8rem")),
     ("state", Some("5.5rem")),
-    ("differ or fail", Some("6rem")),
-    ("intended", Some("5rem")),
-    ("rate", Some("4rem")),
-    ("95 % interval (one look, shown)", Some("6rem")),
-    ("always-valid 95 % (decides)", Some("6.5rem")),
+    ("failures", Some("7rem")),
+    ("failure rate, always-valid 95 % (decides)", Some("9rem")),
     ("more needed", Some("5rem")),
-    ("p50 ratio (decides)", Some("4.5rem")),
-    ("p99 ratio (shown)", Some("4.5rem")),
-    ("speed", Some("4.5rem")),
-    ("cost per million, control → candidate", Some("7.5rem")),
-    ("latest differing inputs", None),
+    ("median duration ratio (decides)", Some("9rem")),
+    ("cost per million, control → candidate", None),
 ];
 
 /// What the page shows for a missing figure.
@@ -135,14 +129,7 @@ fn verdict_sentences(verdicts: &[CandidateVerdict]) -> Markup {
     }
 }
 
-/// A duration ratio and, under it, its 95 % interval.
-fn ratio(estimate: &Estimate) -> Markup {
-    html! {
-        (format!("{:.2}×", estimate.value)) br;
-        small { (format!("({:.2}-{:.2})", estimate.low, estimate.high)) }
-    }
-}
-
+/// An interval of rates, as `low-high` percentages.
 fn interval(interval: Interval) -> String {
     format!(
         "{}-{}",
@@ -161,16 +148,6 @@ fn memory(memory_mb: Option<u32>) -> String {
     memory_mb.map_or_else(|| "memory size unknown".to_owned(), |mb| format!("{mb} MB"))
 }
 
-/// A difference's first line, at most 160 characters (a failure's first line can be a whole
-/// error dump); the whole of it is the list item's title and in "Mismatches by input".
-fn first_line(why: &str) -> String {
-    let line = why.lines().next().unwrap_or_default();
-    match line.char_indices().nth(160) {
-        Some((end, _)) => format!("{}…", &line[..end]),
-        None => line.to_owned(),
-    }
-}
-
 /// The latest differing comparisons, one per input (the first, newest, of each).
 fn distinct_inputs(differing: &[verdict::Differing]) -> Vec<&verdict::Differing> {
     let mut seen = std::collections::HashSet::new();
@@ -180,80 +157,99 @@ fn distinct_inputs(differing: &[verdict::Differing]) -> Vec<&verdict::Differing>
         .collect()
 }
 
-/// The numbers behind each verdict.
+/// The numbers behind each verdict: in each cell the figure first, then what it is measured
+/// against. The inputs that differed are in [`latest_differing_rows`], where their differences
+/// have the page's width.
 fn verdict_rows(verdicts: &[CandidateVerdict]) -> Markup {
     html! {
         @for v in verdicts {
             @let c = &v.correctness;
-            @let (speed, p50, p99) = match &v.performance {
-                Some(p) => {
-                    let speed = match p.state {
-                        PerformanceState::Faster => "faster",
-                        PerformanceState::Slower => "slower",
-                        PerformanceState::Same => "same",
-                    };
-                    // A candidate that only timed out has no duration of its own to compare.
-                    if p.only_timeouts {
-                        (speed, html! { "timed out " small { "(" (v.timeouts) ")" } }, html! { (NONE) })
-                    } else {
-                        (speed, ratio(&p.p50_ratio), ratio(&p.p99_ratio))
-                    }
-                }
-                None => (NONE, html! { (NONE) }, html! { (NONE) }),
-            };
             tr data-verdict-figures=(v.candidate) {
                 th scope="row" { (v.candidate) }
                 td class="releasable" {
                     @match &v.not_releasable_because {
                         None => strong { "yes" },
-                        Some(why) => { "no" br; small { (why) } },
+                        Some(why) => { "no" small { (why) } },
                     }
                 }
                 td class="state" { (state_name(c.state)) }
                 td class="num" {
-                    (c.failures) " of " (c.comparisons) br;
-                    small { (c.mismatches) " differ, " (c.errors) " failed" }
+                    (c.failures) " of " (c.comparisons)
+                    small {
+                        (c.mismatches) " differ, " (c.errors) " failed; "
+                        span class="intended" { (c.intended) } " intended, not failures"
+                    }
                 }
-                td class="num intended" { (c.intended) }
                 td class="num" {
-                    @if let Some(rate) = c.rate { (verdict::percent(rate)) } @else { (NONE) }
-                }
-                td class="num" { (interval(c.interval)) }
-                td class="num" {
-                    (interval(c.always_valid)) br;
+                    (interval(c.always_valid))
                     small { "at most " (verdict::percent(c.max_mismatch_rate)) " to pass" }
+                    small {
+                        "observed "
+                        @if let Some(rate) = c.rate { (verdict::percent(rate)) } @else { (NONE) }
+                        ", one look " (interval(c.interval)) " (shown)"
+                    }
                 }
                 td class="num" {
                     @if let Some(more) = c.more_needed { (more) } @else { (NONE) }
+                    small { "at least " (c.min_comparisons) " in all" }
                 }
-                td class="num" { (p50) }
-                td class="num" { (p99) }
-                td { (speed) }
+                td class="num" { (duration_cell(v)) }
                 td class="cost num" title={
                     "control at " (memory(v.cost.control_memory_mb))
                     ", candidate at " (memory(v.cost.candidate_memory_mb))
                 } {
                     (usd(v.cost.control_usd_per_million)) " → "
                     (usd(v.cost.candidate_usd_per_million))
-                }
-                // The inputs and the first line of each difference (its status, or its first
-                // differing part); the whole difference is in "Mismatches by input" below, where
-                // its lines have the page's width.
-                td class="inputs" {
-                    ul {
-                        @for d in distinct_inputs(&c.latest_differing) {
-                            li title=(d.why) {
-                                code { (d.input) } br;
-                                small { (first_line(&d.why)) }
-                            }
-                        }
-                    }
-                    @if !c.latest_differing.is_empty() {
-                        a href="#mismatches" { "whole differences below" }
-                    }
+                    small { "at " (memory(v.cost.control_memory_mb)) " → " (memory(v.cost.candidate_memory_mb)) }
                 }
             }
         }
+    }
+}
+
+/// The duration cell: the median ratio and its interval against the tolerance, which is what
+/// decides, then the p99 ratio, which is only shown. A candidate that only timed out has no
+/// duration of its own: it says so, with the count.
+fn duration_cell(v: &CandidateVerdict) -> Markup {
+    let Some(p) = &v.performance else {
+        return html! { (NONE) small { "too few timed comparisons" } };
+    };
+    if p.only_timeouts {
+        return html! { "timed out" small { (v.timeouts) " times, no duration of its own" } };
+    }
+    let speed = match p.state {
+        PerformanceState::Faster => "faster",
+        PerformanceState::Slower => "slower",
+        PerformanceState::Same => "same",
+    };
+    html! {
+        (format!("{:.2}×", p.p50_ratio.value)) ", " (speed)
+        small {
+            (format!("({:.2}-{:.2})", p.p50_ratio.low, p.p50_ratio.high))
+            ", at most " (format!("{}×", p.max_duration_ratio)) " to pass"
+        }
+        small { (format!("p99 {:.2}× (shown)", p.p99_ratio.value)) }
+    }
+}
+
+/// The latest differing comparisons of every candidate, one row per distinct input, each with
+/// its whole difference (or failure), lines kept.
+fn latest_differing_rows(verdicts: &[CandidateVerdict]) -> Markup {
+    let any = verdicts
+        .iter()
+        .any(|v| !v.correctness.latest_differing.is_empty());
+    html! {
+        @for v in verdicts {
+            @for d in distinct_inputs(&v.correctness.latest_differing) {
+                tr data-latest-differing=(v.candidate) {
+                    th scope="row" { (v.candidate) }
+                    td { code { (d.input) } }
+                    td { code class="diff" { (d.why) } }
+                    td { (d.at) }
+                }
+            }
+        }
+        @if !any { tr { td colspan="4" { "No candidate differed in this window." } } }
     }
 }
 
@@ -619,6 +615,16 @@ pub fn render(
                     }
                     tbody { (verdict_rows(&report.verdicts)) }
                 }
+                h3 { "Latest differing inputs" }
+                table id="latest-differing" {
+                    thead {
+                        tr {
+                            th { "candidate" } th { "request" } th { "difference or failure" }
+                            th { "at" }
+                        }
+                    }
+                    tbody { (latest_differing_rows(&report.verdicts)) }
+                }
                 h2 { "Promotions" }
                 table id="promotions" {
                     thead {
@@ -893,7 +899,7 @@ mod tests {
             "{html}"
         );
         assert!(html.contains(r#"<td class="intended">460</td><td class="mismatches">0</td>"#));
-        assert!(html.contains(r#"<td class="num intended">460</td>"#));
+        assert!(html.contains(r#"<span class="intended">460</span> intended, not failures"#));
         assert!(html.contains(r#"<rect class="intended""#));
         assert!(!html.contains(r#"<rect class="mismatch""#));
         assert!(html.contains("No mismatches in this window."));
@@ -906,17 +912,6 @@ mod tests {
             intended.matches("<tr><td>").count(),
             crate::domain::report::LATEST_INTENDED
         );
-    }
-
-    #[test]
-    fn the_verdict_table_shows_a_differences_first_line_cut_at_160_characters() {
-        assert_eq!(
-            first_line("status: control 200, candidate 500\n$.error: ..."),
-            "status: control 200, candidate 500"
-        );
-        let long = "é".repeat(200);
-        assert_eq!(first_line(&long), format!("{}…", "é".repeat(160)));
-        assert_eq!(first_line(""), "");
     }
 
     #[test]
@@ -993,7 +988,9 @@ mod tests {
             ),
             (
                 "the latest differing input",
-                format!("\"><code>POST /round?x={ESCAPED} {ESCAPED}</code><br>"),
+                format!(
+                    "<td><code>POST /round?x={ESCAPED} {ESCAPED}</code></td><td><code class=\"diff\">"
+                ),
             ),
         ] {
             assert!(
@@ -1002,9 +999,9 @@ mod tests {
             );
         }
         assert_eq!(
-            html.matches("<li title=").count(),
+            html.matches("<tr data-latest-differing=").count(),
             1,
-            "the three comparisons of one input are one line of the verdict table"
+            "the three comparisons of one input are one row of the latest differing inputs"
         );
     }
 
@@ -1167,7 +1164,13 @@ mod tests {
             &[],
         )
         .into_string();
-        let mismatches = &html[html.find(r#"<table id="mismatches">"#).unwrap()..];
+        let table = |id: &str| {
+            let start = html.find(&format!(r#"<table id="{id}">"#)).unwrap();
+            &html[start..start + html[start..].find("</table>").unwrap()]
+        };
+        // The whole difference, every line of it, in both tables: under the verdict, among the
+        // latest differing inputs, and in "Mismatches by input".
+        let (latest, mismatches) = (table("latest-differing"), table("mismatches"));
         for (what, expected) in [
             (
                 "a header, named, with both values",
@@ -1190,21 +1193,13 @@ mod tests {
                  … 1 more differing line</code>",
             ),
         ] {
-            assert!(
-                mismatches.contains(expected),
-                "{what}: {expected}\nnot in\n{mismatches}"
-            );
+            for table in [latest, mismatches] {
+                assert!(
+                    table.contains(expected),
+                    "{what}: {expected}\nnot in\n{table}"
+                );
+            }
         }
-        // The verdict's latest differing inputs say the same.
-        let figures = &html[html
-            .find(r#"<tr data-verdict-figures="exercise">"#)
-            .unwrap()..];
-        assert!(
-            figures.contains(
-                r#"<code class="diff">content-type: control &quot;application/json&quot;"#
-            ),
-            "{figures}"
-        );
     }
 
     #[test]
