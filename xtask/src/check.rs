@@ -42,6 +42,7 @@ pub fn problems(root: &Path) -> Result<Vec<String>> {
     found.extend(router_problems(&registry, &metadata.workspace_metadata));
     found.extend(dispatch_problems(&registry, &metadata));
     found.extend(definition_problems(&registry, root)?);
+    found.extend(crate::docs::problems(root)?);
     let code = crate::privilege::Code::load(root, crate_dependencies(&metadata))?;
     found.extend(crate::privilege::problems(
         &template,

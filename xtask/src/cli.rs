@@ -139,8 +139,12 @@ enum Verb {
         dry_run: bool,
     },
     /// Check that template.yaml, the local router, the suite and the definitions agree with
-    /// functions.toml.
+    /// functions.toml, that the generated references are current and that every document's
+    /// links resolve.
     Check,
+    /// Write the generated references: docs/reference/cli.md (from these clap definitions) and
+    /// docs/reference/configuration.md (from template.yaml).
+    Docs,
     /// The workshop's solved states on a scratch copy (part of `test`; workshop_states.rs).
     #[command(hide = true)]
     WorkshopStates,
@@ -431,11 +435,13 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
                 crate::aws::Optimisation::Check
             },
         ),
+        Verb::Docs => crate::docs::write(&paths.root),
         Verb::Check => {
             let problems = check::problems(&paths.root)?;
             if problems.is_empty() {
                 println!(
-                    "template.yaml, Cargo.toml's router, the suite and the definitions agree with functions.toml"
+                    "template.yaml, Cargo.toml's router, the suite and the definitions agree with functions.toml; \
+                     the generated references are current and every document's links resolve"
                 );
                 Ok(())
             } else {
@@ -479,6 +485,7 @@ mod tests {
             "deploy dev eu-west-1 p --dry-run --stack-commit abc",
             "remove dev eu-west-1 p --delete-data --dry-run",
             "check",
+            "docs",
             "audit",
             "verdict local round",
             "verdict dev eu-west-1 p round half-even",

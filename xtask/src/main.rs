@@ -8,6 +8,7 @@ mod aws;
 mod check;
 mod cli;
 mod cmd;
+mod docs;
 mod explore;
 mod front;
 mod load;

@@ -134,6 +134,11 @@ impl Template {
             .collect()
     }
 
+    /// The whole template, as read.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
     pub fn resources(&self) -> &Mapping {
         self.value["Resources"]
             .as_mapping()

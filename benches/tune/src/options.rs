@@ -367,6 +367,11 @@ pub enum OptionsError {
     Unexpected(String),
 }
 
+/// The command line's definition, for its help and the generated CLI reference.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
 /// Parses the arguments after the program name. `read_file` serves `--payload @file` so tests need
 /// no files. `--help` comes back as an error of kind [`ErrorKind::DisplayHelp`]; `Error::exit`
 /// prints it to stdout and exits 0, any other error to stderr with status 2.
