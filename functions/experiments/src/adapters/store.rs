@@ -6,6 +6,7 @@
 //! | `definitions`         | `promotion#<experiment>`        | `state` (JSON), `version` |
 //! | `results#<experiment>`| `<at, RFC 3339 ms>#<correlation>`| `record` (JSON), `ttl`|
 //! | `counters#<experiment>`| `total`                        | `served`, `sampled`, `compared`, `skipped` (numbers, atomic `ADD`), `since` |
+//! | `tally#<experiment>`  | [`TallyKey::joined`]            | `key` (JSON), `comparisons`, `mismatches`, `errors`, `timeouts`, `intended` (atomic `ADD`), `since` |
 //! | `explore#<experiment>`| `<candidate>`                   | `explored` (JSON): the latest `./build.sh explore` |
 //!
 //! The counters are one item per experiment, updated with `ADD` (atomic, no read first): the proxy
@@ -19,6 +20,7 @@ use crate::domain::definition::Experiments;
 use crate::domain::promotion::{self, Promotions};
 use crate::domain::record::{ComparisonRecord, Counts};
 use crate::domain::report::Explored;
+use crate::domain::tally::{self, Tally, TallyKey};
 
 /// How long comparison records are kept (DynamoDB TTL removes them after).
 pub const RECORD_TTL_SECONDS: i64 = 30 * 24 * 3600;
@@ -83,6 +85,20 @@ impl Counter {
 
 fn counters_key(experiment: &str) -> AttributeValue {
     s(format!("counters#{experiment}"))
+}
+
+/// The `UpdateExpression` of a running total: adds each count, keeps the key readable and the
+/// first update's time.
+pub fn tally_expression() -> String {
+    let adds: Vec<String> = Tally::default()
+        .counters()
+        .iter()
+        .map(|(name, _)| format!("{name} :{name}"))
+        .collect();
+    format!(
+        "ADD {} SET #key = :key, since = if_not_exists(since, :since)",
+        adds.join(", ")
+    )
 }
 
 /// The `UpdateExpression` that adds to `counters` and sets `since` on the item's first update.
@@ -261,26 +277,145 @@ impl ExperimentStore {
         Ok(())
     }
 
-    pub async fn put_record(
+    /// Stores a comparison exactly once, with what it adds to the experiment's `compared`
+    /// counter and to each candidate's running totals ([`crate::domain::tally`]), in one
+    /// transaction: all of it or none. `Ok(false)` when the record was already stored (the
+    /// comparator's invocation retried): nothing is counted twice.
+    pub async fn put_compared(
         &self,
         record: &ComparisonRecord,
         now_epoch: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
         let json = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(format!("results#{}", record.experiment)))
-            .item("sk", s(format!("{}#{}", record.at, record.correlation_id)))
-            .item("record", s(json))
-            .item(
-                "ttl",
-                AttributeValue::N((now_epoch + RECORD_TTL_SECONDS).to_string()),
-            )
+        let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Corrupt(e.to_string());
+        let since = s(crate::now_rfc3339());
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .item("pk", s(format!("results#{}", record.experiment)))
+                        .item("sk", s(format!("{}#{}", record.at, record.correlation_id)))
+                        .item("record", s(json))
+                        .item(
+                            "ttl",
+                            AttributeValue::N((now_epoch + RECORD_TTL_SECONDS).to_string()),
+                        )
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .map_err(built)?,
+                )
+                .build(),
+            TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .key("pk", counters_key(&record.experiment))
+                        .key("sk", s("total"))
+                        .update_expression(add_expression(&[(Counter::Compared, 1)]))
+                        .expression_attribute_values(":compared", AttributeValue::N("1".into()))
+                        .expression_attribute_values(":since", since.clone())
+                        .build()
+                        .map_err(built)?,
+                )
+                .build(),
+        ];
+        for (key, tally) in tally::of_record(record) {
+            let key_json =
+                serde_json::to_string(&key).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(format!("tally#{}", record.experiment)))
+                .key("sk", s(key.joined()))
+                .update_expression(tally_expression())
+                // `key` is one of DynamoDB's reserved words.
+                .expression_attribute_names("#key", "key")
+                .expression_attribute_values(":key", s(key_json))
+                .expression_attribute_values(":since", since.clone());
+            for (name, value) in tally.counters() {
+                update = update.expression_attribute_values(
+                    format!(":{name}"),
+                    AttributeValue::N(value.to_string()),
+                );
+            }
+            items.push(
+                TransactWriteItem::builder()
+                    .update(update.build().map_err(built)?)
+                    .build(),
+            );
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
             .send()
             .await
-            .map_err(unavailable)?;
-        Ok(())
+        {
+            Ok(_) => Ok(true),
+            Err(error) => {
+                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+                let already_stored = matches!(
+                    error.as_service_error(),
+                    Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
+                        if cancelled.cancellation_reasons().first()
+                            .and_then(|reason| reason.code()) == Some("ConditionalCheckFailed")
+                );
+                if already_stored {
+                    Ok(false)
+                } else {
+                    Err(unavailable(error))
+                }
+            }
+        }
+    }
+
+    /// Every running total of an experiment, with its key.
+    pub async fn tallies(&self, experiment: &str) -> Result<Vec<(TallyKey, Tally)>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(format!("tally#{experiment}")))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in output.items() {
+                let key: TallyKey = item
+                    .get("key")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|json| serde_json::from_str(json).ok())
+                    .ok_or_else(|| StoreError::Corrupt("a tally without its key".into()))?;
+                let number = |name: &str| -> Result<u64, StoreError> {
+                    item.get(name).map_or(Ok(0), |v| {
+                        v.as_n().ok().and_then(|n| n.parse().ok()).ok_or_else(|| {
+                            StoreError::Corrupt(format!("tally {name} is not a number"))
+                        })
+                    })
+                };
+                found.push((
+                    key,
+                    Tally {
+                        comparisons: number("comparisons")?,
+                        mismatches: number("mismatches")?,
+                        errors: number("errors")?,
+                        timeouts: number("timeouts")?,
+                        intended: number("intended")?,
+                    },
+                ));
+            }
+            start = output.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(found)
     }
 
     /// Adds to an experiment's counters in one atomic update (no read first).
@@ -351,60 +486,65 @@ impl ExperimentStore {
     pub async fn reset(&self, experiment: &str) -> Result<usize, StoreError> {
         use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
         let mut deleted = 0;
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(format!("results#{experiment}")))
-                .projection_expression("pk, sk")
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for keys in output.items().chunks(25) {
-                let mut requests: Vec<WriteRequest> = keys
-                    .iter()
-                    .map(|key| {
-                        let delete = DeleteRequest::builder()
-                            .set_key(Some(key.clone()))
-                            .build()
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                        Ok(WriteRequest::builder().delete_request(delete).build())
-                    })
-                    .collect::<Result<_, StoreError>>()?;
-                // Unprocessed items (throttling) are sent again, a bounded number of times.
-                for _ in 0..10 {
-                    if requests.is_empty() {
-                        break;
+        // The records, then the running totals (not counted in what is returned).
+        for partition in ["results", "tally"] {
+            let mut start = None;
+            loop {
+                let output = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk")
+                    .expression_attribute_values(":pk", s(format!("{partition}#{experiment}")))
+                    .projection_expression("pk, sk")
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for keys in output.items().chunks(25) {
+                    let mut requests: Vec<WriteRequest> = keys
+                        .iter()
+                        .map(|key| {
+                            let delete = DeleteRequest::builder()
+                                .set_key(Some(key.clone()))
+                                .build()
+                                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                            Ok(WriteRequest::builder().delete_request(delete).build())
+                        })
+                        .collect::<Result<_, StoreError>>()?;
+                    // Unprocessed items (throttling) are sent again, a bounded number of times.
+                    for _ in 0..10 {
+                        if requests.is_empty() {
+                            break;
+                        }
+                        let output = self
+                            .client
+                            .batch_write_item()
+                            .request_items(&self.table, requests)
+                            .send()
+                            .await
+                            .map_err(unavailable)?;
+                        requests = output
+                            .unprocessed_items()
+                            .and_then(|items| items.get(&self.table))
+                            .cloned()
+                            .unwrap_or_default();
                     }
-                    let output = self
-                        .client
-                        .batch_write_item()
-                        .request_items(&self.table, requests)
-                        .send()
-                        .await
-                        .map_err(unavailable)?;
-                    requests = output
-                        .unprocessed_items()
-                        .and_then(|items| items.get(&self.table))
-                        .cloned()
-                        .unwrap_or_default();
+                    if !requests.is_empty() {
+                        return Err(StoreError::Unavailable(format!(
+                            "{} records of {experiment} were not deleted; run the reset again",
+                            requests.len()
+                        )));
+                    }
+                    if partition == "results" {
+                        deleted += keys.len();
+                    }
                 }
-                if !requests.is_empty() {
-                    return Err(StoreError::Unavailable(format!(
-                        "{} records of {experiment} were not deleted; run the reset again",
-                        requests.len()
-                    )));
+                start = output.last_evaluated_key().cloned();
+                if start.is_none() {
+                    break;
                 }
-                deleted += keys.len();
-            }
-            start = output.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
             }
         }
         self.client

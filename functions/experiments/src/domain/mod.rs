@@ -7,5 +7,6 @@ pub mod record;
 pub mod redaction;
 pub mod report;
 pub mod stats;
+pub mod tally;
 pub mod verdict;
 pub mod versions;

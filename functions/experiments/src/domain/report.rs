@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::compare::{FailureKind, Outcome};
 use crate::domain::definition::Experiment;
 use crate::domain::record::{ComparisonRecord, RequestSummary, VariantResult};
+use crate::domain::tally::Tally;
 use crate::domain::verdict::{self, CandidateVerdict, Differing, Observations};
 
 /// How many of the latest comparisons of an experiment a report covers (the verdict's window).
@@ -124,10 +125,26 @@ pub fn percentile(values: &mut [f64], q: f64) -> Option<f64> {
 
 /// Figures and verdicts from `records`, newest first (as the store returns them). `memory_mb` maps
 /// function names to their memory size where it is known, for the cost of each.
+///
+/// Correctness is counted over `records` here; [`report_on_totals`] counts it over running totals
+/// instead, which is what the verdict's guarantee needs.
 pub fn report(
     experiment: &Experiment,
     records: &[ComparisonRecord],
     memory_mb: &BTreeMap<String, u32>,
+) -> Report {
+    report_on_totals(experiment, records, memory_mb, None)
+}
+
+/// Like [`report`], with each candidate's correctness counts (comparisons, mismatches, errors,
+/// timeouts, intended) taken from `totals` ([`crate::domain::tally`]) where given: every
+/// comparison of the versions serving now, not only those of the window. Durations, the tables
+/// and the latest differing inputs still come from `records`.
+pub fn report_on_totals(
+    experiment: &Experiment,
+    records: &[ComparisonRecord],
+    memory_mb: &BTreeMap<String, u32>,
+    totals: Option<&BTreeMap<String, Tally>>,
 ) -> Report {
     let mut figures: BTreeMap<String, (VariantFigures, Vec<f64>)> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
@@ -204,7 +221,7 @@ pub fn report(
         variants,
         latest_mismatches,
         latest_intended,
-        verdicts: verdicts(experiment, records, memory_mb),
+        verdicts: verdicts(experiment, records, memory_mb, totals),
         mismatches_by_input: most_frequent(groups),
         explorations: Vec::new(),
     }
@@ -253,6 +270,7 @@ fn verdicts(
     experiment: &Experiment,
     records: &[ComparisonRecord],
     memory_mb: &BTreeMap<String, u32>,
+    totals: Option<&BTreeMap<String, Tally>>,
 ) -> Vec<CandidateVerdict> {
     experiment
         .candidates
@@ -268,6 +286,14 @@ fn verdicts(
                 if let Some(result) = record.candidates.iter().find(|c| c.id == candidate.id) {
                     observe(&mut observed, record, result);
                 }
+            }
+            if let Some(totals) = totals {
+                let total = totals.get(&candidate.id).copied().unwrap_or_default();
+                observed.comparisons = total.comparisons;
+                observed.mismatches = total.mismatches;
+                observed.errors = total.errors;
+                observed.timeouts = total.timeouts;
+                observed.intended = total.intended;
             }
             verdict::verdict(&observed, &experiment.promotion)
         })

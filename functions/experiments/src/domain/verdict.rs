@@ -32,9 +32,10 @@
 //! are shown for reading, not used for the decision: checked after every comparison, a fixed-level
 //! interval misses far more often than its level says.
 //!
-//! The guarantee covers one growing sequence of comparisons. The report sees the latest
-//! [`WINDOW`] comparisons; once an experiment has more, the window slides and old comparisons
-//! (failures among them) leave it, which the confidence sequence does not account for.
+//! The guarantee covers one growing sequence of comparisons: the counts it is given are the
+//! running totals of the candidate's version ([`crate::domain::tally`]), every comparison it
+//! ever had, not the report's window of the latest [`WINDOW`] (from which old failures would
+//! slide out). Durations come from the window.
 //!
 //! ## Performance
 //! Over comparisons where both were timed, each a pair of durations the comparator measured the
@@ -133,7 +134,8 @@ pub struct Differing {
     pub why: String,
 }
 
-/// What the verdict is computed from, for one candidate over the report's window.
+/// What the verdict is computed from, for one candidate: its counts from its running totals
+/// (over the window in the "all comparisons" view), its durations from the window.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observations {
     pub candidate: String,
@@ -539,6 +541,48 @@ fn sentence(id: &str, c: &Correctness, performance: Option<&Performance>, timeou
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// 10,000 simulated experiments, each read after every comparison up to `horizon`: the share
+    /// that is ever `equivalent` at a true failure rate `p` (default thresholds: 2 %, 300).
+    fn share_ever_equivalent(p: f64, horizon: u64, seed: u64) -> f64 {
+        let promotion = Promotion::default();
+        // Equivalent at (k, n) exactly when n reaches the first n at which k failures are
+        // equivalent (the bound falls as clean comparisons come): one table instead of a bound
+        // per step. The table is checked against `correctness` itself below.
+        let first_n: Vec<u64> = (0..=200)
+            .map(|k| more_clean_needed(k, 0, &promotion))
+            .collect();
+        for (k, n) in [(0u64, 300u64), (0, 451), (3, 700), (5, 1000), (12, 1500)] {
+            let equivalent =
+                correctness(&observed(k, 0, n), &promotion).state == CorrectnessState::Equivalent;
+            assert_eq!(equivalent, n >= first_n[k as usize], "k = {k}, n = {n}");
+        }
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let experiments = 10_000;
+        let equivalent = (0..experiments)
+            .filter(|_| {
+                let mut k = 0usize;
+                (1..=horizon).any(|n| {
+                    k += usize::from(rng.f64() < p);
+                    k < first_n.len() && n >= first_n[k]
+                })
+            })
+            .count();
+        equivalent as f64 / f64::from(experiments)
+    }
+
+    #[test]
+    fn read_after_every_comparison_a_candidate_just_over_the_margin_is_rarely_equivalent() {
+        // At 2.2 % against a 2 % margin, over 3,000 comparisons each.
+        let share = share_ever_equivalent(0.022, 3_000, 7);
+        assert!(share <= 0.05, "{share}");
+    }
+
+    #[test]
+    fn read_after_every_comparison_a_candidate_well_under_the_margin_is_mostly_equivalent() {
+        let share = share_ever_equivalent(0.005, 3_000, 8);
+        assert!(share >= 0.9, "{share}");
+    }
 
     fn observed(mismatches: u64, errors: u64, comparisons: u64) -> Observations {
         Observations {

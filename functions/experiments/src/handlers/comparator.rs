@@ -13,8 +13,8 @@
 //! the hand-off, while the comparator of an earlier request ran beside it (the sort solution, the
 //! control's own algorithm, read 1.42× the control on `cargo lambda watch` and 0.10× in-process).
 //!
-//! The price is one more invocation of the control per compared request (the README's experiment
-//! section weighs it); with the noise baseline on, that invocation is the baseline, so the
+//! The price is one more invocation of the control per compared request (docs/adr/0006-comparator-times-both-variants.md
+//! weighs it); with the noise baseline on, that invocation is the baseline, so the
 //! baseline costs nothing more. The comparator's run is the sum of the invocations rather than
 //! the longest.
 //!
@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use crate::adapters::invoke::{InvokeError, InvokeFailure, Invoker};
 use crate::adapters::payload;
-use crate::adapters::store::{Counter, ExperimentStore, StoreError};
+use crate::adapters::store::{ExperimentStore, StoreError};
 use crate::domain::compare::{self, FailureKind, Observed, Verdict};
 use crate::domain::definition::{Experiment, Variant};
 use crate::domain::record::{ComparisonRecord, RequestSummary, VariantResult};
@@ -225,15 +225,14 @@ pub async fn compare_job(
             )
         );
     }
-    app.store.put_record(&record, now.as_secs() as i64).await?;
-    // Counted once stored. A counter that cannot be updated is logged, not retried: a retry of
-    // the whole invocation would store the comparison twice.
-    if let Err(error) = app
+    // The record, the `compared` counter and the candidates' running totals in one transaction:
+    // a retried invocation stores and counts nothing twice.
+    if !app
         .store
-        .add_counts(&record.experiment, &[(Counter::Compared, 1)])
-        .await
+        .put_compared(&record, now.as_secs() as i64)
+        .await?
     {
-        tracing::warn!(%error, "comparison stored but not counted");
+        tracing::info!(correlation_id = %record.correlation_id, "comparison already stored");
     }
     let mismatches = record.candidates.iter().filter(|c| c.mismatched()).count();
     let intended = record.candidates.iter().filter(|c| c.intended()).count();

@@ -18,7 +18,7 @@ use crate::domain::definition::{Experiment, Experiments};
 use crate::domain::promotion::Event;
 use crate::domain::record::{ComparisonRecord, Counts};
 use crate::domain::report::{self, REPORT_WINDOW};
-use crate::domain::versions;
+use crate::domain::{tally, versions};
 
 /// The report's view: the dashboard page.
 pub mod dashboard;
@@ -151,19 +151,28 @@ async fn load(app: &ReportApp, name: &str, mut view: View) -> Result<Loaded, Api
         tracing::warn!(%error, "results unavailable");
         ApiError::unavailable()
     };
-    let (records, counts, explorations, promotions) = tokio::join!(
+    let (records, counts, explorations, promotions, tallies) = tokio::join!(
         app.store.latest(name, REPORT_WINDOW),
         app.store.counts(name),
         app.store.explorations(name),
-        app.store.promotions_of(name)
+        app.store.promotions_of(name),
+        app.store.tallies(name)
     );
     let (records, counts) = (records.map_err(unavailable)?, counts.map_err(unavailable)?);
     let history = promotions.map_err(unavailable)?.history;
+    let tallies = tallies.map_err(unavailable)?;
     let (current, latest_versions, older) = versions::since_current(records.clone(), &experiment);
+    // The current versions' correctness is counted on their running totals (every comparison
+    // they ever had), so that the verdict's guarantee holds; "all comparisons" is a look at the
+    // window, without it.
+    let totals = tally::current(&tallies, &experiment, &latest_versions);
     view.versions = latest_versions;
     view.older = older;
-    let covered = if view.all { &records } else { &current };
-    let mut report = report::report(&experiment, covered, &app.memory_mb);
+    let mut report = if view.all {
+        report::report(&experiment, &records, &app.memory_mb)
+    } else {
+        report::report_on_totals(&experiment, &current, &app.memory_mb, Some(&totals))
+    };
     // Explorations are extra: the report stands without them.
     report.explorations = explorations.unwrap_or_else(|error| {
         tracing::warn!(%error, "explorations unavailable");

@@ -196,13 +196,13 @@ async fn the_same_seed_gives_the_same_exploration() {
     assert_eq!(again.seed, 99);
 }
 
-/// Cases to the first difference, generated inputs against uniform ones (the README's and
-/// WORKSHOP.md's table): per candidate, seeds 1 to 9, at most 2,000 cases each, the median.
+/// Cases to the first difference, generated inputs against uniform ones (the table of
+/// docs/adr/0007-explore-with-family-generators.md and WORKSHOP.md): per candidate, seeds 1 to 9, at most 2,000 cases each, the median.
 /// A measurement, run by hand in either mode:
 /// `cargo test --features acceptance/stack --test suite -- --ignored --nocapture explore::measure`
 /// (with the suite's environment, as ./build.sh int-test sets it).
 #[tokio::test]
-#[ignore = "a measurement for the README, run by hand"]
+#[ignore = "a measurement for the docs, run by hand"]
 async fn measure_cases_to_the_first_difference_generated_against_uniform() {
     const SEEDS: u64 = 9;
     const CASES: u32 = 2_000;

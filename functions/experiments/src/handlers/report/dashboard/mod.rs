@@ -198,6 +198,10 @@ pub fn render(
                     ")"
                     @if let Some(since) = &report.since { ", the oldest at " (since) }
                     "."
+                    @if !view.all {
+                        " The verdicts count every comparison of the current versions (running \
+                         totals), not only these."
+                    }
                 }
                 section id="verdicts" { (verdict_sentences(&report.verdicts)) }
                 p class="note" id="why-asymmetric" {
