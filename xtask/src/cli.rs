@@ -311,7 +311,7 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
             dynamodb_port,
             watch_port,
             url_auth,
-        } => verbs::local(&paths, dynamodb_port, watch_port, url_auth),
+        } => verbs::local::run(&paths, dynamodb_port, watch_port, url_auth),
         Verb::Test { quick } => suite::test(&paths, quick),
         Verb::IntTest(args) => suite::suite_on(
             &paths,
@@ -329,8 +329,8 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
         ),
         Verb::Bench {
             report_only: true, ..
-        } => verbs::bench_report(&paths),
-        Verb::Bench { args, .. } => verbs::bench(&paths, &args),
+        } => verbs::bench::report(&paths),
+        Verb::Bench { args, .. } => verbs::bench::run(&paths, &args),
         Verb::NewCandidate { family, name } => {
             let writes = new_candidate::plan(&paths.root, &family, &name)?;
             new_candidate::apply(&paths.root, &writes)?;
@@ -357,7 +357,7 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
             action: ExperimentsAction::Upload { env, rest },
         } => {
             let (region, profile, files) = split_env(&env, &rest)?;
-            verbs::upload(
+            verbs::experiments::upload(
                 &paths,
                 &env,
                 region.as_deref(),
@@ -372,7 +372,7 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
             let [experiment] = rest.as_slice() else {
                 bail!("usage: ./build.sh experiments reset <env> [region profile] <experiment>");
             };
-            verbs::reset(&paths, &env, region.as_deref(), &profile, experiment)
+            verbs::experiments::reset(&paths, &env, region.as_deref(), &profile, experiment)
         }
         Verb::Traffic { args } => {
             let (env, rest) = args.split_first().expect("clap requires one");
@@ -380,9 +380,9 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
             if rest.is_empty() {
                 bail!("usage: ./build.sh traffic <env> [region profile] <experiment> [--count N]");
             }
-            verbs::traffic(&paths, env, region.as_deref(), &profile, &rest)
+            verbs::traffic::run(&paths, env, region.as_deref(), &profile, &rest)
         }
-        Verb::Tune { args } => verbs::tune(&paths, &args),
+        Verb::Tune { args } => verbs::tune::run(&paths, &args),
         Verb::Load {
             redirects,
             creates,
@@ -405,7 +405,7 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
             profile,
             dry_run,
             stack_commit,
-        } => verbs::deploy(
+        } => verbs::deploy::run(
             &paths,
             &Target::new(&env, &region, &profile)?,
             dry_run,
@@ -417,7 +417,7 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
             profile,
             delete_data,
             dry_run,
-        } => verbs::remove(
+        } => verbs::remove::run(
             &paths,
             &Target::new(&env, &region, &profile)?,
             delete_data,

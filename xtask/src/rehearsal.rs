@@ -15,7 +15,7 @@
 //! - no role may invoke functions by a pattern (`function:${AWS::StackName}-*` reaches every
 //!   stack whose name starts like this one's: `dev` reaches `dev-alice`).
 //!
-//! Not rehearsed here (README, "First deploy"): the account's concurrency quota and a release per
+//! Not rehearsed here (docs/how-to/first-deploy.md): the account's concurrency quota and a release per
 //! family's parameter combinations.
 
 use std::path::Path;

@@ -348,7 +348,7 @@ fn run_release(
             function: variant.function.clone(),
         })
     };
-    crate::verbs::release(paths, target, &family, release, ask.dry_run)?;
+    crate::verbs::release::run(paths, target, &family, release, ask.dry_run)?;
     Ok(true)
 }
 

@@ -41,7 +41,7 @@ pub fn template(root: &Path, registry: &Registry) -> Result<Template> {
             }
         }
     }
-    // The proxy and the comparator may invoke the new candidates too (check.rs holds the lists
+    // The proxy and the comparator may invoke the new candidates too (check/template.rs holds the lists
     // to the registry).
     for function in registry.scaffolded() {
         let id = Function::logical_id(&function.name);

@@ -195,7 +195,7 @@ async fn creates_beyond_the_route_limit_are_throttled_and_the_suite_retries_them
     let base = world.endpoint("shortener");
     let client = reqwest::Client::new();
     let api_key = acceptance::when::shortener_api_key();
-    // More than any test stack's burst (aws.rs TEST_ROUTE_LIMITS: 50), all at once.
+    // More than any test stack's burst (aws/parameters.rs TEST_ROUTE_LIMITS: 50), all at once.
     let attempts = futures::future::join_all((0..80).map(|i| {
         let mut request = client.post(format!("{base}/")).json(
             &serde_json::json!({"url": format!("https://example.com/{}/{i}", unique("burst"))}),
