@@ -19,12 +19,6 @@ fn endpoints() -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn percentile(values: &mut [Duration], q: f64) -> Duration {
-    values.sort();
-    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
-    values[rank - 1]
-}
-
 async fn timed(http: &reqwest::Client, url: &str) -> (Duration, Vec<u8>) {
     let started = Instant::now();
     let response = http
@@ -66,10 +60,13 @@ async fn main() {
         }
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let (d50, d99) = (percentile(&mut direct, 0.5), percentile(&mut direct, 0.99));
+    let (d50, d99) = (
+        measure::percentile(&mut direct, 0.5).expect("samples"),
+        measure::percentile(&mut direct, 0.99).expect("samples"),
+    );
     let (p50, p99) = (
-        percentile(&mut proxied, 0.5),
-        percentile(&mut proxied, 0.99),
+        measure::percentile(&mut proxied, 0.5).expect("samples"),
+        measure::percentile(&mut proxied, 0.99).expect("samples"),
     );
     println!(
         "proxy {ROUNDS} requests (experiment chaos: candidates panic, sleep 2 s, answer 500, answer garbage; \

@@ -46,15 +46,6 @@ pub fn is_create(i: u64, total: u64, creates: u64) -> bool {
     (i * creates).div_ceil(total) != ((i + 1) * creates).div_ceil(total)
 }
 
-/// The `p`-th percentile (0 < p <= 100) of sorted values, by nearest rank.
-pub fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
-}
-
 /// One memory sample: requests done so far and RSS in kB by process.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
@@ -377,9 +368,9 @@ fn report(options: &Options, outcome: &Outcome) -> Result<()> {
     ] {
         println!(
             "  {what:<9} p50 {}  p95 {}  p99 {}  max {}",
-            millis(percentile(values, 50.0)),
-            millis(percentile(values, 95.0)),
-            millis(percentile(values, 99.0)),
+            millis(measure::percentile_of_sorted(values, 0.5)),
+            millis(measure::percentile_of_sorted(values, 0.95)),
+            millis(measure::percentile_of_sorted(values, 0.99)),
             millis(values.last().copied()),
         );
     }
@@ -460,18 +451,6 @@ mod tests {
             );
         }
         assert!(!is_create(0, 0, 0));
-    }
-
-    #[test]
-    fn percentiles_are_nearest_rank() {
-        let values: Vec<u64> = (1..=100).collect();
-        assert_eq!(percentile(&values, 50.0), Some(50));
-        assert_eq!(percentile(&values, 95.0), Some(95));
-        assert_eq!(percentile(&values, 99.0), Some(99));
-        assert_eq!(percentile(&values, 100.0), Some(100));
-        assert_eq!(percentile(&[7], 99.0), Some(7));
-        assert_eq!(percentile(&[1, 2, 3], 0.1), Some(1));
-        assert_eq!(percentile(&[], 50.0), None);
     }
 
     fn sample(done: u64, shortener: &[(u32, u64)]) -> Sample {

@@ -9,6 +9,7 @@ pub mod cost;
 pub mod event;
 pub mod gate;
 pub mod local;
+pub mod model;
 pub mod options;
 pub mod progress;
 pub mod recommend;

@@ -11,35 +11,26 @@
 //! from its own first answer is returned as flagged, not as an error, so the other sizes still run.
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::event;
+use crate::model::{CpuQuota, Method};
+pub use crate::model::{FULL_CORE_MB, LocalError, quota_us};
 use crate::options::Options;
 use crate::progress::Progress;
 use crate::report_line::Sample;
-use crate::runtime_api::{self, FunctionIdentity, RuntimeApi, RuntimeError};
-use crate::throttle::{self, Host, Method, Throttled};
-use crate::tuning::CpuQuota;
+use crate::runtime_api::{self, FunctionIdentity, RuntimeApi};
+use crate::throttle::{self, Host, Throttled};
+// Where the cgroup v1 holder lives now; kept here for the paths callers use.
+pub use crate::throttle::{CGROUP_CPU_ROOT, CpuCgroup, remove_stale_cgroups, spawn_in_cgroup};
 
-pub const CGROUP_CPU_ROOT: &str = "/sys/fs/cgroup/cpu";
-/// The memory size at which Lambda gives one full vCPU.
-pub const FULL_CORE_MB: u32 = 1769;
-/// The kernel refuses quotas under 1 ms.
-const MIN_QUOTA_US: u64 = 1_000;
 /// The functions' timeout in `template.yaml` (30 s for the PBKDF2 family).
 const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
 /// What `template.yaml` sets for the PBKDF2 family.
 const FUNCTION_ENV: [(&str, &str); 2] =
     [("PBKDF2_MAX_ITERATIONS", "1000000"), ("RUST_LOG", "info")];
-
-/// The CPU quota that gives `memory_mb` Lambda's share of a core, or `None` where that share of the
-/// period is under the kernel's 1 ms minimum (a longer period is needed then).
-pub fn quota_us(memory_mb: u32, period_us: u64) -> Option<u64> {
-    Some(period_us * u64::from(memory_mb) / u64::from(FULL_CORE_MB)).filter(|q| *q >= MIN_QUOTA_US)
-}
 
 /// Every size's quota for the run's period, or the first size that cannot have one.
 fn quotas(options: &Options) -> Result<Vec<(u32, u64)>, LocalError> {
@@ -58,78 +49,6 @@ fn quotas(options: &Options) -> Result<Vec<(u32, u64)>, LocalError> {
         .collect()
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum LocalError {
-    #[error(
-        "--throttle cgroup-v1: no cgroup v1 CPU controller at {0} (no {0}/cpu.cfs_quota_us); nothing \
-         was measured (leave out --throttle to use what this machine has, e.g. duty-cycle)"
-    )]
-    NoCpuController(String),
-    #[error(
-        "--throttle cgroup-v1: creating CPU-quota cgroups needs root (effective uid is {0}); nothing \
-         was measured (leave out --throttle to use duty-cycle, which needs no root)"
-    )]
-    NotRoot(u32),
-    #[error(
-        "--throttle cgroup-v2: no writable cgroup v2 subtree with the cpu controller here (try \
-         `systemd-run --user --scope -p Delegate=yes ./build.sh tune local --throttle cgroup-v2`); \
-         nothing was measured"
-    )]
-    NoCgroupV2,
-    #[error(
-        "--throttle duty-cycle: the CPU time of a process cannot be read here (no /proc/<pid>/task); \
-         use duty-cycle-wall"
-    )]
-    NoCpuClock,
-    #[error(
-        "{memory_mb} MB is {memory_mb}/1769 of a core, under the kernel's 1 ms minimum quota in a \
-         {period_us} us period; use a longer --cpu-period-us"
-    )]
-    QuotaTooSmall { memory_mb: u32, period_us: u64 },
-    #[error("cannot create the cgroup {path}: {source}; nothing was measured")]
-    CreateCgroup { path: String, source: io::Error },
-    #[error("cannot write {value} to {file}: {source}; nothing was measured at this size")]
-    WriteCgroup {
-        file: String,
-        value: String,
-        source: io::Error,
-    },
-    #[error("{file} reads {found}, not the quota {wanted} written to it; nothing was measured")]
-    QuotaNotApplied {
-        file: String,
-        wanted: u64,
-        found: String,
-    },
-    #[error(
-        "the function binary {0} does not exist: build it with `cargo build --release -p pbkdf2-fn` or pass --binary"
-    )]
-    NoBinary(String),
-    #[error("cannot start {binary}: {source}")]
-    Spawn { binary: String, source: io::Error },
-    #[error(
-        "the function process {pid} is not in the cgroup {cgroup} (its /proc/{pid}/cgroup: {found}); the result would be unthrottled"
-    )]
-    NotInCgroup {
-        pid: u32,
-        cgroup: String,
-        found: String,
-    },
-    #[error("at {memory_mb} MB: {source} (the function's log: {log})")]
-    Runtime {
-        memory_mb: u32,
-        log: String,
-        source: RuntimeError,
-    },
-    #[error("at {memory_mb} MB the function answered HTTP {status}, not 200: {answer}")]
-    HttpStatus {
-        memory_mb: u32,
-        status: String,
-        answer: String,
-    },
-    #[error("cannot write {path}: {source}")]
-    Io { path: String, source: io::Error },
-}
-
 /// The method to use (asked for, or the best this host offers) once it is known to work here,
 /// before anything runs.
 pub fn preflight(options: &Options, host: &Host, root: &Path) -> Result<Method, LocalError> {
@@ -141,177 +60,11 @@ pub fn preflight(options: &Options, host: &Host, root: &Path) -> Result<Method, 
     }
 }
 
-/// Removes `lambda-tune-<pid>-<MB>` cgroups left by a run that was interrupted (Ctrl-C skips the
-/// clean-up): only those whose run is gone, and `rmdir` only succeeds on an empty cgroup anyway.
-/// Returns the names removed.
-pub fn remove_stale_cgroups(root: &Path) -> Vec<String> {
-    let Ok(entries) = fs::read_dir(root) else {
-        return Vec::new();
-    };
-    let mut removed = Vec::new();
-    for entry in entries.filter_map(Result::ok) {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = stale_run_pid(&name) else {
-            continue;
-        };
-        let alive = Path::new("/proc").join(pid.to_string()).exists();
-        if !alive && fs::remove_dir(entry.path()).is_ok() {
-            removed.push(name);
-        }
-    }
-    removed
-}
-
-/// The pid of the run that named a cgroup `lambda-tune-<pid>-<MB>`.
-fn stale_run_pid(name: &str) -> Option<u32> {
-    let (pid, memory) = name.strip_prefix("lambda-tune-")?.split_once('-')?;
-    memory.parse::<u32>().ok()?;
-    pid.parse().ok()
-}
-
 /// `VmHWM` (peak resident memory) from `/proc/<pid>/status`, in whole MB rounded up.
 fn parse_peak_rss_mb(status: &str) -> Option<u32> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     u32::try_from(kb.div_ceil(1024)).ok()
-}
-
-/// `nr_throttled` and `throttled_time` (ns) from a cgroup v1 `cpu.stat`.
-fn parse_cpu_stat(stat: &str) -> Option<(u64, u64)> {
-    let field = |name: &str| {
-        stat.lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
-    };
-    Some((field("nr_throttled ")?, field("throttled_time ")?))
-}
-
-/// A cgroup with a CPU quota, removed again when dropped (after its processes are gone).
-pub struct CpuCgroup {
-    path: PathBuf,
-    quota_us: u64,
-    period_us: u64,
-}
-
-impl CpuCgroup {
-    pub fn create(
-        root: &Path,
-        name: &str,
-        quota_us: u64,
-        period_us: u64,
-    ) -> Result<Self, LocalError> {
-        let path = root.join(name);
-        fs::create_dir(&path).map_err(|source| LocalError::CreateCgroup {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let group = Self {
-            path,
-            quota_us,
-            period_us,
-        };
-        group.write("cpu.cfs_period_us", period_us)?;
-        group.write("cpu.cfs_quota_us", quota_us)?;
-        let file = group.path.join("cpu.cfs_quota_us");
-        let found = fs::read_to_string(&file).unwrap_or_default();
-        if found.trim().parse::<u64>().ok() != Some(quota_us) {
-            return Err(LocalError::QuotaNotApplied {
-                file: file.display().to_string(),
-                wanted: quota_us,
-                found: found.trim().to_string(),
-            });
-        }
-        Ok(group)
-    }
-
-    fn write(&self, file: &str, value: u64) -> Result<(), LocalError> {
-        let file = self.path.join(file);
-        fs::write(&file, value.to_string()).map_err(|source| LocalError::WriteCgroup {
-            file: file.display().to_string(),
-            value: value.to_string(),
-            source,
-        })
-    }
-
-    /// A control file of the group (`tasks`, `cgroup.procs`, `cpu.stat`).
-    pub fn file(&self, name: &str) -> PathBuf {
-        self.path.join(name)
-    }
-
-    pub fn name(&self) -> String {
-        self.path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    }
-
-    pub fn quota(&self) -> CpuQuota {
-        let stat = fs::read_to_string(self.path.join("cpu.stat")).unwrap_or_default();
-        let (throttled_periods, throttled_ns) = parse_cpu_stat(&stat).unwrap_or((0, 0));
-        CpuQuota {
-            quota_us: self.quota_us,
-            period_us: self.period_us,
-            throttled_periods,
-            throttled_ms: throttled_ns as f64 / 1e6,
-        }
-    }
-
-    /// Whether `/proc/<pid>/cgroup` puts the process in this group on the CPU hierarchy.
-    pub fn holds(&self, pid: u32) -> Result<(), LocalError> {
-        let found = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-        let wanted = format!("/{}", self.name());
-        let inside = found.lines().any(|line| {
-            let mut parts = line.splitn(3, ':');
-            let (_, controllers, path) = (parts.next(), parts.next(), parts.next());
-            controllers.is_some_and(|c| c.split(',').any(|c| c == "cpu"))
-                && path == Some(wanted.as_str())
-        });
-        if inside {
-            Ok(())
-        } else {
-            Err(LocalError::NotInCgroup {
-                pid,
-                cgroup: self.path.display().to_string(),
-                found: found.replace('\n', " "),
-            })
-        }
-    }
-}
-
-impl Drop for CpuCgroup {
-    fn drop(&mut self) {
-        if let Err(e) = fs::remove_dir(&self.path) {
-            eprintln!(
-                "warning: could not remove the cgroup {}: {e}; remove it with rmdir",
-                self.path.display()
-            );
-        }
-    }
-}
-
-/// Starts `binary` with exactly `env`, already inside `group`: `sh` writes its own pid to `tasks`
-/// and then becomes the binary, so none of the binary's code runs outside the quota.
-pub fn spawn_in_cgroup(
-    group: &CpuCgroup,
-    binary: &Path,
-    env: &[(String, String)],
-    stdout: Stdio,
-    stderr: Stdio,
-) -> Result<Child, LocalError> {
-    Command::new("/bin/sh")
-        .arg("-c")
-        .arg(r#"echo $$ > "$0" && exec "$1""#)
-        .arg(group.path.join("tasks"))
-        .arg(binary)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .spawn()
-        .map_err(|source| LocalError::Spawn {
-            binary: binary.display().to_string(),
-            source,
-        })
 }
 
 /// The binary to run: `--binary`, else `$CARGO_TARGET_DIR` (or `target`)`/release/<function>`.
@@ -658,40 +411,11 @@ mod tests {
     }
 
     #[test]
-    fn only_cgroups_named_by_a_run_count_as_leftovers() {
-        assert_eq!(stale_run_pid("lambda-tune-4242-128"), Some(4242));
-        assert_eq!(stale_run_pid("lambda-tune-test-4242"), None);
-        assert_eq!(stale_run_pid("lambda-tune-4242"), None);
-        assert_eq!(stale_run_pid("user.slice"), None);
-    }
-
-    #[test]
-    fn leftovers_of_a_run_that_is_gone_are_removed_and_others_kept() {
-        let root = std::env::temp_dir().join(format!("tune-stale-{}", std::process::id()));
-        let gone = "lambda-tune-4194999-128"; // above the largest pid Linux allows (4194304), so never alive
-        let alive = format!("lambda-tune-{}-256", std::process::id());
-        for name in [gone, &alive, "other"] {
-            fs::create_dir_all(root.join(name)).unwrap();
-        }
-        let removed = remove_stale_cgroups(&root);
-        let left: Vec<bool> = [gone, &alive, "other"]
-            .iter()
-            .map(|n| root.join(n).exists())
-            .collect();
-        let _ = fs::remove_dir_all(&root);
-        assert_eq!(removed, [gone]);
-        assert_eq!(left, [false, true, true]);
-    }
-
-    #[test]
-    fn proc_files_are_read_for_uid_peak_memory_and_throttling() {
+    fn proc_status_is_read_for_peak_memory() {
         let status =
             "Name:\tpbkdf2-control\nUid:\t1000\t0\t0\t0\nVmHWM:\t   14337 kB\nVmRSS:\t 14000 kB\n";
         assert_eq!(parse_peak_rss_mb(status), Some(15));
         assert_eq!(parse_peak_rss_mb("Name: x\n"), None);
-        let stat = "nr_periods 120\nnr_throttled 97\nthrottled_time 8123456789\nnr_bursts 0\n";
-        assert_eq!(parse_cpu_stat(stat), Some((97, 8_123_456_789)));
-        assert_eq!(parse_cpu_stat(""), None);
     }
 
     /// A machine with no cgroup quota to offer and no root (macOS-like, or WSL), with /proc.

@@ -10,7 +10,7 @@ use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
 
-use crate::throttle::Method;
+use crate::model::Method;
 
 /// The memory sizes Lambda accepts, in MB.
 pub const MIN_MEMORY_MB: u32 = 128;

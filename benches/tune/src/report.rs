@@ -3,18 +3,12 @@
 use std::fmt::Write;
 
 use crate::cost::PriceTable;
+pub use crate::model::Flagged;
 use crate::options::{Options, Strategy};
 use crate::recommend::{self, Point};
 use crate::report_line::Sample;
 use crate::throttle::Method;
 use crate::tuning::MemoryResult;
-
-/// A memory size left out of the results: it failed, or answered differently from the others.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Flagged {
-    pub memory_mb: u32,
-    pub reason: String,
-}
 
 /// Where the measurements were taken, in words.
 #[derive(Debug, Clone, PartialEq)]
@@ -232,7 +226,7 @@ pub fn markdown(report: &Report) -> String {
     for r in report.results {
         let quota = r.cpu_quota.map_or(("–".to_string(), "–".to_string()), |q| {
             let given = q.quota_us as f64 / q.period_us as f64 * 100.0;
-            let lambda = f64::from(r.memory_mb) / f64::from(crate::local::FULL_CORE_MB) * 100.0;
+            let lambda = f64::from(r.memory_mb) / f64::from(crate::model::FULL_CORE_MB) * 100.0;
             // Duty cycling stops or runs the whole process, so it gives at most one core.
             let capped = if lambda - given > 0.5 {
                 format!(" (capped; Lambda gives {lambda:.1}%)")
@@ -454,7 +448,7 @@ mod tests {
                     .collect();
                 let mut r = summarise(mb, &samples, &ARM64_US_EAST_1).unwrap();
                 r.cpu_quota = Some(CpuQuota {
-                    quota_us: crate::local::quota_us(mb, 100_000).unwrap(),
+                    quota_us: crate::model::quota_us(mb, 100_000).unwrap(),
                     period_us: 100_000,
                     throttled_periods: 3,
                     // What a CPU-bound 160 ms invocation at 7.2% of a core is stopped, 5 times.
@@ -503,7 +497,7 @@ mod tests {
         small.memory_mb = 1024;
         small.invocations = 12;
         small.cpu_quota = Some(CpuQuota {
-            quota_us: crate::local::quota_us(1024, 20_000).unwrap(),
+            quota_us: crate::model::quota_us(1024, 20_000).unwrap(),
             period_us: 20_000,
             throttled_periods: 2,
             throttled_ms: 3.0,
@@ -512,7 +506,7 @@ mod tests {
         let md = local_markdown(&o, &results);
         assert!(
             md.contains(
-                "**The quota could not be seen at 1024 MB (throttled 3 ms in all where about 61 ms was due for a CPU-bound function at 57.9% of a core, median 12.1 ms):**"
+                "**The quota could not be seen at 1024 MB (throttled 3 ms in all where about 61 ms was due for a CPU-bound function at 57.9% of a core, median 12.0 ms):**"
             ),
             "{md}"
         );

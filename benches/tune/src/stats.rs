@@ -4,16 +4,7 @@
 //! `[Q1 − 1.5·IQR, Q3 + 1.5·IQR]` is dropped, but never more than half of them — if the fences
 //! would leave fewer than ⌈n/2⌉, the ⌈n/2⌉ samples nearest the median are kept instead.
 
-/// The `q`-quantile (`0..=1`) of sorted values, by linear interpolation between closest ranks.
-/// `None` for no values.
-pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
-    let position = q.clamp(0.0, 1.0) * last as f64;
-    let below = position.floor() as usize;
-    let above = position.ceil() as usize;
-    let fraction = position - below as f64;
-    Some(sorted[below] + (sorted[above] - sorted[below]) * fraction)
-}
+use measure::percentile_of_sorted;
 
 /// The indices of the values to keep (ascending), per the rule in the module docs. With finite values
 /// at least ⌈n/2⌉ always fall inside the fences; the nearest-half rule guards the rest.
@@ -21,9 +12,9 @@ pub fn kept_indices(values: &[f64]) -> Vec<usize> {
     let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     sorted.sort_by(f64::total_cmp);
     let (Some(q1), Some(median), Some(q3)) = (
-        quantile(&sorted, 0.25),
-        quantile(&sorted, 0.5),
-        quantile(&sorted, 0.75),
+        percentile_of_sorted(&sorted, 0.25),
+        percentile_of_sorted(&sorted, 0.5),
+        percentile_of_sorted(&sorted, 0.75),
     ) else {
         return Vec::new();
     };
@@ -66,7 +57,7 @@ impl Summary {
     pub fn of(values: &[f64]) -> Option<Self> {
         let mut sorted = values.to_vec();
         sorted.sort_by(f64::total_cmp);
-        let median = quantile(&sorted, 0.5)?;
+        let median = percentile_of_sorted(&sorted, 0.5)?;
         Some(Self {
             count: sorted.len(),
             mean: sorted.iter().sum::<f64>() / sorted.len() as f64,
@@ -174,16 +165,6 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn quantiles_interpolate_between_ranks() {
-        let sorted = [1.0, 2.0, 3.0, 4.0];
-        assert_eq!(quantile(&sorted, 0.0), Some(1.0));
-        assert_eq!(quantile(&sorted, 0.5), Some(2.5));
-        assert_eq!(quantile(&sorted, 0.25), Some(1.75));
-        assert_eq!(quantile(&sorted, 1.0), Some(4.0));
-        assert_eq!(quantile(&[], 0.5), None);
-    }
-
-    #[test]
     fn a_single_slow_invocation_is_dropped() {
         let durations = [40.1, 40.3, 39.9, 40.0, 95.0, 40.2, 40.4, 40.0];
         assert_eq!(kept_indices(&durations), vec![0, 1, 2, 3, 5, 6, 7]);
@@ -208,7 +189,8 @@ mod tests {
         let s = Summary::of(&[3.0, 1.0, 2.0, 10.0]).unwrap();
         assert_eq!(s.count, 4);
         assert_eq!(s.mean, 4.0);
-        assert_eq!(s.median, 2.5);
+        // The nearest-rank median (measure::percentile): the lower of the two middle values.
+        assert_eq!(s.median, 2.0);
         assert_eq!((s.min, s.max), (1.0, 10.0));
         assert_eq!(Summary::of(&[]), None);
     }

@@ -16,92 +16,21 @@
 //! The known error of each method is stated in the report ([`Method::known_error`]).
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::local::{CpuCgroup, FULL_CORE_MB, LocalError};
-use crate::tuning::CpuQuota;
+mod cgroup_v1;
+mod cgroup_v2;
+mod duty_cycle;
 
-/// The longest duty-cycle period: longer ones let a short invocation run unthrottled.
-pub const MAX_DUTY_PERIOD_US: u64 = 20_000;
-/// Below this the budget left in a period is treated as spent (the sleep's own granularity).
-const MIN_SLICE: Duration = Duration::from_micros(50);
-
-/// A throttling method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    CgroupV1,
-    CgroupV2,
-    DutyCycle,
-    DutyCycleWall,
-}
-
-impl Method {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::CgroupV1 => "cgroup-v1",
-            Self::CgroupV2 => "cgroup-v2",
-            Self::DutyCycle => "duty-cycle",
-            Self::DutyCycleWall => "duty-cycle-wall",
-        }
-    }
-
-    /// In words, for the report.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::CgroupV1 => "a cgroup v1 CPU quota (cpu.cfs_quota_us / cpu.cfs_period_us)",
-            Self::CgroupV2 => "a cgroup v2 CPU quota (cpu.max)",
-            Self::DutyCycle => {
-                "duty cycling with SIGSTOP/SIGCONT on a CPU-time budget per period (no root, no cgroups)"
-            }
-            Self::DutyCycleWall => {
-                "duty cycling with SIGSTOP/SIGCONT on the wall clock (no root, no cgroups, no CPU-time reading)"
-            }
-        }
-    }
-
-    /// What is known of its error against Lambda's CPU share (see benches/tune/README.md).
-    pub fn known_error(self) -> &'static str {
-        match self {
-            Self::CgroupV1 | Self::CgroupV2 => {
-                "the kernel's own CPU bandwidth control, the reference the other methods are checked against"
-            }
-            Self::DutyCycle => {
-                "mean durations within 10 % of the cgroup v1 quota's from 512 MB up, and 7 to 19 % apart at \
-                 128 and 256 MB, in eight runs on the reference machine (benches/tune/README.md)"
-            }
-            Self::DutyCycleWall => {
-                "mean durations up to 60 % longer than the cgroup v1 quota's (at 1024 MB) on the reference \
-                 machine (benches/tune/README.md): the function is stopped for the rest of every period \
-                 whether it used its share or not, and an invocation arriving then waits"
-            }
-        }
-    }
-
-    /// The period this method works in: the cgroup period as given; duty cycling at most 20 ms.
-    pub fn period_us(self, cpu_period_us: u64) -> u64 {
-        match self {
-            Self::CgroupV1 | Self::CgroupV2 => cpu_period_us,
-            Self::DutyCycle | Self::DutyCycleWall => cpu_period_us.min(MAX_DUTY_PERIOD_US),
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [
-            Self::CgroupV1,
-            Self::CgroupV2,
-            Self::DutyCycle,
-            Self::DutyCycleWall,
-        ]
-        .into_iter()
-        .find(|m| m.name() == text)
-    }
-}
+pub use crate::model::MAX_DUTY_PERIOD_US;
+pub use crate::model::Method;
+use crate::model::{CpuQuota, FULL_CORE_MB, LocalError};
+pub use cgroup_v1::{CGROUP_CPU_ROOT, CpuCgroup, remove_stale_cgroups, spawn_in_cgroup};
+pub use cgroup_v2::{CgroupV2, cpu_max, parse_v2_cpu_stat, parse_v2_path};
+use cgroup_v2::{own_cgroup_v2_dir, v2_usable};
+pub use duty_cycle::DutyCycle;
 
 /// What this machine offers, read once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,32 +90,6 @@ fn effective_uid() -> Option<u32> {
     line.split_whitespace().nth(2)?.parse().ok()
 }
 
-/// The cgroup v2 path in `/proc/self/cgroup` (the `0::/path` line).
-pub fn parse_v2_path(proc_cgroup: &str) -> Option<&str> {
-    proc_cgroup.lines().find_map(|l| l.strip_prefix("0::"))
-}
-
-fn own_cgroup_v2_dir() -> Option<PathBuf> {
-    let own = fs::read_to_string("/proc/self/cgroup").ok()?;
-    let path = parse_v2_path(&own)?.trim_start_matches('/').to_owned();
-    // A v2-only system mounts it at /sys/fs/cgroup; a hybrid one at /sys/fs/cgroup/unified.
-    ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
-        .iter()
-        .map(|mount| Path::new(mount).join(&path))
-        .find(|dir| dir.join("cgroup.controllers").is_file())
-}
-
-/// Whether child cgroups with `cpu.max` can be made under `dir`: the `cpu` controller is offered
-/// there and the subtree control file is writable by us.
-fn v2_usable(dir: &Path) -> bool {
-    let offered = fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
-    offered.split_whitespace().any(|c| c == "cpu")
-        && fs::OpenOptions::new()
-            .write(true)
-            .open(dir.join("cgroup.subtree_control"))
-            .is_ok()
-}
-
 /// CPU time of a whole process (every thread), in nanoseconds, from its POSIX CPU-time clock
 /// (`clock_getcpuclockid`). That clock brings a running thread's count up to date when read;
 /// `/proc/<pid>/task/*/schedstat` does so only at scheduler ticks (4 ms at 250 Hz), which let the
@@ -216,247 +119,6 @@ pub fn process_cpu_ns(_pid: u32) -> Option<u64> {
 /// The CPU budget per period for `memory_mb`: its share of one core, never more than the period.
 pub fn budget(memory_mb: u32, period: Duration) -> Duration {
     period.mul_f64((f64::from(memory_mb) / f64::from(FULL_CORE_MB)).min(1.0))
-}
-
-/// `cpu.max` for a quota: `"<quota> <period>"` in microseconds.
-pub fn cpu_max(quota_us: u64, period_us: u64) -> String {
-    format!("{quota_us} {period_us}")
-}
-
-/// `nr_throttled` and `throttled_usec` from a cgroup v2 `cpu.stat`.
-pub fn parse_v2_cpu_stat(stat: &str) -> Option<(u64, u64)> {
-    let field = |name: &str| {
-        stat.lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
-    };
-    Some((field("nr_throttled ")?, field("throttled_usec ")?))
-}
-
-/// A cgroup v2 child with `cpu.max`, removed when dropped.
-pub struct CgroupV2 {
-    path: PathBuf,
-    quota_us: u64,
-    period_us: u64,
-}
-
-impl CgroupV2 {
-    /// Creates `parent/name` with the quota. The parent must offer `cpu` to its children: it is
-    /// enabled in the parent's `cgroup.subtree_control` (which cgroup v2 allows only while the
-    /// parent holds no processes itself, so our own process moves to a leaf `parent/tune` first).
-    pub fn create(
-        parent: &Path,
-        name: &str,
-        quota_us: u64,
-        period_us: u64,
-    ) -> Result<Self, LocalError> {
-        let write = |file: PathBuf, value: String| {
-            fs::write(&file, &value).map_err(|source| LocalError::WriteCgroup {
-                file: file.display().to_string(),
-                value,
-                source,
-            })
-        };
-        let enabled = fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
-        if !enabled.split_whitespace().any(|c| c == "cpu") {
-            let leaf = parent.join("tune");
-            if !leaf.is_dir() {
-                fs::create_dir(&leaf).map_err(|source| LocalError::CreateCgroup {
-                    path: leaf.display().to_string(),
-                    source,
-                })?;
-            }
-            write(leaf.join("cgroup.procs"), std::process::id().to_string())?;
-            write(parent.join("cgroup.subtree_control"), "+cpu".into())?;
-        }
-        let path = parent.join(name);
-        fs::create_dir(&path).map_err(|source| LocalError::CreateCgroup {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let group = Self {
-            path,
-            quota_us,
-            period_us,
-        };
-        write(group.path.join("cpu.max"), cpu_max(quota_us, period_us))?;
-        Ok(group)
-    }
-
-    fn quota(&self) -> CpuQuota {
-        let stat = fs::read_to_string(self.path.join("cpu.stat")).unwrap_or_default();
-        let (throttled_periods, throttled_us) = parse_v2_cpu_stat(&stat).unwrap_or((0, 0));
-        CpuQuota {
-            quota_us: self.quota_us,
-            period_us: self.period_us,
-            throttled_periods,
-            throttled_ms: throttled_us as f64 / 1e3,
-        }
-    }
-}
-
-impl Drop for CgroupV2 {
-    fn drop(&mut self) {
-        if let Err(e) = fs::remove_dir(&self.path) {
-            eprintln!(
-                "warning: could not remove the cgroup {}: {e}; remove it with rmdir",
-                self.path.display()
-            );
-        }
-    }
-}
-
-/// Counts kept by the duty-cycle controller.
-#[derive(Default)]
-struct DutyStats {
-    stopped_periods: AtomicU64,
-    stopped_us: AtomicU64,
-}
-
-/// A thread that stops and continues a process so it gets `budget` of CPU per `period`.
-pub struct DutyCycle {
-    pid: u32,
-    budget: Duration,
-    period: Duration,
-    done: Arc<AtomicBool>,
-    stats: Arc<DutyStats>,
-    thread: Option<JoinHandle<()>>,
-}
-
-fn signal(pid: u32, signal: libc::c_int) -> io::Result<()> {
-    // SAFETY: kill only sends a signal to the process we started (still our child: not reaped).
-    let rc = unsafe { libc::kill(pid as libc::pid_t, signal) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-impl DutyCycle {
-    /// Starts controlling `pid`. With `use_cpu_clock`, a period's budget is CPU time used; without,
-    /// wall time running.
-    pub fn start(pid: u32, budget: Duration, period: Duration, use_cpu_clock: bool) -> Self {
-        let done = Arc::new(AtomicBool::new(false));
-        let stats = Arc::new(DutyStats::default());
-        let thread = (budget < period).then(|| {
-            let (done, stats) = (done.clone(), stats.clone());
-            std::thread::spawn(move || {
-                let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
-                // The CPU budget left, as the kernel's bandwidth control keeps it: each period adds
-                // one budget (never above one), use is charged after the fact, and what a period
-                // overran is repaid from the next ones. Another process's CPU clock may lag
-                // while it runs (the kernel folds a running task's time in at ticks), so a
-                // period can overrun its budget by a tick; charged here, that averages out.
-                let budget_ns = budget.as_nanos() as i64;
-                let mut remaining = budget_ns;
-                let mut first = true;
-                while !done.load(Ordering::Relaxed) {
-                    let start = Instant::now();
-                    let end = start + period;
-                    if !first {
-                        remaining = (remaining + budget_ns).min(budget_ns);
-                    }
-                    first = false;
-                    let cpu_at_start = if use_cpu_clock {
-                        process_cpu_ns(pid)
-                    } else {
-                        None
-                    };
-                    let stopped_at = match cpu_at_start {
-                        // In debt: held for the whole period.
-                        Some(_) if remaining <= 0 => Some(start),
-                        Some(at) => run_on_cpu_budget(
-                            pid,
-                            Duration::from_nanos(remaining as u64),
-                            end,
-                            cores,
-                            at,
-                        ),
-                        None if use_cpu_clock => {
-                            // Its clock is unreadable (it is exiting): nothing to hold this period.
-                            std::thread::sleep(period);
-                            continue;
-                        }
-                        None => {
-                            std::thread::sleep(budget);
-                            Some(Instant::now())
-                        }
-                    };
-                    let Some(stopped_at) = stopped_at else {
-                        if let (Some(at), Some(now)) = (cpu_at_start, process_cpu_ns(pid)) {
-                            remaining -= now.saturating_sub(at) as i64;
-                        }
-                        continue;
-                    };
-                    if signal(pid, libc::SIGSTOP).is_err() {
-                        return;
-                    }
-                    if let (Some(at), Some(now)) = (cpu_at_start, process_cpu_ns(pid)) {
-                        remaining -= now.saturating_sub(at) as i64;
-                    }
-                    std::thread::sleep(end.saturating_duration_since(Instant::now()));
-                    let _ = signal(pid, libc::SIGCONT);
-                    stats.stopped_periods.fetch_add(1, Ordering::Relaxed);
-                    stats
-                        .stopped_us
-                        .fetch_add(stopped_at.elapsed().as_micros() as u64, Ordering::Relaxed);
-                }
-            })
-        });
-        Self {
-            pid,
-            budget,
-            period,
-            done,
-            stats,
-            thread,
-        }
-    }
-
-    fn quota(&self) -> CpuQuota {
-        CpuQuota {
-            quota_us: self.budget.as_micros() as u64,
-            period_us: self.period.as_micros() as u64,
-            throttled_periods: self.stats.stopped_periods.load(Ordering::Relaxed),
-            throttled_ms: self.stats.stopped_us.load(Ordering::Relaxed) as f64 / 1e3,
-        }
-    }
-}
-
-/// Lets the process run until it has used `budget` of CPU since its CPU clock read `used_before`
-/// (ns), or the period ends. Returns when the budget ran out (it must be stopped), or `None` at
-/// the period's end with budget left. It sleeps for the budget left divided by the cores (the
-/// most CPU the process can use in that time), so it never overshoots by more than one such slice
-/// beyond what its clock shows.
-fn run_on_cpu_budget(
-    pid: u32,
-    budget: Duration,
-    end: Instant,
-    cores: u32,
-    used_before: u64,
-) -> Option<Instant> {
-    loop {
-        let used = Duration::from_nanos(process_cpu_ns(pid)?.saturating_sub(used_before));
-        let left = budget.saturating_sub(used);
-        if left < MIN_SLICE {
-            return Some(Instant::now());
-        }
-        let now = Instant::now();
-        if now >= end {
-            return None;
-        }
-        std::thread::sleep((left / cores).max(MIN_SLICE).min(end - now));
-    }
-}
-
-impl Drop for DutyCycle {
-    fn drop(&mut self) {
-        self.done.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-        let _ = signal(self.pid, libc::SIGCONT);
-    }
 }
 
 /// What holds the process to its share, kept alive as long as the process runs.
@@ -490,7 +152,7 @@ impl Throttled {
         stderr: Stdio,
     ) -> Result<Self, LocalError> {
         let quota =
-            crate::local::quota_us(memory_mb, period_us).ok_or(LocalError::QuotaTooSmall {
+            crate::model::quota_us(memory_mb, period_us).ok_or(LocalError::QuotaTooSmall {
                 memory_mb,
                 period_us,
             })?;
@@ -583,6 +245,7 @@ impl Drop for Throttled {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     fn host(uid: u32, v1: bool, v2: bool, clock: bool) -> Host {
         Host {

@@ -6,20 +6,11 @@
 //! p95 and p99 are over every sample, cold starts included (init + duration), as callers see them.
 
 use crate::cost::PriceTable;
+pub use crate::model::CpuQuota;
+use crate::model::Flagged;
 use crate::recommend::Point;
-use crate::report::Flagged;
 use crate::report_line::Sample;
 use crate::stats::{self, Summary};
-
-/// Local-only evidence that the CPU quota was in force.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CpuQuota {
-    pub quota_us: u64,
-    pub period_us: u64,
-    /// From the cgroup's `cpu.stat`: periods in which the quota ran out, and the time held back.
-    pub throttled_periods: u64,
-    pub throttled_ms: f64,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemoryResult {
@@ -80,8 +71,8 @@ pub fn summarise(memory_mb: u32, samples: &[Sample], prices: &PriceTable) -> Opt
         kept: kept.len(),
         outliers: steady.len() - kept.len(),
         duration,
-        p95_ms: stats::quantile(&waits, 0.95)?,
-        p99_ms: stats::quantile(&waits, 0.99)?,
+        p95_ms: measure::percentile_of_sorted(&waits, 0.95)?,
+        p99_ms: measure::percentile_of_sorted(&waits, 0.99)?,
         billed_mean_ms: kept.iter().map(|s| s.billed_ms as f64).sum::<f64>() / n,
         cost_usd: kept
             .iter()
@@ -161,8 +152,8 @@ mod tests {
         assert_eq!(r.duration.mean, 40.5);
         assert_eq!(r.init_ms, Some(30.0));
         // Waits 74 (cold: 30 + 44), 40, 41, 40.5, 40.5, 90: the cold start and the outlier count.
-        assert!((r.p95_ms - 86.0).abs() < 1e-9, "{}", r.p95_ms);
-        assert!((r.p99_ms - 89.2).abs() < 1e-9, "{}", r.p99_ms);
+        // Nearest rank (measure::percentile): the 6th of 6 for both.
+        assert_eq!((r.p95_ms, r.p99_ms), (90.0, 90.0));
         // Billed 40, 41, 41, 41 ms.
         assert_eq!(r.billed_mean_ms, 40.75);
         let want = (ARM64_US_EAST_1.invocation_usd(512, 40)

@@ -29,9 +29,7 @@ use crate::domain::target::TargetUrl;
 
 const COUNTER_KEY: &str = "counter#ids";
 
-/// Where the referrers past a day shard's limit are counted: not a host name, so no referrer
-/// can be mistaken for it.
-pub const OTHER_REFERRER: &str = "(other)";
+pub use crate::domain::analytics::OTHER_REFERRER;
 /// Per-day analytics are kept this long (DynamoDB TTL cleans them up).
 const ANALYTICS_DAYS: i64 = 90;
 /// Items outlive their expiry by a day so a late visitor still gets `410` rather than `404`.

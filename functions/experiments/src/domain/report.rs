@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use measure::percentile;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::compare::{FailureKind, Outcome};
@@ -111,16 +112,6 @@ pub struct Explored {
     /// What differs first, as the comparator writes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
-}
-
-/// The `q`-quantile (0..=1) of `values` by nearest rank; `None` for no values.
-pub fn percentile(values: &mut [f64], q: f64) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
-    Some(values[rank - 1])
 }
 
 /// Figures and verdicts from `records`, newest first (as the store returns them). `memory_mb` maps
@@ -627,15 +618,6 @@ mod tests {
             r#"{"candidate":"fixed","at":"t","distribution":"uniform","seed":1,"cases":256}"#;
         let none: Explored = serde_json::from_str(none).unwrap();
         assert_eq!((none.input, none.outcome), (None, None));
-    }
-
-    #[test]
-    fn percentiles_by_nearest_rank() {
-        let mut values: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&mut values, 0.5), Some(50.0));
-        assert_eq!(percentile(&mut values, 0.99), Some(99.0));
-        assert_eq!(percentile(&mut [7.0], 0.9), Some(7.0));
-        assert_eq!(percentile(&mut [], 0.5), None);
     }
 
     proptest! {

@@ -6,6 +6,8 @@
 //! Everything is `f64` and computed here (log-gamma by Lanczos, the regularized incomplete beta by
 //! its continued fraction, inverses by bisection) so the Lambda binaries need no statistics crate.
 
+use measure::percentile;
+
 /// `ln Γ(x)` for `x > 0`: the Lanczos approximation (g = 7, nine coefficients), good to about
 /// 1e-13 relative over the range the bounds use; below 0.5 through the reflection formula.
 pub fn ln_gamma(x: f64) -> f64 {
@@ -168,16 +170,6 @@ pub fn always_valid_lower(k: u64, n: u64, alpha: f64) -> f64 {
     bisect(0.0, k as f64 / n as f64, |p| ln_mixture(k, n, p) - level)
 }
 
-/// The `q`-quantile (0..=1) by nearest rank, reordering `values`; `None` for no values.
-pub fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
-    let (_, value, _) = values.select_nth_unstable_by(rank - 1, f64::total_cmp);
-    Some(*value)
-}
-
 /// A point estimate with its interval.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Estimate {
@@ -203,8 +195,8 @@ fn bootstrap(
     let mut values: Vec<f64> = (0..resamples)
         .filter_map(|_| statistic(&mut (0..pairs.len()).map(|_| pairs[rng.usize(..pairs.len())])))
         .collect();
-    let low = quantile(&mut values, alpha / 2.0)?;
-    let high = quantile(&mut values, 1.0 - alpha / 2.0)?;
+    let low = percentile(&mut values, alpha / 2.0)?;
+    let high = percentile(&mut values, 1.0 - alpha / 2.0)?;
     Some(Estimate { value, low, high })
 }
 
@@ -220,8 +212,8 @@ pub fn bootstrap_quantile_ratio(
 ) -> Option<Estimate> {
     let ratio = |sample: &mut dyn Iterator<Item = (f64, f64)>| {
         let (mut control, mut candidate): (Vec<f64>, Vec<f64>) = sample.unzip();
-        let denominator = quantile(&mut control, q).filter(|d| *d > 0.0)?;
-        quantile(&mut candidate, q).map(|c| c / denominator)
+        let denominator = percentile(&mut control, q).filter(|d| *d > 0.0)?;
+        percentile(&mut candidate, q).map(|c| c / denominator)
     };
     bootstrap(pairs, ratio, resamples, seed, alpha)
 }
@@ -247,7 +239,7 @@ pub fn bootstrap_median_paired_ratio(
             .filter(|(control, _)| *control > 0.0)
             .map(|(control, candidate)| candidate / control)
             .collect();
-        quantile(&mut ratios, 0.5)
+        percentile(&mut ratios, 0.5)
     };
     bootstrap(pairs, median, resamples, seed, alpha)
 }

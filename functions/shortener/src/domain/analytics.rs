@@ -18,6 +18,10 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
+/// Where the referrers past a day shard's limit are counted: not a host name, so no referrer
+/// can be mistaken for it.
+pub const OTHER_REFERRER: &str = "(other)";
+
 /// log2 of the number of HyperLogLog registers.
 pub const HLL_BITS: u32 = 10;
 const REGISTERS: usize = 1 << HLL_BITS;
@@ -104,10 +108,10 @@ pub fn referrer_host(referer: Option<&str>) -> String {
 }
 
 /// The `keep` referrers with the most visits (ties by name), the rest summed under
-/// [`crate::store::OTHER_REFERRER`]: a day of stats lists a bounded number of hosts whatever was
+/// [`OTHER_REFERRER`]: a day of stats lists a bounded number of hosts whatever was
 /// written (each of a link's shards keeps its own `MAX_REFERRERS`).
 pub fn top_referrers(referrers: BTreeMap<String, u64>, keep: usize) -> BTreeMap<String, u64> {
-    let other = crate::store::OTHER_REFERRER;
+    let other = OTHER_REFERRER;
     let mut ranked: Vec<(String, u64)> = referrers.into_iter().collect();
     ranked.sort_by(|(a, x), (b, y)| y.cmp(x).then_with(|| a.cmp(b)));
     let (mut top, mut kept) = (BTreeMap::new(), 0);
