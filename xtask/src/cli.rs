@@ -163,8 +163,13 @@ enum Verb {
     /// The verdict on candidates: `verdict <env> [region profile] <experiment> [candidate]`; exits
     /// 0 when the candidate may be promoted, 1 when not, 2 on error.
     Verdict {
-        #[arg(trailing_var_arg = true, required = true)]
+        #[arg(required = true)]
         args: Vec<String>,
+        /// A deadline (`30m`, `2h`, `1day`): for each candidate still collecting, the sample
+        /// percentage that would reach a verdict by then at the recent traffic, and its extra
+        /// Lambda cost.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        by: Option<std::time::Duration>,
     },
     /// Make a candidate the experiment's control: `promote <env> [region profile] <experiment>
     /// <candidate>`; refuses unless the verdict allows it.
@@ -240,7 +245,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let paths = Paths::new(root()?);
     std::env::set_current_dir(&paths.root)?;
     match cli.verb {
-        Verb::Verdict { args } => {
+        Verb::Verdict { args, by } => {
             let (env, rest) = args.split_first().expect("clap requires one");
             let (region, profile, rest) = split_env(env, rest)?;
             let (experiment, candidate) = match rest.as_slice() {
@@ -252,7 +257,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             let stack =
                 release::Stack::new(verbs::stack_env(&paths, env, region.as_deref(), &profile)?);
-            Ok(release::verdict(&stack, experiment, candidate))
+            Ok(release::verdict(&stack, experiment, candidate, by))
         }
         Verb::Promote {
             args,
@@ -488,6 +493,7 @@ mod tests {
             "docs",
             "audit",
             "verdict local round",
+            "verdict local sort fixed --by 30m",
             "verdict dev eu-west-1 p round half-even",
             "promote local sort fixed",
             "promote local sort fixed --dry-run",

@@ -191,15 +191,82 @@ pub fn describe(verdict: &Value) -> String {
     lines.join("\n")
 }
 
+/// For a candidate still collecting: how long the clean comparisons it needs take at the
+/// experiment's recent pace, and with a deadline, the sample percentage that would make it and
+/// its extra cost ([`experiments::domain::pace`]). `None` for a decided candidate.
+pub fn time_to_verdict(
+    report: &Value,
+    verdict: &Value,
+    by: Option<std::time::Duration>,
+) -> Option<String> {
+    use experiments::domain::pace::{self, Pace};
+    let more = verdict["correctness"]["moreNeeded"].as_u64()?;
+    let Ok(pace) = serde_json::from_value::<Pace>(report["pace"].clone()) else {
+        return Some(format!(
+            "  time to a verdict: {more} more clean comparisons; no pace yet (too few recent comparisons to tell how long)"
+        ));
+    };
+    let mut line = format!(
+        "  time to a verdict: about {} for {more} more clean comparisons at the recent pace ({:.0} comparisons an hour, {:.0} requests served at {} % sampled), if no failure comes",
+        pace::words(pace::seconds_for(more, &pace)),
+        pace.compared_per_hour,
+        pace.served_per_hour,
+        pace.sample_percent,
+    );
+    if let Some(deadline) = by {
+        let usd = usd_per_comparison(report);
+        let advice = pace::by_deadline(more, &pace, deadline.as_secs_f64(), usd);
+        let within = pace::words(deadline.as_secs_f64());
+        line.push_str(&match advice.sample_percent {
+            Some(percent) if percent <= pace.sample_percent => {
+                format!("\n  by {within}: the current sample percentage makes it")
+            }
+            Some(percent) => format!(
+                "\n  by {within}: sample {percent:.1} % of requests (now {} %){}",
+                pace.sample_percent,
+                advice.extra_usd_per_hour.map_or_else(
+                    || ", at an extra cost not known (a memory size is unknown)".to_owned(),
+                    |usd| format!(", about ${usd:.4} an hour more in invocations"),
+                )
+            ),
+            None => format!(
+                "\n  by {within}: not possible at this traffic; even 100 % sampled takes about {}",
+                pace::words(advice.seconds_at_full_sample)
+            ),
+        });
+    }
+    Some(line)
+}
+
+/// What one comparison costs in invocations, from the report's verdicts (see
+/// [`experiments::domain::pace::usd_per_comparison`]).
+fn usd_per_comparison(report: &Value) -> Option<f64> {
+    let verdicts = report["verdicts"].as_array()?;
+    let control = verdicts.first()?["cost"]["controlUsdPerMillion"].as_f64()?;
+    let candidates: Option<f64> = verdicts
+        .iter()
+        .map(|v| v["cost"]["candidateUsdPerMillion"].as_f64())
+        .sum();
+    Some((control + candidates?) / 1e6)
+}
+
 /// `./build.sh verdict`: 0 when the candidate (or, without one, any candidate) may be promoted,
 /// 1 when not, 2 on error.
-pub fn verdict(stack: &Stack, experiment: &str, candidate: Option<&str>) -> ExitCode {
+pub fn verdict(
+    stack: &Stack,
+    experiment: &str,
+    candidate: Option<&str>,
+    by: Option<std::time::Duration>,
+) -> ExitCode {
     let run = || -> Result<bool> {
         let runtime = tokio::runtime::Runtime::new()?;
         let report = stack.report(&runtime, experiment)?;
         let verdicts = verdicts(&report, candidate)?;
         for verdict in &verdicts {
             println!("{}", describe(verdict));
+            if let Some(line) = time_to_verdict(&report, verdict, by) {
+                println!("{line}");
+            }
         }
         Ok(verdicts.iter().any(|v| v["promotable"] == true))
     };
@@ -451,6 +518,46 @@ fn run_promote(stack: &Stack, ask: &Ask) -> Result<bool> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_collecting_candidate_says_how_long_and_what_a_deadline_takes() {
+        let report = json!({
+            "pace": {"comparedPerHour": 100.0, "servedPerHour": 400.0, "samplePercent": 25.0, "comparisons": 11},
+            "verdicts": [
+                {"candidate": "fixed", "correctness": {"moreNeeded": 350},
+                 "cost": {"controlUsdPerMillion": 1.0, "candidateUsdPerMillion": 1.0}},
+                {"candidate": "done", "correctness": {},
+                 "cost": {"controlUsdPerMillion": 1.0, "candidateUsdPerMillion": 1.0}}
+            ]
+        });
+        let verdict = &report["verdicts"][0];
+        let hours = |h: u64| Some(std::time::Duration::from_secs(h * 3_600));
+        let line = time_to_verdict(&report, verdict, hours(2)).unwrap();
+        assert!(
+            line.contains("about 3.5 h for 350 more clean comparisons"),
+            "{line}"
+        );
+        // 175 an hour of 400 served; 75 more comparisons an hour at $3 per million.
+        assert!(
+            line.contains(
+                "by 2.0 h: sample 43.8 % of requests (now 25 %), about $0.0002 an hour more"
+            ),
+            "{line}"
+        );
+        let half_hour = Some(std::time::Duration::from_secs(1_800));
+        let line = time_to_verdict(&report, verdict, half_hour).unwrap();
+        assert!(
+            line.contains("not possible at this traffic; even 100 % sampled takes about 52 min"),
+            "{line}"
+        );
+        assert!(time_to_verdict(&report, &report["verdicts"][1], None).is_none());
+        let no_pace = json!({"verdicts": []});
+        assert!(
+            time_to_verdict(&no_pace, verdict, None)
+                .unwrap()
+                .contains("no pace yet")
+        );
+    }
 
     fn report() -> Value {
         json!({

@@ -2,6 +2,7 @@
 
 pub mod compare;
 pub mod definition;
+pub mod pace;
 pub mod promotion;
 pub mod record;
 pub mod redaction;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::compare::{FailureKind, Outcome};
 use crate::domain::definition::Experiment;
+use crate::domain::pace::{self, Pace};
 use crate::domain::record::{ComparisonRecord, RequestSummary, VariantResult};
 use crate::domain::tally::Tally;
 use crate::domain::verdict::{self, CandidateVerdict, Differing, Observations};
@@ -87,6 +88,8 @@ pub struct Report {
     /// The latest exploration of each candidate explored (`./build.sh explore`); the report
     /// function adds them from the store.
     pub explorations: Vec<Explored>,
+    /// How fast the experiment compares requests lately; `None` with too few comparisons.
+    pub pace: Option<Pace>,
 }
 
 /// The latest exploration of a candidate (`./build.sh explore`, the `explore` crate): generated
@@ -205,6 +208,16 @@ pub fn report_on_totals(
             f
         })
         .collect();
+    let pace = pace::pace(records, experiment.sample_percent);
+    let mut verdicts = verdicts(experiment, records, memory_mb, totals);
+    if let Some(pace) = &pace {
+        for v in &mut verdicts {
+            v.correctness.eta_seconds = v
+                .correctness
+                .more_needed
+                .map(|more| pace::seconds_for(more, pace));
+        }
+    }
     Report {
         experiment: experiment.name.clone(),
         comparisons: records.len(),
@@ -212,9 +225,10 @@ pub fn report_on_totals(
         variants,
         latest_mismatches,
         latest_intended,
-        verdicts: verdicts(experiment, records, memory_mb, totals),
+        verdicts,
         mismatches_by_input: most_frequent(groups),
         explorations: Vec::new(),
+        pace,
     }
 }
 

@@ -203,6 +203,17 @@ pub fn render(
                          totals), not only these."
                     }
                 }
+                @if let Some(pace) = &report.pace {
+                    p id="pace" {
+                        "Pace: about " (format!("{:.0}", pace.compared_per_hour))
+                        " comparisons an hour lately (the latest " (pace.comparisons)
+                        "), of about " (format!("{:.0}", pace.served_per_hour))
+                        " requests served at " (pace.sample_percent) " % sampled. "
+                        "\"More needed\" says how long the rest takes at this pace if no failure comes; "
+                        code { "./build.sh verdict ... --by 30m" } " names the sample percentage that "
+                        "would make a deadline, and its cost."
+                    }
+                }
                 section id="verdicts" { (verdict_sentences(&report.verdicts)) }
                 p class="note" id="why-asymmetric" {
                     "Why " strong { "differs" } " can come after one comparison and "

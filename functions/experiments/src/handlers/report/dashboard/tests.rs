@@ -535,3 +535,52 @@ fn the_promotions_say_what_when_by_whom_how_and_why_newest_first() {
         assert!(html.contains(expected), "{expected} in {html}");
     }
 }
+
+#[test]
+fn a_collecting_candidate_shows_its_progress_and_the_time_left_at_the_recent_pace() {
+    let experiment = experiment();
+    // 40 clean comparisons a second apart, newest first: 3,600 an hour.
+    let records: Vec<ComparisonRecord> = (0..40)
+        .rev()
+        .map(|i| ComparisonRecord {
+            experiment: "round".into(),
+            correlation_id: format!("c{i}"),
+            at: format!("2026-11-30T10:00:{i:02}.000Z"),
+            request: RequestSummary {
+                method: "GET".into(),
+                path: "/round".into(),
+                query: "number=1".into(),
+                body: String::new(),
+            },
+            control: VariantResult {
+                verdict: None,
+                ..result("control", true)
+            },
+            candidates: vec![result("half-even", true), result("fixed", true)],
+            noise: None,
+        })
+        .collect();
+    let report = crate::domain::report::report(&experiment, &records, &Default::default());
+    let fixed = &report.verdicts[1].correctness;
+    let more = fixed.more_needed.expect("collecting");
+    // At 3,600 an hour, one a second.
+    assert!((fixed.eta_seconds.unwrap() - more as f64).abs() < 1e-6);
+    let html = render(
+        &experiment,
+        &report,
+        &Counts::default(),
+        &View::default(),
+        &[],
+    )
+    .into_string();
+    for expected in [
+        format!(r#"<progress value="40" max="{}"></progress>"#, 40 + more),
+        format!(
+            "about {} at the recent pace",
+            crate::domain::pace::words(more as f64)
+        ),
+        "Pace: about 3600 comparisons an hour lately (the latest 40)".to_owned(),
+    ] {
+        assert!(html.contains(&expected), "{expected} not in {html}");
+    }
+}

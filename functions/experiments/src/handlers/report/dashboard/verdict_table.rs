@@ -4,6 +4,7 @@
 use maud::{Markup, html};
 
 use super::{NONE, state_name};
+use crate::domain::pace;
 use crate::domain::verdict::{self, CandidateVerdict, Interval, PerformanceState};
 
 /// The verdict table's fixed column widths as style rules (the page allows no `style` attributes).
@@ -94,7 +95,14 @@ pub(super) fn verdict_rows(verdicts: &[CandidateVerdict]) -> Markup {
                     }
                 }
                 td class="num" {
-                    @if let Some(more) = c.more_needed { (more) } @else { (NONE) }
+                    @if let Some(more) = c.more_needed {
+                        (more)
+                        // How far along, and how long the rest takes at the recent pace.
+                        progress value=(c.comparisons) max=(c.comparisons + more) {}
+                        @if let Some(eta) = c.eta_seconds {
+                            small class="eta" { "about " (pace::words(eta)) " at the recent pace" }
+                        }
+                    } @else { (NONE) }
                     small { "at least " (c.min_comparisons) " in all" }
                 }
                 td class="num" { (duration_cell(v)) }
