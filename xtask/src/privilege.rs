@@ -1,9 +1,10 @@
 //! Least privilege, checked: for every deployed function, the AWS actions its code can call
 //! against the actions its policy in `template.yaml` grants; part of `./build.sh check`.
 //!
-//! What the code can call is derived statically from the workspace's source, per binary: every
-//! function reachable from the binary's file (by name, across the function crates and `shared`,
-//! test modules left out) is searched for AWS calls:
+//! What the code can call is derived statically from the workspace's source, read with `syn`, per
+//! binary: every function reachable from the binary's file (by name, across the function crates
+//! and `shared`, `#[cfg(test)]` items left out; a method call may land in any module the file's
+//! imports lead to, or in their private child modules) is searched for AWS calls:
 //! - SDK fluent calls (`.get_item().table_name(...)`, `.invoke().function_name(...)`), and the
 //!   items of a DynamoDB transaction (`Put::builder()`, `ConditionCheck::builder()`, ...), each
 //!   mapped to its IAM action;
@@ -18,9 +19,9 @@
 //! The role's managed policies (logs, X-Ray) come from SAM, not from `Policies`, and are not
 //! compared either.
 //!
-//! By job: [`source`] reads one file (a hand-written lexer), [`code`] follows what a binary
-//! reaches, [`calls`] turns the calls found into IAM actions, [`policy`] reads what the template
-//! grants; this file compares the two per function.
+//! By job: [`source`] reads one file (with `syn`), [`code`] follows what a binary reaches,
+//! [`calls`] turns the calls found into IAM actions, [`policy`] reads what the template grants;
+//! this file compares the two per function.
 
 mod calls;
 mod code;

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::source::{Source, matching_brace, words};
+use super::source::{Body, Source};
 
 /// SDK operation (snake case, as the fluent client names it) -> IAM action. The call must be
 /// followed by one of the service's request setters, so `uri.query()` is not a DynamoDB Query.
@@ -41,70 +41,68 @@ const TRANSACTION_ITEMS: [(&str, &str); 4] = [
 ];
 
 impl Source {
-    /// `impl Operation for X { const NAME: &'static str = "Op"; ...}`: (X, Op).
-    pub(super) fn json_operations(&self) -> Vec<(String, String)> {
-        let mut found = Vec::new();
-        for (at, _) in self.code.match_indices("impl Operation for ") {
-            let input: String = self.code[at + 19..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            let Some(open) = self.code[at..].find('{').map(|o| at + o) else {
-                continue;
-            };
-            let Some(close) = matching_brace(&self.code, open) else {
-                continue;
-            };
-            let key = "const NAME: &'static str = \"";
-            if let Some(k) = self.text[open..close].find(key) {
-                let start = open + k + key.len();
-                if let Some(end) = self.text[start..].find('"') {
-                    found.push((input.clone(), self.text[start..start + end].to_owned()));
-                }
-            }
-        }
-        found
+    /// The JSON 1.1 service this file's signed calls go to: the `signing_name` of the `Service`
+    /// it declares, or its `SIGNING_NAME`.
+    pub(super) fn service(&self) -> Option<&str> {
+        ["signing_name", "SIGNING_NAME"].iter().find_map(|key| {
+            self.whole
+                .named_strings
+                .iter()
+                .find(|(name, _)| name == key)
+                .map(|(_, value)| value.as_str())
+        })
     }
 
-    /// The AWS actions the code in `range` calls directly.
+    /// `impl Operation for X { const NAME: &'static str = "Op"; ...}`: (X, Op).
+    pub(super) fn json_operations(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.impls
+            .iter()
+            .filter(|i| i.trait_name == "Operation")
+            .filter_map(|i| {
+                let (_, name) = i.strings.iter().find(|(k, _)| k == "NAME")?;
+                Some((i.type_name.as_str(), name.as_str()))
+            })
+    }
+
+    /// The AWS actions `body` (one of this file's) calls directly.
     pub(super) fn actions_in(
         &self,
-        range: std::ops::Range<usize>,
+        body: &Body,
         operations: &BTreeMap<String, String>,
     ) -> BTreeSet<String> {
-        let code = &self.code[range.clone()];
         let mut found = BTreeSet::new();
-        for (method, action, setters) in SDK_OPERATIONS {
-            for (at, _) in code.match_indices(&format!(".{method}()")) {
-                let after: String = code[at + method.len() + 3..]
-                    .chars()
-                    .filter(|c| !c.is_whitespace())
-                    .take(40)
-                    .collect();
-                if setters.iter().any(|s| after.starts_with(&format!(".{s}("))) {
+        for call in body.methods.iter().filter(|m| m.bare) {
+            let Some(then) = &call.then else { continue };
+            for (method, action, setters) in SDK_OPERATIONS {
+                if call.name == method && setters.contains(&then.as_str()) {
                     found.insert(action.to_owned());
                 }
             }
         }
-        for (item, action) in TRANSACTION_ITEMS {
-            for (at, _) in code.match_indices(&format!("{item}::builder()")) {
-                let boundary = at == 0 || !code.as_bytes()[at - 1].is_ascii_alphanumeric();
-                if boundary && self.code.contains(".transact_write_items()") {
-                    found.insert(action.to_owned());
+        let transaction = self
+            .whole
+            .methods
+            .iter()
+            .any(|m| m.bare && m.name == "transact_write_items");
+        if transaction {
+            for path in &body.bare_calls {
+                if let [.., item, builder] = path.as_slice()
+                    && builder == "builder"
+                    && let Some((_, action)) = TRANSACTION_ITEMS.iter().find(|(i, _)| i == item)
+                {
+                    found.insert((*action).to_owned());
                 }
             }
         }
-        if let Some(service) = &self.service {
-            let text = &self.text[range];
-            for (at, _) in text.match_indices(".call(\"") {
-                let start = at + 7;
-                if let Some(end) = text[start..].find('"') {
-                    found.insert(format!("{service}:{}", &text[start..start + end]));
+        if let Some(service) = self.service() {
+            for call in body.methods.iter().filter(|m| m.name == "call") {
+                if let Some(operation) = &call.literal {
+                    found.insert(format!("{service}:{operation}"));
                 }
             }
         }
-        for word in words(code) {
-            if let Some(action) = operations.get(word) {
+        for ident in &body.idents {
+            if let Some(action) = operations.get(ident) {
                 found.insert(action.clone());
             }
         }

@@ -1,286 +1,498 @@
-//! One source file as the check reads it: a hand-written lexer that blanks comments, string
-//! contents and test modules, then finds function definitions, the names code calls or passes,
-//! and the module paths it names.
+//! One source file as the check reads it: parsed with `syn`, test items (`#[cfg(test)]`) left
+//! out; its function definitions and, for each of their bodies and for the file as a whole, what
+//! the code names: the functions it calls or passes, the module paths, the method calls.
+//!
+//! Macro arguments are code too (`tokio::join!(store.read(), ...)`, `format!("{}", f(x))`): they
+//! are read as expressions where they parse as such, part by part where a macro has syntax of its
+//! own (tracing's `code = %code`, `json!`'s objects, maud's `html!`), and token by token for what
+//! is left, so a call inside a macro is still a call.
 
-/// One source file: its text, and the same text with comments, string contents and test modules
-/// blanked (same offsets), which is what names and braces are read from.
+use std::collections::BTreeSet;
+
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::visit::{self, Visit};
+use syn::{Expr, Token};
+
+/// One source file: its functions, what the file names as a whole, and its trait impls.
 pub(super) struct Source {
-    pub(super) text: String,
-    pub(super) code: String,
-    /// The JSON 1.1 service this file's signed calls go to (`signing_name: "..."`).
-    pub(super) service: Option<String>,
+    /// Everything outside test items, as one body: what an entry file reaches (`main` and
+    /// whatever else the file names).
+    pub(super) whole: Body,
+    /// Every function with a body (free, associated, a trait's default, nested).
+    pub(super) definitions: Vec<Definition>,
+    /// `impl Trait for Type { ... }`, with the string constants it defines.
+    pub(super) impls: Vec<TraitImpl>,
+    /// The private modules it declares in files of their own (`mod links;`), as paths from this
+    /// module (`mod a { mod b; }` gives `a::b`): parts of it, which may hold its types' methods.
+    pub(super) modules: Vec<Vec<String>>,
+    /// The module paths it names outside test items, which tell which files it sees:
+    /// `use a::b::{c, d}` gives `a::b`, `a::b::c` and `a::b::d`; `x::y::f(...)` gives `x::y::f`.
+    pub(super) paths: BTreeSet<Vec<String>>,
 }
 
-/// A function definition: its name and its body's byte range in its file.
+/// A function definition: its name and what its body names.
 pub(super) struct Definition {
-    pub(super) file: usize,
     pub(super) name: String,
-    pub(super) body: std::ops::Range<usize>,
+    pub(super) body: Body,
 }
 
-/// The names `code` calls (`name(`, `name::<T>(`) or passes as a function (`serve(app, handler)`,
-/// `.map(parse)`), each with whether it is a method call (`.name(`); a variable or a field of
-/// the same name is not a reference.
-pub(super) fn references(code: &str) -> impl Iterator<Item = (&str, bool)> {
-    let bytes = code.as_bytes();
-    let mut found = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !(bytes[i].is_ascii_alphabetic() || bytes[i] == b'_')
-            || (i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'))
-        {
-            i += 1;
-            continue;
-        }
-        let end = i + bytes[i..]
-            .iter()
-            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-            .count();
-        let after = code[end..].trim_start();
-        let before = code[..i].trim_end();
-        let called = after.starts_with('(') || after.starts_with("::<");
-        let passed = (before.ends_with('(') || before.ends_with(',') || before.ends_with("::"))
-            && (after.starts_with(')') || after.starts_with(','));
-        if called || passed {
-            found.push((&code[i..end], called && before.ends_with('.')));
-        }
-        i = end;
-    }
-    found.into_iter()
+/// What a piece of code names, in the order it is written.
+#[derive(Default)]
+pub(super) struct Body {
+    /// The functions it calls (`f(`, `a::f(`, `f::<T>(`, `.f(`) or passes as an argument
+    /// (`serve(app, handler)`, `.map(parse)`).
+    pub(super) references: Vec<Reference>,
+    /// The methods it calls, with what the AWS calls are told by.
+    pub(super) methods: Vec<MethodCall>,
+    /// The paths it calls without arguments: `Put::builder()` gives `Put::builder`.
+    pub(super) bare_calls: Vec<Vec<String>>,
+    /// String literals given a name: a struct field's (`signing_name: "lambda"`) or a
+    /// constant's (`const NAME: &str = "ListThings"`).
+    pub(super) named_strings: Vec<(String, String)>,
+    /// Every identifier.
+    pub(super) idents: BTreeSet<String>,
 }
 
-/// The module paths `code` names: `use a::b::{c, d}` gives `a::b` (and `a::b::c`, `a::b::d`),
-/// `x::y::f(` gives `x::y`.
-pub(super) fn paths(code: &str) -> Vec<Vec<String>> {
-    let mut found = Vec::new();
-    let bytes = code.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let word = |at: usize| -> usize {
-            at + bytes[at..]
-                .iter()
-                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-                .count()
-        };
-        if !(bytes[i].is_ascii_alphabetic() || bytes[i] == b'_')
-            || (i > 0
-                && (bytes[i - 1].is_ascii_alphanumeric()
-                    || bytes[i - 1] == b'_'
-                    || bytes[i - 1] == b':'))
-        {
-            i += 1;
-            continue;
-        }
-        let mut segments = Vec::new();
-        let mut at = i;
-        loop {
-            let end = word(at);
-            if end == at {
-                break;
-            }
-            segments.push(code[at..end].to_owned());
-            if code[end..].starts_with("::") {
-                at = end + 2;
-                if code[at..].starts_with('{') {
-                    // use a::b::{c, d::e}: each item as a path too.
-                    if let Some(close) = code[at..].find('}') {
-                        for item in code[at + 1..at + close].split(',') {
-                            let item: Vec<String> = item
-                                .trim()
-                                .split("::")
-                                .map(|s| s.trim().to_owned())
-                                .filter(|s| !s.is_empty() && s != "*")
-                                .collect();
-                            let mut path = segments.clone();
-                            path.extend(item);
-                            found.push(path);
-                        }
-                    }
-                    break;
-                }
-            } else {
-                break;
-            }
-        }
-        if segments.len() > 1 {
-            found.push(segments);
-        }
-        i = at.max(i + 1);
-    }
-    found
+/// A function named by the code; `method` when it is called as one (`x.name(`), whose receiver's
+/// type the check does not know.
+pub(super) struct Reference {
+    pub(super) name: String,
+    pub(super) method: bool,
 }
 
-/// The identifiers in `code`.
-pub(super) fn words(code: &str) -> impl Iterator<Item = &str> {
-    code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_'))
+/// `.name(args)`.
+pub(super) struct MethodCall {
+    pub(super) name: String,
+    /// Called without arguments (`.get_item()`).
+    pub(super) bare: bool,
+    /// The method called on its result: `table_name` in `.get_item().table_name(..)`.
+    pub(super) then: Option<String>,
+    /// Its first argument, when a string literal (`.call("GetSecretValue", ..)`).
+    pub(super) literal: Option<String>,
+}
+
+/// `impl Trait for Type { const K: &str = "v"; ... }`: its trait's and type's last names and its
+/// string constants.
+pub(super) struct TraitImpl {
+    pub(super) trait_name: String,
+    pub(super) type_name: String,
+    pub(super) strings: Vec<(String, String)>,
 }
 
 impl Source {
-    pub(super) fn new(text: String) -> Self {
-        let mut code = blank_comments_and_strings(&text);
-        blank_test_modules(&mut code);
-        let service = ["signing_name: \"", "SIGNING_NAME: &str = \""]
-            .iter()
-            .find_map(|key| {
-                let at = text.find(key)? + key.len();
-                let end = text[at..].find('"')?;
-                Some(text[at..at + end].to_owned())
+    pub(super) fn parse(text: &str) -> syn::Result<Self> {
+        let file = syn::parse_file(text)?;
+        let mut reader = Reader {
+            open: vec![Body::default()],
+            then: None,
+            definitions: Vec::new(),
+            impls: Vec::new(),
+            inline: Vec::new(),
+            modules: Vec::new(),
+            paths: BTreeSet::new(),
+        };
+        reader.visit_file(&file);
+        Ok(Self {
+            whole: reader.open.pop().unwrap_or_default(),
+            definitions: reader.definitions,
+            impls: reader.impls,
+            modules: reader.modules,
+            paths: reader.paths,
+        })
+    }
+}
+
+/// Walks one file, noting what it finds in every body open around it: what a nested function
+/// names, its parent names too, and the file names everything.
+struct Reader {
+    /// The bodies being read, the whole file's first.
+    open: Vec<Body>,
+    /// The method called on the result of the method call about to be read.
+    then: Option<String>,
+    definitions: Vec<Definition>,
+    impls: Vec<TraitImpl>,
+    /// The inline modules (`mod a { ... }`) being read.
+    inline: Vec<String>,
+    modules: Vec<Vec<String>>,
+    paths: BTreeSet<Vec<String>>,
+}
+
+impl Reader {
+    fn note(&mut self, f: impl Fn(&mut Body)) {
+        for body in &mut self.open {
+            f(body);
+        }
+    }
+
+    fn reference(&mut self, name: String, method: bool) {
+        self.note(|b| {
+            b.references.push(Reference {
+                name: name.clone(),
+                method,
             });
-        Self {
-            text,
-            code,
-            service,
+        });
+    }
+
+    /// A path expression given as an argument is a function passed, if one has its name.
+    fn passed(&mut self, arg: &Expr) {
+        if let Expr::Path(p) = arg
+            && let Some(last) = p.path.segments.last()
+        {
+            self.reference(last.ident.to_string(), false);
         }
     }
 
-    /// Every `fn name(...) { body }` outside test modules.
-    pub(super) fn definitions(&self, file: usize) -> Vec<Definition> {
-        let code = &self.code;
-        let mut found = Vec::new();
-        let mut from = 0;
-        while let Some(at) = code[from..].find("fn ") {
-            let start = from + at;
-            from = start + 3;
-            let boundary = start == 0 || !code.as_bytes()[start - 1].is_ascii_alphanumeric();
-            let name: String = code[from..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+    fn define(&mut self, name: &syn::Ident, block: &syn::Block) {
+        self.open.push(Body::default());
+        self.visit_block(block);
+        if let Some(body) = self.open.pop() {
+            self.definitions.push(Definition {
+                name: name.to_string(),
+                body,
+            });
+        }
+    }
+
+    fn arguments<'a>(&mut self, args: impl IntoIterator<Item = &'a Expr>) {
+        for arg in args {
+            self.passed(arg);
+            self.visit_expr(arg);
+        }
+    }
+
+    /// A macro's arguments: as expressions, else as statements, else part by part.
+    fn macro_tokens(&mut self, tokens: TokenStream) {
+        if let Ok(exprs) = Punctuated::<Expr, Token![,]>::parse_terminated.parse2(tokens.clone()) {
+            self.arguments(&exprs);
+        } else if let Ok(stmts) = syn::Block::parse_within.parse2(tokens.clone()) {
+            for stmt in &stmts {
+                self.visit_stmt(stmt);
+            }
+        } else {
+            for part in split_commas(tokens) {
+                match syn::parse2::<Expr>(unlabelled(&part)) {
+                    Ok(expr) => self.arguments([&expr]),
+                    Err(_) => self.scan(part),
+                }
+            }
+        }
+    }
+
+    /// Tokens that are not Rust as a whole: a name followed by `(...)` is a call, `a::b` a path,
+    /// and each group is read again as macro arguments.
+    fn scan(&mut self, tokens: Vec<TokenTree>) {
+        let punct = |at: Option<&TokenTree>, c: char| matches!(at, Some(TokenTree::Punct(p)) if p.as_char() == c);
+        for (i, tree) in tokens.iter().enumerate() {
+            match tree {
+                TokenTree::Ident(ident) => {
+                    let name = ident.to_string();
+                    self.note(|b| {
+                        b.idents.insert(name.clone());
+                    });
+                    if matches!(tokens.get(i + 1), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
+                    {
+                        let method = i > 0 && punct(tokens.get(i - 1), '.');
+                        self.reference(name.clone(), method);
+                    }
+                    if i > 0 && punct(tokens.get(i - 1), ':') {
+                        continue;
+                    }
+                    let mut path = vec![name];
+                    let mut at = i + 1;
+                    while punct(tokens.get(at), ':')
+                        && punct(tokens.get(at + 1), ':')
+                        && let Some(TokenTree::Ident(next)) = tokens.get(at + 2)
+                    {
+                        path.push(next.to_string());
+                        at += 3;
+                    }
+                    if path.len() > 1 {
+                        self.paths.insert(path);
+                    }
+                }
+                TokenTree::Group(group) => self.macro_tokens(group.stream()),
+                TokenTree::Punct(_) | TokenTree::Literal(_) => {}
+            }
+        }
+    }
+}
+
+/// `tokens` split at their top-level commas.
+fn split_commas(tokens: TokenStream) -> Vec<Vec<TokenTree>> {
+    let mut parts = Vec::new();
+    let mut part = Vec::new();
+    for tree in tokens {
+        match &tree {
+            TokenTree::Punct(p) if p.as_char() == ',' => parts.push(std::mem::take(&mut part)),
+            _ => part.push(tree),
+        }
+    }
+    parts.push(part);
+    parts.retain(|part| !part.is_empty());
+    parts
+}
+
+/// A macro argument without the name or sigil some macros put before the expression: tracing's
+/// `code = %code`, `error = ?e`, `format!`'s `width = w`.
+fn unlabelled(part: &[TokenTree]) -> TokenStream {
+    let is = |tree: &TokenTree, c: char| matches!(tree, TokenTree::Punct(p) if p.as_char() == c);
+    let mut rest = part;
+    // `name =` or `a.b =`, not `==`.
+    if let Some(eq) = rest.iter().position(|t| is(t, '=')) {
+        let before_is_a_name = rest[..eq]
+            .iter()
+            .all(|t| matches!(t, TokenTree::Ident(_)) || is(t, '.'));
+        let single =
+            !matches!(&rest[eq], TokenTree::Punct(p) if p.spacing() == proc_macro2::Spacing::Joint);
+        if eq > 0 && before_is_a_name && single {
+            rest = &rest[eq + 1..];
+        }
+    }
+    if let Some(first) = rest.first()
+        && (is(first, '%') || is(first, '?'))
+    {
+        rest = &rest[1..];
+    }
+    rest.iter().cloned().collect()
+}
+
+/// `#[cfg(test)]`: what only tests compile is not what a function can call.
+fn is_test(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path().is_ident("cfg") && a.parse_args::<syn::Ident>().is_ok_and(|i| i == "test")
+    })
+}
+
+/// `use a::b::{c, d::e}`: `a::b`, `a::b::c`, `a::b::d::e` (a group's prefix and each leaf).
+fn use_paths(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            use_paths(&p.tree, prefix, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => out.push([prefix.as_slice(), &[n.ident.to_string()]].concat()),
+        syn::UseTree::Rename(r) => out.push([prefix.as_slice(), &[r.ident.to_string()]].concat()),
+        syn::UseTree::Glob(_) => out.push(prefix.clone()),
+        syn::UseTree::Group(g) => {
+            out.push(prefix.clone());
+            for item in &g.items {
+                use_paths(item, prefix, out);
+            }
+        }
+    }
+}
+
+fn string_literal(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Some(s.value()),
+        _ => None,
+    }
+}
+
+fn last_name(path: &syn::Path) -> Option<String> {
+    path.segments.last().map(|s| s.ident.to_string())
+}
+
+impl<'ast> Visit<'ast> for Reader {
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        let attrs: &[syn::Attribute] = match item {
+            syn::Item::Fn(i) => &i.attrs,
+            syn::Item::Mod(i) => &i.attrs,
+            syn::Item::Impl(i) => &i.attrs,
+            syn::Item::Use(i) => &i.attrs,
+            syn::Item::Const(i) => &i.attrs,
+            syn::Item::Static(i) => &i.attrs,
+            syn::Item::Struct(i) => &i.attrs,
+            syn::Item::Enum(i) => &i.attrs,
+            syn::Item::Trait(i) => &i.attrs,
+            syn::Item::Macro(i) => &i.attrs,
+            _ => &[],
+        };
+        if !is_test(attrs) {
+            visit::visit_item(self, item);
+        }
+    }
+
+    fn visit_impl_item(&mut self, item: &'ast syn::ImplItem) {
+        let test = match item {
+            syn::ImplItem::Fn(f) => is_test(&f.attrs),
+            syn::ImplItem::Const(c) => is_test(&c.attrs),
+            _ => false,
+        };
+        if !test {
+            visit::visit_impl_item(self, item);
+        }
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        for attr in &f.attrs {
+            self.visit_attribute(attr);
+        }
+        self.visit_signature(&f.sig);
+        self.define(&f.sig.ident, &f.block);
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        for attr in &f.attrs {
+            self.visit_attribute(attr);
+        }
+        self.visit_signature(&f.sig);
+        self.define(&f.sig.ident, &f.block);
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        for attr in &f.attrs {
+            self.visit_attribute(attr);
+        }
+        self.visit_signature(&f.sig);
+        if let Some(block) = &f.default {
+            self.define(&f.sig.ident, block);
+        }
+    }
+
+    fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
+        let name = item.ident.to_string();
+        if item.content.is_none() {
+            if matches!(item.vis, syn::Visibility::Inherited) {
+                self.modules
+                    .push([self.inline.as_slice(), &[name]].concat());
+            }
+            return;
+        }
+        self.inline.push(name);
+        visit::visit_item_mod(self, item);
+        self.inline.pop();
+    }
+
+    fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+        if let Some((_, path, _)) = &item.trait_
+            && let syn::Type::Path(ty) = &*item.self_ty
+            && let (Some(trait_name), Some(type_name)) = (last_name(path), last_name(&ty.path))
+        {
+            let strings = item
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    syn::ImplItem::Const(c) if !is_test(&c.attrs) => {
+                        Some((c.ident.to_string(), string_literal(&c.expr)?))
+                    }
+                    _ => None,
+                })
                 .collect();
-            if !boundary || name.is_empty() {
-                continue;
-            }
-            // The body: the first `{` before any `;` (a trait method without a body has none).
-            let rest = &code[from..];
-            let (Some(open), semi) = (rest.find('{'), rest.find(';')) else {
-                continue;
-            };
-            if semi.is_some_and(|s| s < open) {
-                continue;
-            }
-            let open = from + open;
-            if let Some(close) = matching_brace(code, open) {
-                found.push(Definition {
-                    file,
-                    name,
-                    body: open..close + 1,
-                });
-            }
+            self.impls.push(TraitImpl {
+                trait_name,
+                type_name,
+                strings,
+            });
         }
-        found
+        visit::visit_item_impl(self, item);
     }
-}
 
-/// The index of the `}` that closes the `{` at `open` in `code` (comments and strings blanked).
-pub(super) fn matching_brace(code: &str, open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, b) in code.as_bytes()[open..].iter().enumerate() {
-        match b {
-            b'{' => depth += 1,
-            b'}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(open + i);
-                }
-            }
-            _ => {}
+    fn visit_item_const(&mut self, c: &'ast syn::ItemConst) {
+        if let Some(value) = string_literal(&c.expr) {
+            let name = c.ident.to_string();
+            self.note(|b| b.named_strings.push((name.clone(), value.clone())));
         }
+        visit::visit_item_const(self, c);
     }
-    None
-}
 
-/// `text` with comments and the contents of string and char literals replaced by spaces.
-fn blank_comments_and_strings(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = bytes.to_vec();
-    let mut i = 0;
-    let blank = |out: &mut Vec<u8>, from: usize, to: usize| {
-        for b in &mut out[from..to.min(bytes.len())] {
-            if *b != b'\n' {
-                *b = b' ';
-            }
+    fn visit_impl_item_const(&mut self, c: &'ast syn::ImplItemConst) {
+        if let Some(value) = string_literal(&c.expr) {
+            let name = c.ident.to_string();
+            self.note(|b| b.named_strings.push((name.clone(), value.clone())));
         }
-    };
-    while i < bytes.len() {
-        match bytes[i] {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                let end = text[i..].find('\n').map_or(bytes.len(), |e| i + e);
-                blank(&mut out, i, end);
-                i = end;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let end = text[i + 2..]
-                    .find("*/")
-                    .map_or(bytes.len(), |e| i + 2 + e + 2);
-                blank(&mut out, i, end);
-                i = end;
-            }
-            b'r' if matches!(bytes.get(i + 1), Some(b'#') | Some(b'"'))
-                && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) =>
-            {
-                let hashes = bytes[i + 1..].iter().take_while(|b| **b == b'#').count();
-                if bytes.get(i + 1 + hashes) != Some(&b'"') {
-                    i += 1;
-                    continue;
-                }
-                let start = i + 2 + hashes;
-                let close = format!("\"{}", "#".repeat(hashes));
-                let end = text[start..]
-                    .find(&close)
-                    .map_or(bytes.len(), |e| start + e);
-                blank(&mut out, start, end);
-                i = end + close.len();
-            }
-            b'"' => {
-                let mut j = i + 1;
-                while j < bytes.len() && bytes[j] != b'"' {
-                    j += if bytes[j] == b'\\' { 2 } else { 1 };
-                }
-                blank(&mut out, i + 1, j);
-                i = j + 1;
-            }
-            b'\'' => {
-                // A char literal ('x', '\n', '{'), not a lifetime ('a).
-                if bytes.get(i + 1) == Some(&b'\\') {
-                    let end = text[i + 2..].find('\'').map_or(bytes.len(), |e| i + 2 + e);
-                    blank(&mut out, i + 1, end);
-                    i = end + 1;
-                } else if let Some(c) = text[i + 1..].chars().next()
-                    && text[i + 1 + c.len_utf8()..].starts_with('\'')
-                {
-                    blank(&mut out, i + 1, i + 1 + c.len_utf8());
-                    i += 2 + c.len_utf8();
-                } else {
-                    i += 1;
-                }
-            }
-            _ => i += 1,
-        }
+        visit::visit_impl_item_const(self, c);
     }
-    String::from_utf8(out).unwrap_or_default()
-}
 
-/// Blanks `#[cfg(test)] mod ... { ... }`: tests call what the deployed code does not.
-fn blank_test_modules(code: &mut String) {
-    let mut from = 0;
-    while let Some(at) = code[from..].find("#[cfg(test)]") {
-        let start = from + at;
-        from = start + 12;
-        let rest = code[from..].trim_start();
-        if !rest.starts_with("mod ") {
-            continue;
+    fn visit_field_value(&mut self, field: &'ast syn::FieldValue) {
+        if let syn::Member::Named(name) = &field.member
+            && let Some(value) = string_literal(&field.expr)
+        {
+            let name = name.to_string();
+            self.note(|b| b.named_strings.push((name.clone(), value.clone())));
         }
-        let Some(open) = code[from..].find('{').map(|o| from + o) else {
-            break;
-        };
-        let Some(close) = matching_brace(code, open) else {
-            break;
-        };
-        let blanked: String = code[start..=close]
-            .chars()
-            .map(|c| if c == '\n' { '\n' } else { ' ' })
-            .collect();
-        code.replace_range(start..=close, &blanked);
-        from = close + 1;
+        visit::visit_field_value(self, field);
+    }
+
+    fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
+        let mut found = Vec::new();
+        use_paths(&item.tree, &mut Vec::new(), &mut found);
+        found.retain(|p| p.len() > 1);
+        self.paths.extend(found);
+        visit::visit_item_use(self, item);
+    }
+
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        if path.segments.len() > 1 && path.leading_colon.is_none() {
+            let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+            self.paths.insert(segments);
+        }
+        visit::visit_path(self, path);
+    }
+
+    fn visit_ident(&mut self, ident: &'ast syn::Ident) {
+        let name = ident.to_string();
+        self.note(|b| {
+            b.idents.insert(name.clone());
+        });
+    }
+
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        if let Expr::Path(p) = &*call.func
+            && let Some(name) = last_name(&p.path)
+        {
+            self.reference(name, false);
+            if call.args.is_empty() {
+                let path: Vec<String> = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                self.note(|b| b.bare_calls.push(path.clone()));
+            }
+        }
+        self.visit_expr(&call.func);
+        self.arguments(&call.args);
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        let then = self.then.take();
+        if matches!(*call.receiver, Expr::MethodCall(_)) {
+            self.then = Some(call.method.to_string());
+        }
+        self.visit_expr(&call.receiver);
+        let name = call.method.to_string();
+        self.reference(name.clone(), true);
+        let literal = call.args.first().and_then(string_literal);
+        let bare = call.args.is_empty();
+        self.note(|b| {
+            b.idents.insert(name.clone());
+            b.methods.push(MethodCall {
+                name: name.clone(),
+                bare,
+                then: then.clone(),
+                literal: literal.clone(),
+            });
+        });
+        if let Some(turbofish) = &call.turbofish {
+            self.visit_angle_bracketed_generic_arguments(turbofish);
+        }
+        self.arguments(&call.args);
+    }
+
+    fn visit_expr_tuple(&mut self, tuple: &'ast syn::ExprTuple) {
+        self.arguments(&tuple.elems);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        self.visit_path(&mac.path);
+        self.macro_tokens(mac.tokens.clone());
     }
 }
