@@ -218,6 +218,20 @@ enum ExperimentsAction {
         #[arg(trailing_var_arg = true)]
         rest: Vec<String>,
     },
+    /// Write the inputs on which candidates differed as release gate cases of the family, with
+    /// the control's answer (the candidate's where the difference is intended):
+    /// `gate-cases <env> [region profile] <experiment>`.
+    GateCases {
+        env: String,
+        #[arg(required = true)]
+        rest: Vec<String>,
+        /// Inputs per candidate and kind of difference, at most.
+        #[arg(long, default_value_t = 3)]
+        per_group: usize,
+        /// Print the family's cases file as it would be; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// `<env> [region profile] rest...`: a deployed environment takes two more words.
@@ -379,6 +393,30 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
             };
             verbs::experiments::reset(&paths, &env, region.as_deref(), &profile, experiment)
         }
+        Verb::Experiments {
+            action:
+                ExperimentsAction::GateCases {
+                    env,
+                    rest,
+                    per_group,
+                    dry_run,
+                },
+        } => {
+            let (region, profile, rest) = split_env(&env, &rest)?;
+            let [experiment] = rest.as_slice() else {
+                bail!(
+                    "usage: ./build.sh experiments gate-cases <env> [region profile] <experiment>"
+                );
+            };
+            let stack =
+                release::Stack::new(verbs::stack_env(&paths, &env, region.as_deref(), &profile)?);
+            crate::gate_cases::run(
+                &paths,
+                &stack,
+                experiment,
+                &crate::gate_cases::Options { per_group, dry_run },
+            )
+        }
         Verb::Traffic { args } => {
             let (env, rest) = args.split_first().expect("clap requires one");
             let (region, profile, rest) = split_env(env, rest)?;
@@ -479,6 +517,7 @@ mod tests {
             "new-candidate round my-name",
             "experiments upload local",
             "experiments reset local sort",
+            "experiments gate-cases local round --per-group 2 --dry-run",
             "experiments upload dev eu-west-1 p functions/experiments/definitions/workshop.yaml",
             "traffic local round --count 200",
             "explore local round --cases 50 --seed 7 --uniform",

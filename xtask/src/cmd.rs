@@ -4,8 +4,9 @@
 //! unit test see exactly what a real run would execute.
 
 use std::fmt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use anyhow::{Context, Result, bail};
 
@@ -84,12 +85,36 @@ impl Cmd {
         command
     }
 
+    /// Starts `command` in a process group of its own, registered with [`crate::procs`] while it
+    /// runs: if the tool ends first (an error in another thread, Ctrl-C), the whole group is
+    /// stopped with it instead of outliving it.
+    fn in_own_group(
+        &self,
+        mut command: Command,
+        wait: impl FnOnce(Child) -> std::io::Result<Output>,
+    ) -> Result<Output> {
+        let child = command
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("cannot start {}", self.program))?;
+        let pgid = child.id() as i32;
+        crate::procs::register(pgid);
+        let output = wait(child);
+        crate::procs::unregister(pgid);
+        output.with_context(|| format!("waiting for {}", self.program))
+    }
+
     /// Runs it with the terminal's stdio; an exit status other than 0 is an error.
     pub fn run(&self) -> Result<()> {
         let status = self
-            .command()
-            .status()
-            .with_context(|| format!("cannot start {}", self.program))?;
+            .in_own_group(self.command(), |mut child| {
+                Ok(Output {
+                    status: child.wait()?,
+                    stdout: Vec::new(),
+                    stderr: Vec::new(),
+                })
+            })?
+            .status;
         if !status.success() {
             bail!("`{}` failed ({status})", self.short());
         }
@@ -98,12 +123,12 @@ impl Cmd {
 
     /// Runs it and returns its standard output (standard error goes to the terminal).
     pub fn read(&self) -> Result<String> {
-        let output = self
-            .command()
+        let mut command = self.command();
+        command
             .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .with_context(|| format!("cannot start {}", self.program))?;
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let output = self.in_own_group(command, Child::wait_with_output)?;
         if !output.status.success() {
             bail!("`{}` failed ({})", self.short(), output.status);
         }

@@ -146,12 +146,27 @@ pub fn summary(exploration: &Exploration) -> String {
         .map(|l| format!("    {l}"))
         .collect::<Vec<_>>()
         .join("\n");
+    // "shrunk in 5 steps from X" with X the result reads as a contradiction: say that no
+    // smaller input differed.
+    let shrunk = if found.first == found.input {
+        format!(
+            "the first input found was already minimal ({} smaller ones tried, none differed)",
+            found.shrink_steps
+        )
+    } else {
+        format!(
+            "shrunk from {} in {} steps",
+            found.first, found.shrink_steps
+        )
+    };
+    let cases = if exploration.cases == 1 {
+        "1 case".to_owned()
+    } else {
+        format!("{} cases", exploration.cases)
+    };
     format!(
-        "{head}\n  {kind} after {} cases; shrunk in {} steps from {}\n  minimal input: {}\n  \
+        "{head}\n  {kind} after {cases}; {shrunk}\n  minimal input: {}\n  \
          control:   {}\n  candidate: {}\n  first difference:\n{diff}\n  reproduce: --seed {}",
-        exploration.cases,
-        found.shrink_steps,
-        found.first,
         found.input,
         answer(&found.control),
         answer(&found.candidate),

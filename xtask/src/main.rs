@@ -11,6 +11,7 @@ mod cmd;
 mod docs;
 mod explore;
 mod front;
+mod gate_cases;
 mod load;
 mod local;
 mod new_candidate;

@@ -244,14 +244,18 @@ fn refuse_clashes(
                 .iter()
                 .any(|t| t.name.replace('-', "_") == rust_name);
         if clash {
-            found.push(package.manifest_path.to_string());
+            // Not a line of that manifest: cargo derives the binaries from src/bin/.
+            found.push(format!(
+                "a crate or binary of that name in {}",
+                package.manifest_path
+            ));
         }
     }
     if !found.is_empty() {
         found.sort();
         found.dedup();
         bail!(
-            "{} already exists in {}: choose another name",
+            "{} is taken: {}; choose another name",
             function.name,
             found.join(", ")
         );
@@ -330,8 +334,12 @@ mod tests {
     #[test]
     fn existing_names_bad_names_and_unknown_families_are_refused() {
         let cases = [
-            ("sort", "fixed", "sort-candidate-fixed already exists"),
-            ("round", "half-even", "already exists"),
+            (
+                "sort",
+                "fixed",
+                "sort-candidate-fixed is taken: a crate or binary of that name in",
+            ),
+            ("round", "half-even", "is taken"),
             ("round", "My-Name", "invalid name"),
             ("round", "a--b", "invalid name"),
             ("round", "a-very-long-name-indeed-yes", "invalid name"),

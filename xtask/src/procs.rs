@@ -76,20 +76,40 @@ pub fn spawn(cmd: &Cmd, log: &Path) -> Result<Background> {
     })
 }
 
+/// Adds a group to those stopped when the tool ends ([`Cmd::run`] and [`Cmd::read`] start every
+/// command in a group of its own, so that one still running in another thread when the tool
+/// fails is stopped too).
+pub fn register(pgid: i32) {
+    GROUPS.lock().unwrap_or_else(|e| e.into_inner()).push(pgid);
+}
+
+/// Removes a group that ended by itself.
+pub fn unregister(pgid: i32) {
+    GROUPS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|g| *g != pgid);
+}
+
 /// SIGTERM to every group, up to 5 s for them to go, then SIGKILL.
 pub fn stop_all() {
     let groups = std::mem::take(&mut *GROUPS.lock().unwrap_or_else(|e| e.into_inner()));
+    stop(&groups);
+}
+
+/// SIGTERM to `groups`, up to 5 s for them to go, then SIGKILL.
+fn stop(groups: &[i32]) {
     if groups.is_empty() {
         return;
     }
-    for pgid in &groups {
+    for pgid in groups {
         signal_group(*pgid, "TERM");
     }
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline && groups.iter().any(|g| group_alive(*g)) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    for pgid in &groups {
+    for pgid in groups {
         if group_alive(*pgid) {
             signal_group(*pgid, "KILL");
         }
@@ -122,8 +142,38 @@ mod tests {
         let pgid = bg.child.id() as i32;
         assert!(group_alive(pgid));
         bg.check_alive("sh").unwrap();
-        stop_all();
+        // Only this test's group: the others belong to tests running beside it.
+        unregister(pgid);
+        stop(&[pgid]);
         let _ = bg.child.wait();
         assert!(!group_alive(pgid), "the group survived stop_all");
+    }
+
+    #[test]
+    fn a_command_still_running_in_another_thread_is_stopped_with_the_tool() {
+        let marker = format!("xtask-orphan-test-{}", std::process::id());
+        let script = format!("exec -a {marker} sleep 30");
+        let running = std::thread::spawn(move || Cmd::new("bash").args(["-c", &script]).run());
+        // Its group is registered while it runs.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let pgid = loop {
+            let pids = Cmd::new("pgrep")
+                .args(["-f", &marker])
+                .read()
+                .unwrap_or_default();
+            if let Some(pid) = pids.lines().next() {
+                break pid.trim().parse::<i32>().unwrap();
+            }
+            assert!(Instant::now() < deadline, "the command never started");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(GROUPS.lock().unwrap().contains(&pgid));
+        unregister(pgid);
+        stop(&[pgid]);
+        assert!(
+            running.join().unwrap().is_err(),
+            "the stopped command failed"
+        );
+        assert!(!group_alive(pgid));
     }
 }

@@ -27,6 +27,11 @@ impl Stack {
         Self { vars }
     }
 
+    /// The stack's variables, as [`crate::verbs::stack_env`] gave them.
+    pub fn vars(&self) -> &[(String, String)] {
+        &self.vars
+    }
+
     fn var(&self, name: &str) -> Option<&str> {
         self.vars
             .iter()

@@ -3,10 +3,12 @@
 //! (`./build.sh new-candidate fizzbuzz ...`) passes the checks that examine those parts, with no
 //! test edited. `./build.sh test` (not `--quick`) runs it on a scratch copy of the workspace.
 //!
-//! The copy is checked with the workspace's own target folder, after the suites: its crates
-//! build under their own paths (other hashes), the registry's dependencies are reused, and no
-//! binary is written where the local stack's binaries live (`--lib` for the function crates; the
-//! xtask test harness has a hashed name).
+//! The copy is checked with the workspace's own target folder, after the suites, so the
+//! registry's dependencies are reused. Cargo names a workspace crate's build units by its path
+//! within the workspace, so the copy's crates land on the workspace's own units (an attendee saw
+//! `./build.sh test --quick` then lint the copy's older `tune` instead of the checkout's): once
+//! the copy is checked, every unit that names a file of the copy is forgotten
+//! ([`forget_copy_units`]), and the next build compiles it from the checkout again.
 //!
 //! What it runs: `cargo fmt --check` and `cargo clippy -D warnings` over the whole copy (the
 //! first steps of `./build.sh test --quick`), the sort and fizzbuzz crates' tests (they accept the
@@ -111,15 +113,94 @@ pub fn check(paths: &Paths) -> Result<()> {
             ]),
         ),
     ];
-    for (what, cmd) in steps {
-        if let Err(error) = cmd.run() {
-            bail!(
-                "workshop states: {what} fails in an attendee's checkout with the sort exercise solved \
-                 and a scaffolded candidate ({}): {error:#}",
-                scratch.display()
-            );
-        }
+    let result = steps
+        .into_iter()
+        .try_for_each(|(what, cmd)| cmd.run().map_err(|error| (what, error)));
+    let forgotten = forget_copy_units(&paths.target, &scratch)?;
+    log!(
+        "workshop states: {forgotten} build units of the copy forgotten, rebuilt from the checkout next time"
+    );
+    if let Err((what, error)) = result {
+        bail!(
+            "workshop states: {what} fails in an attendee's checkout with the sort exercise solved \
+             and a scaffolded candidate ({}): {error:#}",
+            scratch.display()
+        );
     }
     log!("workshop states: passed");
     Ok(())
+}
+
+/// Removes every fingerprint under `target` whose dependency list names a file of `scratch`, so
+/// that cargo rebuilds those units from the checkout instead of taking the copy's as fresh;
+/// returns how many.
+pub fn forget_copy_units(target: &Path, scratch: &Path) -> Result<usize> {
+    let needle = scratch.display().to_string();
+    let relative = scratch
+        .strip_prefix(target)
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let mut forgotten = 0;
+    for profile in std::fs::read_dir(target)? {
+        let fingerprints = profile?.path().join(".fingerprint");
+        let Ok(units) = std::fs::read_dir(&fingerprints) else {
+            continue;
+        };
+        for unit in units {
+            let unit = unit?.path();
+            let names_copy = std::fs::read_dir(&unit)?
+                .filter_map(Result::ok)
+                .any(|file| {
+                    file.file_name().to_string_lossy().starts_with("dep-")
+                        && std::fs::read(file.path()).is_ok_and(|bytes| {
+                            contains(&bytes, needle.as_bytes())
+                                || (!relative.is_empty() && contains(&bytes, relative.as_bytes()))
+                        })
+                });
+            if names_copy {
+                std::fs::remove_dir_all(&unit)?;
+                forgotten += 1;
+            }
+        }
+    }
+    Ok(forgotten)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_copys_build_units_are_forgotten_and_the_checkouts_kept() {
+        let target = tempfile::tempdir().unwrap();
+        let unit = |profile: &str, name: &str, dep: &str| {
+            let dir = target.path().join(profile).join(".fingerprint").join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(format!("dep-lib-{name}")), dep).unwrap();
+            dir
+        };
+        let copy = unit(
+            "debug",
+            "tune-1",
+            "\0\0workshop-states/benches/tune/src/app.rs\0",
+        );
+        let own = unit(
+            "debug",
+            "tune-2",
+            "\0\0/work/main/benches/tune/src/app.rs\0",
+        );
+        let scratch = target.path().join("workshop-states");
+        let absolute = unit(
+            "release",
+            "sort-3",
+            &format!("{}/functions/sort/src/lib.rs", scratch.display()),
+        );
+        assert_eq!(forget_copy_units(target.path(), &scratch).unwrap(), 2);
+        assert!(!copy.exists() && !absolute.exists());
+        assert!(own.exists());
+    }
 }

@@ -43,12 +43,18 @@ impl Report<'_> {
         self.results.iter().map(MemoryResult::point).collect()
     }
 
-    /// Each strategy's pick (all three, the balanced one at the given weight).
+    /// Each strategy's pick (all three, the balanced one at the given weight), among the sizes
+    /// whose figures can be trusted: a size whose quota could not be seen ([`quota_unseen`]) is
+    /// never recommended, nor held to a gate (an attendee's `tune local` recommended, and its gate
+    /// passed, the very size its report called optimistic). Indices are into `results`.
     pub fn picks(&self) -> Vec<(Strategy, usize)> {
-        let points = self.points();
+        let trusted: Vec<usize> = (0..self.results.len())
+            .filter(|&i| quota_unseen(&self.results[i]).is_none())
+            .collect();
+        let points: Vec<Point> = trusted.iter().map(|&i| self.results[i].point()).collect();
         recommend::all_strategies(self.options.weight)
             .into_iter()
-            .filter_map(|s| recommend::recommend(&points, s).map(|i| (s, i)))
+            .filter_map(|s| recommend::recommend(&points, s).map(|i| (s, trusted[i])))
             .collect()
     }
 
@@ -280,8 +286,9 @@ pub fn markdown(report: &Report) -> String {
             md,
             "\n**The quota could not be seen at {}:** a typical invocation ended within one \
              throttling period's budget, so the quota barely held it back and these figures may be \
-             optimistic against Lambda. Measure them with a payload whose invocations take longer \
-             than a period (for PBKDF2, more `iterations`).",
+             optimistic against Lambda; such a size is left out of the recommendation (and so of \
+             any gate). Measure them with a payload whose invocations take longer than a period \
+             (for PBKDF2, more `iterations`).",
             unseen.join(", ")
         );
     }
@@ -510,6 +517,24 @@ mod tests {
             ),
             "{md}"
         );
+        // Never recommended, so never what a gate checks: 1024 MB is the cheapest of the
+        // attendee's sizes on paper, and the fastest but for 3008 MB.
+        let report = Report {
+            options: &o,
+            venue: local_venue(),
+            started_utc: String::new(),
+            elapsed_s: 0,
+            results: &results,
+            flagged: &[],
+            prices: &ARM64_US_EAST_1,
+        };
+        let picked: Vec<u32> = report
+            .picks()
+            .iter()
+            .map(|&(_, i)| results[i].memory_mb)
+            .collect();
+        assert_eq!(picked.len(), 3);
+        assert!(!picked.contains(&1024), "{picked:?}");
     }
 
     #[test]

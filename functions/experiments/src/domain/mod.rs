@@ -1,6 +1,7 @@
 //! The experiment runner's pure logic: no I/O, no `lambda_http`, no SDK types.
 
 pub mod compare;
+pub mod coverage;
 pub mod definition;
 pub mod pace;
 pub mod promotion;

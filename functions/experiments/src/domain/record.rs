@@ -102,6 +102,10 @@ pub struct Counts {
     pub compared: u64,
     pub skipped: u64,
     pub since: Option<String>,
+    /// `(sampled, compared)` per request class ([`crate::domain::coverage`]); reported as the
+    /// coverage check, not here.
+    #[serde(skip)]
+    pub by_class: std::collections::BTreeMap<String, (u64, u64)>,
 }
 
 impl Counts {
@@ -144,6 +148,7 @@ mod tests {
             sampled,
             compared,
             skipped,
+            by_class: Default::default(),
             since: None,
         };
         let cases = [

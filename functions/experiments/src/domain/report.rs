@@ -9,6 +9,7 @@ use measure::percentile;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::compare::{FailureKind, Outcome};
+use crate::domain::coverage::Coverage;
 use crate::domain::definition::Experiment;
 use crate::domain::pace::{self, Pace};
 use crate::domain::record::{ComparisonRecord, RequestSummary, VariantResult};
@@ -90,6 +91,70 @@ pub struct Report {
     pub explorations: Vec<Explored>,
     /// How fast the experiment compares requests lately; `None` with too few comparisons.
     pub pace: Option<Pace>,
+    /// Whether comparisons were lost evenly across kinds of request; `None` when not checked
+    /// (the window alone, or no counts).
+    pub coverage: Option<Coverage>,
+    /// With the noise baseline on: the fields in which the control disagrees with itself, most
+    /// often first ([`noisy_fields`]).
+    pub noisy_fields: Vec<NoisyField>,
+}
+
+/// A field (JSON path, header, status or text body) in which the control's two answers to the
+/// same request differed, and how often.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NoisyField {
+    pub field: String,
+    pub disagreements: u64,
+    /// Comparisons with a noise baseline in the window.
+    pub of: u64,
+    pub share: f64,
+    /// The line to add to the definition's `ignore:` (JSON paths only), proposed when the field
+    /// disagrees with itself in at least [`NOISY_SHARE`] of the comparisons; for a person to
+    /// review, never applied by itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggested_ignore: Option<String>,
+}
+
+/// How often a field must disagree with itself to be proposed for `ignore:`.
+pub const NOISY_SHARE: f64 = 0.01;
+
+/// The fields of `records`' noise baselines (control against control) that ever differed, by how
+/// often, most often first. Indices are dropped from JSON paths (`$.items[].id`): an `ignore:`
+/// path names one index, so the proposal names the first index for a person to widen.
+pub fn noisy_fields(records: &[ComparisonRecord]) -> Vec<NoisyField> {
+    let mut of = 0u64;
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for record in records {
+        let Some(noise) = &record.noise else { continue };
+        of += 1;
+        if let Some(diff) = &noise.diff {
+            for field in crate::domain::compare::differing_fields(diff) {
+                *counts.entry(field).or_default() += 1;
+            }
+        }
+    }
+    let mut fields: Vec<NoisyField> = counts
+        .into_iter()
+        .map(|(field, disagreements)| {
+            let share = disagreements as f64 / of.max(1) as f64;
+            let suggested_ignore = (share >= NOISY_SHARE && field.starts_with('$'))
+                .then(|| format!("ignore: [{}]", field.replace("[]", "[0]")));
+            NoisyField {
+                field,
+                disagreements,
+                of,
+                share,
+                suggested_ignore,
+            }
+        })
+        .collect();
+    fields.sort_by(|a, b| {
+        b.disagreements
+            .cmp(&a.disagreements)
+            .then(a.field.cmp(&b.field))
+    });
+    fields
 }
 
 /// The latest exploration of a candidate (`./build.sh explore`, the `explore` crate): generated
@@ -127,7 +192,7 @@ pub fn report(
     records: &[ComparisonRecord],
     memory_mb: &BTreeMap<String, u32>,
 ) -> Report {
-    report_on_totals(experiment, records, memory_mb, None)
+    report_on_totals(experiment, records, memory_mb, None, None)
 }
 
 /// Like [`report`], with each candidate's correctness counts (comparisons, mismatches, errors,
@@ -139,6 +204,7 @@ pub fn report_on_totals(
     records: &[ComparisonRecord],
     memory_mb: &BTreeMap<String, u32>,
     totals: Option<&BTreeMap<String, Tally>>,
+    coverage: Option<Coverage>,
 ) -> Report {
     let mut figures: BTreeMap<String, (VariantFigures, Vec<f64>)> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
@@ -210,6 +276,11 @@ pub fn report_on_totals(
         .collect();
     let pace = pace::pace(records, experiment.sample_percent);
     let mut verdicts = verdicts(experiment, records, memory_mb, totals);
+    if let Some(why) = coverage.as_ref().and_then(|c| c.uneven.as_deref()) {
+        for v in &mut verdicts {
+            verdict::make_inconclusive(v, why);
+        }
+    }
     if let Some(pace) = &pace {
         for v in &mut verdicts {
             v.correctness.eta_seconds = v
@@ -229,6 +300,8 @@ pub fn report_on_totals(
         mismatches_by_input: most_frequent(groups),
         explorations: Vec::new(),
         pace,
+        coverage,
+        noisy_fields: noisy_fields(records),
     }
 }
 
@@ -510,7 +583,7 @@ mod tests {
     }
 
     #[test]
-    fn a_candidate_without_comparisons_is_collecting_and_memory_sizes_price_it() {
+    fn a_candidate_without_comparisons_is_inconclusive_and_memory_sizes_price_it() {
         let memory = BTreeMap::from([
             ("round-control".to_owned(), 128),
             ("round-x".to_owned(), 256),
@@ -524,10 +597,11 @@ mod tests {
         let compute = |usd: Option<f64>| usd.unwrap() - verdict::USD_PER_MILLION_REQUESTS;
         let ratio = compute(cost.candidate_usd_per_million) / compute(cost.control_usd_per_million);
         assert!((ratio - 4.0).abs() < 1e-9, "{cost:?}");
+        // No data is never a pass, nor "collecting" as if something were on its way.
         let empty = report(&[]);
         assert_eq!(
             empty.verdicts[0].correctness.state,
-            CorrectnessState::Collecting
+            CorrectnessState::Inconclusive
         );
         assert_eq!(empty.verdicts[0].cost.control_usd_per_million, None);
     }
@@ -632,6 +706,72 @@ mod tests {
             r#"{"candidate":"fixed","at":"t","distribution":"uniform","seed":1,"cases":256}"#;
         let none: Explored = serde_json::from_str(none).unwrap();
         assert_eq!((none.input, none.outcome), (None, None));
+    }
+
+    #[test]
+    fn comparisons_lost_unevenly_make_every_verdict_inconclusive() {
+        let records: Vec<_> = (0..500)
+            .map(|i| record(i % 60, result("x", 10.0, Some(true), None)))
+            .collect();
+        let plain = super::report(&round(), &records, &BTreeMap::new());
+        assert!(plain.verdicts[0].promotable, "{:?}", plain.verdicts[0]);
+        let lost = crate::domain::coverage::coverage(
+            &BTreeMap::from([
+                ("GET /round, body < 1 KB".to_owned(), (1_000, 990)),
+                ("POST /round, body ≥ 256 KB".to_owned(), (100, 10)),
+            ]),
+            0,
+        );
+        let judged = report_on_totals(&round(), &records, &BTreeMap::new(), None, Some(lost));
+        let v = &judged.verdicts[0];
+        assert_eq!(v.correctness.state, CorrectnessState::Inconclusive);
+        assert!(!v.promotable);
+        assert!(v.sentence.starts_with("x: inconclusive, comparisons were lost unevenly: POST /round, body ≥ 256 KB kept 10 of 100"), "{}", v.sentence);
+        assert!(judged.coverage.is_some_and(|c| c.uneven.is_some()));
+    }
+
+    #[test]
+    fn fields_the_control_disagrees_with_itself_on_are_proposed_for_ignore() {
+        use crate::domain::compare::Verdict;
+        let noisy = |diff: Option<&str>| Verdict {
+            body: Some(diff.is_none()),
+            diff: diff.map(str::to_owned),
+            ..Verdict::default()
+        };
+        let records: Vec<_> = (0..200)
+            .map(|i| {
+                let mut r = record(i % 60, result("x", 10.0, Some(true), None));
+                r.noise = Some(noisy(match i % 20 {
+                    0 => Some("$.requestId: control \"a\", candidate \"b\"\n$.items[3].at: control 1, candidate 2"),
+                    1 => Some("$.requestId: control \"c\", candidate \"d\""),
+                    _ if i == 7 => Some("x-trace: control \"1\", candidate \"2\""),
+                    _ => None,
+                }));
+                r
+            })
+            .collect();
+        let fields = noisy_fields(&records);
+        let summary: Vec<(&str, u64, Option<&str>)> = fields
+            .iter()
+            .map(|f| {
+                (
+                    f.field.as_str(),
+                    f.disagreements,
+                    f.suggested_ignore.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("$.requestId", 20, Some("ignore: [$.requestId]")),
+                ("$.items[].at", 10, Some("ignore: [$.items[0].at]")),
+                // A header cannot be ignored by a JSON path; 1 in 200 is under 1 % anyway.
+                ("x-trace", 1, None),
+            ]
+        );
+        assert!(fields.iter().all(|f| f.of == 200));
+        assert!(noisy_fields(&records[..0]).is_empty());
     }
 
     proptest! {

@@ -296,6 +296,7 @@ mod tests {
             &records[..1_000],
             &BTreeMap::new(),
             Some(&totals),
+            None,
         );
         let correctness = &whole.verdicts[0].correctness;
         assert_eq!((correctness.comparisons, correctness.failures), (1_030, 30));

@@ -227,9 +227,10 @@ pub async fn compare_job(
     }
     // The record, the `compared` counter and the candidates' running totals in one transaction:
     // a retried invocation stores and counts nothing twice.
+    let class = crate::domain::coverage::class_of(&job.event);
     if !app
         .store
-        .put_compared(&record, now.as_secs() as i64)
+        .put_compared(&record, &class, now.as_secs() as i64)
         .await?
     {
         tracing::info!(correlation_id = %record.correlation_id, "comparison already stored");

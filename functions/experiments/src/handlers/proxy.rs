@@ -56,11 +56,14 @@ impl ProxyApp {
 
     /// Adds to an experiment's counters. Locally (`detached`) in a task of its own; on Lambda
     /// awaited, since the instance is frozen once the client has its answer.
-    async fn count(&self, experiment: &str, counters: Vec<(Counter, u64)>) {
+    async fn count(&self, experiment: &str, counters: Vec<(Counter, u64)>, class: Option<String>) {
         let store = self.store.clone();
         let experiment = experiment.to_owned();
         let update = async move {
-            if let Err(error) = store.add_counts(&experiment, &counters).await {
+            if let Err(error) = store
+                .add_counts(&experiment, &counters, class.as_deref())
+                .await
+            {
                 tracing::warn!(%error, %experiment, "counters not updated");
             }
         };
@@ -79,7 +82,7 @@ impl ProxyApp {
                 let store = store.clone();
                 tokio::spawn(async move {
                     let _ = store
-                        .add_counts(&experiment, &[(Counter::Skipped, 1)])
+                        .add_counts(&experiment, &[(Counter::Skipped, 1)], None)
                         .await
                         .inspect_err(|error| tracing::warn!(%error, "counters not updated"));
                 });
@@ -152,6 +155,7 @@ async fn proxy(app: &ProxyApp, request: &Request, correlation_id: &str) -> Respo
     };
     let at = crate::now_rfc3339();
     let event = payload::event_for(request, correlation_id);
+    let class = crate::domain::coverage::class_of(&event);
     let sampled = sampled(experiment.sample_percent);
     // Counted beside the control's invocation: the client does not wait for the update.
     let (invoked, ()) = tokio::join!(
@@ -160,7 +164,7 @@ async fn proxy(app: &ProxyApp, request: &Request, correlation_id: &str) -> Respo
             app.invoker
                 .invoke_versioned(&experiment.control.function, event.to_string().into_bytes()),
         ),
-        app.count(&experiment.name, served(sampled)),
+        app.count(&experiment.name, served(sampled), Some(class)),
     );
     let control: Result<Observed, Response<Body>> = match invoked {
         Ok(Ok(invoked)) => match payload::observed(&invoked.payload) {
@@ -194,7 +198,7 @@ async fn proxy(app: &ProxyApp, request: &Request, correlation_id: &str) -> Respo
         Err(response) => {
             // Sampled and counted so, but with no answer to compare with: skipped.
             if sampled {
-                app.count(&experiment.name, vec![(Counter::Skipped, 1)])
+                app.count(&experiment.name, vec![(Counter::Skipped, 1)], None)
                     .await;
             }
             return response;
@@ -211,7 +215,7 @@ async fn proxy(app: &ProxyApp, request: &Request, correlation_id: &str) -> Respo
         };
         if let Err(skip) = hand_off(app, &job).await {
             tracing::warn!(experiment = %experiment.name, "comparison skipped: {skip}");
-            app.count(&experiment.name, vec![(Counter::Skipped, 1)])
+            app.count(&experiment.name, vec![(Counter::Skipped, 1)], None)
                 .await;
         }
     }

@@ -18,7 +18,7 @@ use crate::domain::definition::{Experiment, Experiments};
 use crate::domain::promotion::Event;
 use crate::domain::record::{ComparisonRecord, Counts};
 use crate::domain::report::{self, REPORT_WINDOW};
-use crate::domain::{tally, versions};
+use crate::domain::{coverage, tally, versions};
 
 /// The report's view: the dashboard page.
 pub mod dashboard;
@@ -171,7 +171,16 @@ async fn load(app: &ReportApp, name: &str, mut view: View) -> Result<Loaded, Api
     let mut report = if view.all {
         report::report(&experiment, &records, &app.memory_mb)
     } else {
-        report::report_on_totals(&experiment, &current, &app.memory_mb, Some(&totals))
+        // Counted since the last reset, all versions: lost unevenly, nothing seen since can be
+        // trusted to represent the traffic either.
+        let coverage = coverage::coverage(&counts.by_class, counts.pending());
+        report::report_on_totals(
+            &experiment,
+            &current,
+            &app.memory_mb,
+            Some(&totals),
+            Some(coverage),
+        )
     };
     // Explorations are extra: the report stands without them.
     report.explorations = explorations.unwrap_or_else(|error| {

@@ -5,3 +5,4 @@
 
 pub mod cases;
 pub mod check;
+pub mod learned;

@@ -538,7 +538,10 @@ async fn the_report_covers_the_current_versions_by_default_all_on_request_and_no
         versioned(&own, 5, "c1", "fixed", true),
     ];
     for record in &records {
-        own.store.put_compared(record, 0).await.expect("stored");
+        own.store
+            .put_compared(record, "GET /round, body < 1 KB", 0)
+            .await
+            .expect("stored");
     }
     let report = |query: &'static str| {
         let world = &world;

@@ -249,3 +249,49 @@ async fn a_release_of_the_wrong_code_fails_the_release_gate() {
         "{outcomes:#?}"
     );
 }
+
+/// What an experiment learned holds the next release to it (`./build.sh experiments gate-cases`):
+/// an input on which half-even differed from the control (a tie), written as a case with the
+/// control's answer, passes the control and stops a release of half-even's code.
+#[tokio::test]
+async fn a_learned_differing_input_stops_a_release_that_answers_it_otherwise() {
+    use release_hook::domain::learned::{self, Learned};
+    let world = World::new().await;
+    let control = world
+        .send(Call::get("round-control", "/round?number=62.5"))
+        .await;
+    assert_eq!(control.status, 200, "{}", control.text());
+    let planted = Learned {
+        name: "learned: half-even differed on a tie".to_owned(),
+        method: "GET".to_owned(),
+        path: "/round".to_owned(),
+        query: [("number".to_owned(), "62.5".to_owned())].into(),
+        body: None,
+        status: control.status,
+        content_type: control
+            .header("content-type")
+            .unwrap_or_default()
+            .to_owned(),
+        answer: control.text(),
+    };
+    let file = learned::section("", "round", &[planted]).expect("a section");
+    let cases = release_hook::domain::cases::parse("round", &file).expect("valid cases");
+    let invoker = ThroughWorld(world);
+    let run = |function: &'static str| {
+        let (invoker, cases) = (&invoker, &cases);
+        async move {
+            release_hook::gate::run(invoker, function, cases, &acceptance::unique("learned"))
+                .await
+                .unwrap_or_else(|e| panic!("{function}: {e}"))
+                .into_iter()
+                .map(|outcome| outcome.result)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(run("round-control").await.iter().all(Result::is_ok));
+    let half_even = run("round-candidate-half-even").await;
+    assert!(
+        half_even.iter().any(Result::is_err),
+        "half-even rounds 62.5 to 62 and must fail the learned case: {half_even:?}"
+    );
+}

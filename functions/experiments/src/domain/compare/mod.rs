@@ -369,3 +369,48 @@ pub fn excerpt(text: &str) -> String {
         None => text.to_owned(),
     }
 }
+
+/// What a difference is about, from the comparator's text: `status`, a header's name, a JSON path
+/// with its indices dropped (`$[0]` and `$[3]` are one field, `$[]`), or `body` for text; the
+/// kinds of difference an input shows, sorted, so that inputs group by them.
+pub fn differing_fields(diff: &str) -> Vec<String> {
+    let mut fields: Vec<String> = diff
+        .lines()
+        .filter(|line| !line.starts_with(' ') && !line.starts_with('…'))
+        .filter_map(|line| {
+            let (field, _) = line.split_once(':')?;
+            let field = if field.starts_with("body") {
+                "body".to_owned()
+            } else if field.starts_with('$') {
+                drop_indices(field)
+            } else {
+                field.to_owned()
+            };
+            Some(field)
+        })
+        .collect();
+    fields.sort();
+    fields.dedup();
+    fields
+}
+
+/// `$.a[3].b[0]` as `$.a[].b[]`.
+fn drop_indices(path: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for c in path.chars() {
+        match c {
+            '[' => {
+                inside = true;
+                out.push('[');
+            }
+            ']' => {
+                inside = false;
+                out.push(']');
+            }
+            c if inside && c.is_ascii_digit() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -709,3 +709,24 @@ proptest! {
         prop_assert_eq!(status_line, control.status != candidate.status);
     }
 }
+
+#[test]
+fn differences_group_by_the_fields_they_touch() {
+    assert_eq!(
+        differing_fields(
+            "content-type: control \"application/json\", candidate \"text/plain\"\n\
+             $[0]: control 3, candidate 1972\n$[1]: control 5, candidate 3\n… 3 more differences"
+        ),
+        ["$[]", "content-type"]
+    );
+    assert_eq!(
+        differing_fields("$.rounded: control 63, candidate 62"),
+        ["$.rounded"]
+    );
+    assert_eq!(
+        differing_fields(
+            "status: control 200, candidate 500\nbody, line 15:\n  line 14    \"14\"\n  control    \"x\""
+        ),
+        ["body", "status"]
+    );
+}

@@ -177,6 +177,9 @@ pub enum CorrectnessState {
     Collecting,
     Differs,
     Equivalent,
+    /// No evidence to decide on: no comparison at all, or comparisons lost unevenly
+    /// ([`crate::domain::coverage`]). Never a pass.
+    Inconclusive,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -207,6 +210,9 @@ pub struct Correctness {
     /// While `collecting`: clean comparisons still needed for `equivalent`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub more_needed: Option<u64>,
+    /// Why the verdict is `inconclusive`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inconclusive_because: Option<String>,
     /// While `collecting`: about how many seconds those take at the experiment's recent pace if
     /// no failure comes ([`crate::domain::pace`]); `None` without a pace.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -303,6 +309,9 @@ pub fn more_clean_needed(k: u64, n: u64, promotion: &Promotion) -> u64 {
     high
 }
 
+/// Why a candidate without a single comparison is `inconclusive`, not `collecting`.
+pub const NO_COMPARISONS: &str = "no comparison of the versions serving now yet (a control that only fails, or requests all skipped, give none either)";
+
 pub fn correctness(observed: &Observations, promotion: &Promotion) -> Correctness {
     let (k, n) = (observed.failures(), observed.comparisons);
     let always_valid = Interval {
@@ -310,7 +319,9 @@ pub fn correctness(observed: &Observations, promotion: &Promotion) -> Correctnes
         high: stats::always_valid_upper(k, n, ALPHA),
     };
     let threshold = promotion.max_mismatch_rate;
-    let state = if always_valid.low > threshold {
+    let state = if n == 0 {
+        CorrectnessState::Inconclusive
+    } else if always_valid.low > threshold {
         CorrectnessState::Differs
     } else if always_valid.high <= threshold && n >= promotion.min_comparisons {
         CorrectnessState::Equivalent
@@ -329,14 +340,34 @@ pub fn correctness(observed: &Observations, promotion: &Promotion) -> Correctnes
         upper_bound: stats::clopper_pearson_upper(k, n, ALPHA),
         interval: Interval { low, high },
         always_valid,
-        more_needed: (state == CorrectnessState::Collecting)
-            .then(|| more_clean_needed(k, n, promotion)),
+        more_needed: matches!(
+            state,
+            CorrectnessState::Collecting | CorrectnessState::Inconclusive
+        )
+        .then(|| more_clean_needed(k, n, promotion)),
+        inconclusive_because: (n == 0).then(|| NO_COMPARISONS.to_owned()),
         eta_seconds: None,
         max_mismatch_rate: threshold,
         min_comparisons: promotion.min_comparisons,
         decided_by: DECIDED_BY,
         latest_differing: observed.latest_differing.clone(),
     }
+}
+
+/// Marks a verdict `inconclusive` for `why` (comparisons lost unevenly): whatever its counts say,
+/// they do not represent the traffic, so it may not be released on them.
+pub fn make_inconclusive(verdict: &mut CandidateVerdict, why: &str) {
+    let c = &mut verdict.correctness;
+    if c.state != CorrectnessState::Inconclusive {
+        verdict.sentence = format!(
+            "{}: inconclusive, {why}. The counts alone would say: {}",
+            verdict.candidate, verdict.sentence
+        );
+    }
+    c.state = CorrectnessState::Inconclusive;
+    c.inconclusive_because = Some(why.to_owned());
+    verdict.promotable = false;
+    verdict.not_releasable_because = Some(format!("inconclusive: {why}"));
 }
 
 /// `None` with fewer than [`MIN_PAIRS`] timed pairs. When every pair is a timeout of the
@@ -423,6 +454,13 @@ pub fn verdict(observed: &Observations, promotion: &Promotion) -> CandidateVerdi
             promotion.max_duration_ratio
         )),
         CorrectnessState::Equivalent => None,
+        CorrectnessState::Inconclusive => Some(format!(
+            "inconclusive: {}",
+            correctness
+                .inconclusive_because
+                .as_deref()
+                .unwrap_or("no evidence")
+        )),
     };
     let sentence = sentence(
         &observed.candidate,

@@ -95,7 +95,7 @@ fn clean_comparisons_take_a_candidate_from_collecting_to_equivalent() {
     let promotion = Promotion::default();
     let needed = more_clean_needed(0, 0, &promotion);
     for (n, state, more) in [
-        (0, CorrectnessState::Collecting, Some(needed)),
+        (0, CorrectnessState::Inconclusive, Some(needed)),
         (100, CorrectnessState::Collecting, Some(needed - 100)),
         (needed - 1, CorrectnessState::Collecting, Some(1)),
         (needed, CorrectnessState::Equivalent, None),
@@ -156,7 +156,7 @@ fn sentences_read_as_the_dashboard_shows_them() {
     );
     assert_eq!(
         differs.sentence,
-        "half-even differs from the control: 37 of 120 comparisons differ (31 %, 95 % interval 23-40 %)."
+        "half-even differs from the control: 37 of 120 comparisons differ (31 %, always-valid 95 % interval 19-45 %)."
     );
     let equivalent = verdict(&observed(0, 0, 1_000), &promotion);
     assert_eq!(
@@ -222,7 +222,7 @@ fn intended_differences_are_clean_and_named_in_the_sentence() {
     );
     assert_eq!(
         differs.sentence,
-        "fixed differs from the control: 10 unintended differences or failures (1 failed) in 40 comparisons (25 %, 95 % interval 13-41 %; 5 more intended)."
+        "fixed differs from the control: 10 unintended differences or failures (1 failed) in 40 comparisons (25 %, always-valid 95 % interval 8.6-49 %; 5 more intended)."
     );
 }
 
@@ -388,7 +388,9 @@ proptest! {
             CorrectnessState::Differs => prop_assert!(c.always_valid.low > promotion.max_mismatch_rate),
             CorrectnessState::Equivalent => prop_assert!(c.always_valid.high <= promotion.max_mismatch_rate && n >= promotion.min_comparisons),
             CorrectnessState::Collecting => prop_assert!(c.more_needed.is_some_and(|m| m > 0)),
+            CorrectnessState::Inconclusive => prop_assert_eq!(n, 0),
         }
+        prop_assert_eq!(c.state == CorrectnessState::Inconclusive, n == 0);
         prop_assert!(c.interval.low <= c.upper_bound + 1e-12);
     }
 }

@@ -35,11 +35,12 @@ pub(super) fn sentence(
 ) -> String {
     let (k, n, intended) = (c.failures, c.comparisons, c.intended);
     let interval = |k: u64| {
+        // The bound that decides, as the verdict table shows it: one range, not two.
         format!(
-            "{}, 95 % interval {}-{} %",
+            "{}, always-valid 95 % interval {}-{} %",
             percent(k as f64 / n as f64),
-            percent_number(c.interval.low),
-            percent_number(c.interval.high),
+            percent_number(c.always_valid.low),
+            percent_number(c.always_valid.high),
         )
     };
     let mut sentence = if intended == 0 {
@@ -60,6 +61,10 @@ pub(super) fn sentence(
             CorrectnessState::Collecting => format!(
                 "{id}: collecting, {} more clean comparisons needed ({k} of {n} {what} so far).",
                 c.more_needed.unwrap_or_default(),
+            ),
+            CorrectnessState::Inconclusive => format!(
+                "{id}: inconclusive, {}.",
+                c.inconclusive_because.as_deref().unwrap_or("no evidence")
             ),
         }
     } else {
@@ -87,6 +92,10 @@ pub(super) fn sentence(
             CorrectnessState::Collecting => format!(
                 "{id}: collecting, {} more clean comparisons needed ({unintended} so far, {intended} intended).",
                 c.more_needed.unwrap_or_default(),
+            ),
+            CorrectnessState::Inconclusive => format!(
+                "{id}: inconclusive, {}.",
+                c.inconclusive_because.as_deref().unwrap_or("no evidence")
             ),
         }
     };

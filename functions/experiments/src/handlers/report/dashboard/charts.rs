@@ -6,6 +6,20 @@ use maud::{Markup, html};
 use super::tenths;
 use crate::domain::report::VariantFigures;
 
+/// The most characters of a variant's id that fit left of the bars at the labels' size; a longer
+/// one keeps its end (`…before-rt2-attendee`), where ids differ, and the whole id is its title.
+const LABEL_CHARS: usize = 22;
+
+/// A variant's id as its chart label: cut at the front when too long for the room.
+pub(super) fn label(id: &str) -> String {
+    let count = id.chars().count();
+    if count <= LABEL_CHARS {
+        return id.to_owned();
+    }
+    let tail: String = id.chars().skip(count - (LABEL_CHARS - 1)).collect();
+    format!("…{tail}")
+}
+
 pub(super) const ROW: f64 = 34.0;
 pub(super) const LABEL: f64 = 170.0;
 pub(super) const WIDTH: f64 = 720.0;
@@ -58,7 +72,9 @@ pub(super) fn outcome_chart(candidates: &[&VariantFigures]) -> Markup {
             title id="outcomes-title" { "Outcomes per candidate, share of calls" }
             @for (i, v) in candidates.iter().enumerate() {
                 @let y = 20.0 + ROW * i as f64;
-                text x=(LABEL - 8.0) y=(y + 17.0) text-anchor="end" class="label" { (v.id) }
+                text x=(LABEL - 8.0) y=(y + 17.0) text-anchor="end" class="label" {
+                    title { (v.id) } (label(&v.id))
+                }
                 @for s in segments(v, plot) {
                     rect class=(s.class) x=(tenths(s.x)) y=(tenths(y)) width=(tenths(s.width)) height="24" {
                         title { (v.id) ": " (s.count) " " (s.what) " of " (v.calls) " calls" }
@@ -95,7 +111,9 @@ pub(super) fn duration_chart(variants: &[VariantFigures]) -> Markup {
             title id="duration-title" { "Duration per variant in milliseconds: p50, p90, p99" }
             @for (i, v) in variants.iter().enumerate() {
                 @let y = 20.0 + ROW * 1.5 * i as f64;
-                text x=(LABEL - 8.0) y=(y + 22.0) text-anchor="end" class="label" { (v.id) }
+                text x=(LABEL - 8.0) y=(y + 22.0) text-anchor="end" class="label" {
+                    title { (v.id) } (label(&v.id))
+                }
                 @let bars = [(v.p50_ms, "p50"), (v.p90_ms, "p90"), (v.p99_ms, "p99")];
                 @for (j, (value, class)) in bars.into_iter().enumerate() {
                     @if let Some(value) = value {

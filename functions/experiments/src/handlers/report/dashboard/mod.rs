@@ -23,11 +23,12 @@ mod verdict_table;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use crate::domain::coverage::Coverage;
 use crate::domain::definition::Experiment;
 use crate::domain::promotion::Event;
 use crate::domain::record::Counts;
 use crate::domain::report::{REPORT_WINDOW, Report, VariantFigures};
-use crate::domain::verdict::{CandidateVerdict, CorrectnessState};
+use crate::domain::verdict::{self, CandidateVerdict, CorrectnessState};
 use crate::handlers::report::View;
 
 use charts::{duration_chart, outcome_chart};
@@ -55,6 +56,7 @@ fn state_name(state: CorrectnessState) -> &'static str {
         CorrectnessState::Collecting => "collecting",
         CorrectnessState::Differs => "differs",
         CorrectnessState::Equivalent => "equivalent",
+        CorrectnessState::Inconclusive => "inconclusive",
     }
 }
 
@@ -67,6 +69,42 @@ fn verdict_sentences(verdicts: &[CandidateVerdict]) -> Markup {
                 data-verdict=(v.candidate)
                 data-state=(state)
                 data-promotable=(v.promotable) { (v.sentence) }
+        }
+    }
+}
+
+/// Whether comparisons were lost evenly across kinds of request ([`crate::domain::coverage`]).
+fn coverage_table(coverage: &Coverage) -> Markup {
+    html! {
+        h3 { "Coverage" }
+        p class="note" {
+            "Sampled requests by kind, and how many were compared (since the last reset). Lost \
+             unevenly beyond chance, the comparisons do not represent the traffic and every \
+             verdict is inconclusive."
+            @if coverage.in_flight > 0 { " " (coverage.in_flight) " on their way now." }
+        }
+        @if let Some(why) = &coverage.uneven {
+            p class="verdict differs" id="uneven" { (why) }
+        }
+        table id="coverage" {
+            thead { tr { th { "kind of request" } th { "sampled" } th { "compared" } th { "kept" } } }
+            tbody {
+                @for c in &coverage.classes {
+                    tr {
+                        td { (c.class) }
+                        td class="count" { (c.sampled) }
+                        td class="count" { (c.compared) }
+                        td class="count" {
+                            @if c.sampled > 0 {
+                                (format!("{:.0} %", c.compared as f64 / c.sampled as f64 * 100.0))
+                            } @else { (NONE) }
+                        }
+                    }
+                }
+                @if coverage.classes.is_empty() {
+                    tr { td colspan="4" { "Nothing sampled since the last reset." } }
+                }
+            }
         }
     }
 }
@@ -202,6 +240,13 @@ pub fn render(
                         " The verdicts count every comparison of the current versions (running \
                          totals), not only these."
                     }
+                    @if report.comparisons == 0 {
+                        strong id="no-comparisons" {
+                            " No comparison of the arrangement serving now yet (after a promotion \
+                             or an undo, or a fresh start): the tables and charts below fill as \
+                             requests come through the proxy."
+                        }
+                    }
                 }
                 @if let Some(pace) = &report.pace {
                     p id="pace" {
@@ -253,6 +298,9 @@ pub fn render(
                         }
                     }
                     tbody { (latest_differing_rows(&report.verdicts)) }
+                }
+                @if let Some(coverage) = &report.coverage {
+                    (coverage_table(coverage))
                 }
                 h2 { "Promotions" }
                 table id="promotions" {
@@ -309,6 +357,30 @@ pub fn render(
                 (outcome_chart(&candidates))
                 h2 { "Duration" }
                 (duration_chart(&report.variants))
+                @if !report.noisy_fields.is_empty() {
+                    h2 { "Noise: where the control disagrees with itself" }
+                    p class="note" {
+                        "The noise baseline asks the control twice; these fields differed between its \
+                         own two answers. A JSON path that does in at least 1 % of comparisons is \
+                         proposed for the definition's " code { "ignore:" } " (review it before \
+                         pasting: nothing is applied by itself)."
+                    }
+                    table id="noise" {
+                        thead { tr { th { "field" } th { "disagreed" } th { "proposed" } } }
+                        tbody {
+                            @for f in &report.noisy_fields {
+                                tr {
+                                    td { code { (f.field) } }
+                                    td class="count" {
+                                        (f.disagreements) " of " (f.of) " ("
+                                        (verdict::percent(f.share)) ")"
+                                    }
+                                    td { @if let Some(line) = &f.suggested_ignore { code { (line) } } @else { (NONE) } }
+                                }
+                            }
+                        }
+                    }
+                }
                 h2 { "Mismatches by input" }
                 table id="mismatches" {
                     thead {

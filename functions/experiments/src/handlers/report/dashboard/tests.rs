@@ -101,6 +101,7 @@ fn the_page_says_how_many_requests_were_compared_and_links_to_the_older_comparis
         compared: 190,
         skipped: 10,
         since: None,
+        by_class: Default::default(),
     };
     let current = View {
         all: false,
@@ -583,4 +584,17 @@ fn a_collecting_candidate_shows_its_progress_and_the_time_left_at_the_recent_pac
     ] {
         assert!(html.contains(&expected), "{expected} not in {html}");
     }
+}
+
+#[test]
+fn a_long_variant_id_keeps_its_end_in_the_charts_and_its_whole_in_the_title() {
+    assert_eq!(charts::label("fixed"), "fixed");
+    assert_eq!(
+        charts::label("control-before-rt2-attendee"),
+        "…l-before-rt2-attendee"
+    );
+    assert_eq!(
+        charts::label("control-before-rt2-attendee").chars().count(),
+        22
+    );
 }
