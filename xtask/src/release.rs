@@ -353,6 +353,8 @@ mod tests {
     fn a_collecting_candidate_says_how_long_and_what_a_deadline_takes() {
         let report = json!({
             "pace": {"comparedPerHour": 100.0, "servedPerHour": 400.0, "samplePercent": 25.0, "comparisons": 11},
+            // The control once more and two candidates, $1 per million each.
+            "usdPerComparison": 0.000003,
             "verdicts": [
                 {"candidate": "fixed", "correctness": {"moreNeeded": 350},
                  "cost": {"controlUsdPerMillion": 1.0, "candidateUsdPerMillion": 1.0}},

@@ -124,7 +124,7 @@ pub(super) fn time_to_verdict(
         pace.sample_percent,
     );
     if let Some(deadline) = by {
-        let usd = usd_per_comparison(report);
+        let usd = report["usdPerComparison"].as_f64();
         let advice = pace::by_deadline(more, &pace, deadline.as_secs_f64(), usd);
         let within = pace::words(deadline.as_secs_f64());
         line.push_str(&match advice.sample_percent {
@@ -146,18 +146,6 @@ pub(super) fn time_to_verdict(
         });
     }
     Some(line)
-}
-
-/// What one comparison costs in invocations, from the report's verdicts (see
-/// [`experiments::domain::pace::usd_per_comparison`]).
-pub(super) fn usd_per_comparison(report: &Value) -> Option<f64> {
-    let verdicts = report["verdicts"].as_array()?;
-    let control = verdicts.first()?["cost"]["controlUsdPerMillion"].as_f64()?;
-    let candidates: Option<f64> = verdicts
-        .iter()
-        .map(|v| v["cost"]["candidateUsdPerMillion"].as_f64())
-        .sum();
-    Some((control + candidates?) / 1e6)
 }
 
 /// `./build.sh verdict`: 0 when the candidate (or, without one, any candidate) may be promoted,

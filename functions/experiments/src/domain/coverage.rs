@@ -30,11 +30,20 @@ const BODY_CLASSES: [(usize, &str); 3] = [
     (262_144, "body < 256 KB"),
 ];
 
+/// The methods that name a class; any other is `other`.
+const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
 /// The class of a request, from its API Gateway v2 event: `POST /sort, body < 1 KB`. The proxy
 /// and the comparator compute it from the same event, so their counts meet.
 pub fn class_of(event: &Value) -> String {
     let http = &event["requestContext"]["http"];
-    let method = http["method"].as_str().unwrap_or("?");
+    // A client picks the method: only the standard ones name a class, so no client can add
+    // counters without bound (the route is bounded already: the proxy serves an experiment's
+    // path only).
+    let method = http["method"]
+        .as_str()
+        .filter(|m| METHODS.contains(m))
+        .unwrap_or("other");
     let path = event["rawPath"]
         .as_str()
         .or_else(|| http["path"].as_str())
@@ -145,7 +154,12 @@ mod tests {
             class_of(&event(&"1".repeat(300_000))),
             "POST /sort, body ≥ 256 KB"
         );
-        assert_eq!(class_of(&serde_json::json!({})), "? ?, body < 1 KB");
+        assert_eq!(class_of(&serde_json::json!({})), "other ?, body < 1 KB");
+        let invented = serde_json::json!({
+            "rawPath": "/sort",
+            "requestContext": {"http": {"method": "X-MADE-UP-1234"}},
+        });
+        assert_eq!(class_of(&invented), "other /sort, body < 1 KB");
     }
 
     #[test]

@@ -91,6 +91,9 @@ pub struct Report {
     pub explorations: Vec<Explored>,
     /// How fast the experiment compares requests lately; `None` with too few comparisons.
     pub pace: Option<Pace>,
+    /// What one comparison costs in invocations ([`pace::usd_per_comparison`]), for what a
+    /// higher sample percentage would cost; `None` where a memory size is unknown.
+    pub usd_per_comparison: Option<f64>,
     /// Whether comparisons were lost evenly across kinds of request; `None` when not checked
     /// (the window alone, or no counts).
     pub coverage: Option<Coverage>,
@@ -289,6 +292,7 @@ pub fn report_on_totals(
                 .map(|more| pace::seconds_for(more, pace));
         }
     }
+    let usd_per_comparison = pace::usd_per_comparison(&verdicts);
     Report {
         experiment: experiment.name.clone(),
         comparisons: records.len(),
@@ -299,6 +303,7 @@ pub fn report_on_totals(
         verdicts,
         mismatches_by_input: most_frequent(groups),
         explorations: Vec::new(),
+        usd_per_comparison,
         pace,
         coverage,
         noisy_fields: noisy_fields(records),
@@ -597,8 +602,13 @@ mod tests {
         let compute = |usd: Option<f64>| usd.unwrap() - verdict::USD_PER_MILLION_REQUESTS;
         let ratio = compute(cost.candidate_usd_per_million) / compute(cost.control_usd_per_million);
         assert!((ratio - 4.0).abs() < 1e-9, "{cost:?}");
+        // One comparison: the control again and the candidate, each at its own price.
+        let per_comparison =
+            (cost.control_usd_per_million.unwrap() + cost.candidate_usd_per_million.unwrap()) / 1e6;
+        assert_eq!(priced.usd_per_comparison, Some(per_comparison));
         // No data is never a pass, nor "collecting" as if something were on its way.
         let empty = report(&[]);
+        assert_eq!(empty.usd_per_comparison, None);
         assert_eq!(
             empty.verdicts[0].correctness.state,
             CorrectnessState::Inconclusive
