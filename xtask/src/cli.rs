@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
+use registry::Registry;
 
 use crate::aws::Target;
 use crate::suite::Mode;
@@ -188,8 +189,10 @@ enum Verb {
         #[arg(long, conflicts_with_all = ["force", "reason"])]
         undo: bool,
         /// On AWS: release the candidate's code to its family's control (CodeDeploy moves the
-        /// control's alias `live`, canary by default, rolled back on alarms) instead of making
-        /// it the experiment's control; with --undo, the control's own code again.
+        /// control's alias `live`, canary by default, rolled back on alarms and unless the
+        /// post-traffic judge finds the new version equivalent and not slower) instead of making
+        /// it the experiment's control; with --undo, the control's own code again. Locally, with
+        /// --dry-run: the release rehearsed, the judge run on the local comparisons.
         #[arg(long)]
         release: bool,
     },
@@ -283,11 +286,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let (env, rest) = args.split_first().expect("clap requires one");
             let (region, profile, rest) = split_env(env, rest)?;
-            let target = match (release, region.as_deref()) {
-                (false, _) => None,
-                (true, Some(region)) => Some(crate::aws::Target::new(env, region, &profile)?),
+            // A release deploys: functions.toml is read once, here, for the whole of it.
+            let (release_to, rehearse) = match (release, region.as_deref()) {
+                (false, _) => (None, None),
+                (true, Some(region)) => {
+                    let registry = Registry::load(&paths.root)?;
+                    let target = Target::new(&registry, env, region, &profile)?;
+                    (Some((registry, target)), None)
+                }
+                (true, None) if dry_run => (None, Some(Registry::load(&paths.root)?)),
                 (true, None) => bail!(
-                    "--release needs an AWS environment (<env> <region> <profile>): locally there is no alias or CodeDeploy to shift traffic; promote without --release"
+                    "--release needs an AWS environment (<env> <region> <profile>): locally there is no alias or CodeDeploy to shift traffic; promote without --release, or rehearse the release with --release --dry-run"
                 ),
             };
             let (experiment, candidate) = match (rest.as_slice(), undo) {
@@ -306,7 +315,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 force,
                 reason: reason.as_deref(),
                 dry_run,
-                release: target.as_ref().map(|t| (&paths, t)),
+                release: release_to
+                    .as_ref()
+                    .map(|(registry, target)| (&paths, registry, target)),
+                rehearse: rehearse.as_ref(),
             };
             Ok(release::promote(&stack, &ask))
         }
@@ -448,24 +460,32 @@ fn run_verb(paths: &Paths, verb: Verb) -> Result<()> {
             profile,
             dry_run,
             stack_commit,
-        } => verbs::deploy::run(
-            &paths,
-            &Target::new(&env, &region, &profile)?,
-            dry_run,
-            stack_commit,
-        ),
+        } => {
+            let registry = Registry::load(&paths.root)?;
+            verbs::deploy::run(
+                &paths,
+                &registry,
+                &Target::new(&registry, &env, &region, &profile)?,
+                dry_run,
+                stack_commit,
+            )
+        }
         Verb::Remove {
             env,
             region,
             profile,
             delete_data,
             dry_run,
-        } => verbs::remove::run(
-            &paths,
-            &Target::new(&env, &region, &profile)?,
-            delete_data,
-            dry_run,
-        ),
+        } => {
+            let registry = Registry::load(&paths.root)?;
+            verbs::remove::run(
+                &paths,
+                &registry,
+                &Target::new(&registry, &env, &region, &profile)?,
+                delete_data,
+                dry_run,
+            )
+        }
         Verb::Verdict { .. } | Verb::Promote { .. } | Verb::Explore { .. } => {
             unreachable!("handled in run")
         }

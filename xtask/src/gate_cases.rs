@@ -210,6 +210,7 @@ mod tests {
             ..Verdict::default()
         };
         ComparisonRecord {
+            answered_by: None,
             experiment: "round".into(),
             correlation_id: query.into(),
             at: "2026-12-05T10:00:00.000Z".into(),

@@ -7,6 +7,7 @@
 //! candidate the experiment's control with one conditional write; `--undo` takes the last
 //! promotion back. The proxy picks either up within its definitions cache time, with no deploy.
 
+pub mod canary;
 mod verdicts;
 
 #[cfg(test)]
@@ -119,8 +120,14 @@ pub struct Ask<'a> {
     pub reason: Option<&'a str>,
     pub dry_run: bool,
     /// On AWS: release the candidate's code to the family's control (`--release`) instead of
-    /// making it the experiment's control.
-    pub release: Option<(&'a crate::tools::Paths, &'a crate::aws::Target)>,
+    /// making it the experiment's control; functions.toml as the command read it, and the stack.
+    pub release: Option<(
+        &'a crate::tools::Paths,
+        &'a registry::Registry,
+        &'a crate::aws::Target,
+    )>,
+    /// Locally, `--release --dry-run`: the release rehearsed ([`canary::rehearse`]).
+    pub rehearse: Option<&'a registry::Registry>,
 }
 
 /// Who promotes: on AWS, the caller's identity (its ARN, as `aws sts get-caller-identity`
@@ -207,6 +214,7 @@ fn run_release(
     stack: &Stack,
     ask: &Ask,
     paths: &crate::tools::Paths,
+    registry: &registry::Registry,
     target: &crate::aws::Target,
 ) -> Result<bool> {
     let runtime = tokio::runtime::Runtime::new()?;
@@ -216,7 +224,6 @@ fn run_release(
         .by_name
         .remove(ask.experiment)
         .with_context(|| format!("no experiment {}", ask.experiment))?;
-    let registry = registry::Registry::load(&paths.root)?;
     let family = registry
         .get(&experiment.control.function)
         .filter(|f| f.role == registry::Role::Control)
@@ -245,13 +252,16 @@ fn run_release(
             function: variant.function.clone(),
         })
     };
-    crate::verbs::release::run(paths, target, &family, release, ask.dry_run)?;
+    crate::verbs::release::run(paths, registry, target, &family, release, ask.dry_run)?;
     Ok(true)
 }
 
 fn run_promote(stack: &Stack, ask: &Ask) -> Result<bool> {
-    if let Some((paths, target)) = ask.release {
-        return run_release(stack, ask, paths, target);
+    if let Some(registry) = ask.rehearse {
+        return canary::rehearse(stack, ask, registry);
+    }
+    if let Some((paths, registry, target)) = ask.release {
+        return run_release(stack, ask, paths, registry, target);
     }
     let runtime = tokio::runtime::Runtime::new()?;
     let store = runtime.block_on(stack.store())?;
@@ -445,6 +455,7 @@ mod tests {
             reason,
             dry_run: true,
             release: None,
+            rehearse: None,
         }
     }
 

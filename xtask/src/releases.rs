@@ -5,8 +5,10 @@
 //! A release is a deploy in which the control's resource runs the candidate's binary: SAM
 //! publishes a new version, and CodeDeploy moves the control's alias `live` (which its HTTP API
 //! route and Function URL serve) to it as `ReleaseTrafficShifting` says, after the pre-traffic
-//! hook has run the family's release gate cases, rolling back on the control's alarms and on the
-//! experiment's mismatches with the released candidate (`<Family>Release` names it). The stack's
+//! hook has run the family's release gate cases, rolling back on the control's alarms, on the
+//! experiment's mismatches with the released candidate (`<Family>Release` names it), and unless
+//! the post-traffic judge finds the new version equivalent to that candidate and not slower on
+//! the canary's comparisons (`release-judge`, `functions/release-hook/src/judge.rs`). The stack's
 //! releases are kept in `.deploy/<env>/<region>/releases.json`, written only after `sam deploy` succeeded,
 //! so that every later deploy of the environment keeps them.
 
@@ -191,15 +193,16 @@ mod tests {
     #[test]
     fn releases_are_kept_per_environment_and_region_and_a_missing_file_is_none() {
         let dir = tempfile::tempdir().unwrap();
+        let registry = registry();
         let dev = |region: &str| {
-            crate::aws::Target::new("dev", region, "default")
+            crate::aws::Target::new(&registry, "dev", region, "default")
                 .unwrap()
                 .state_dir(dir.path())
         };
         let file = Releases::file(&dev("eu-west-1"));
         assert_eq!(Releases::load(&file).unwrap(), Releases::default());
         let releases = Releases::default()
-            .with(&registry(), "sort", Some(fixed()))
+            .with(&registry, "sort", Some(fixed()))
             .unwrap();
         releases.save(&file).unwrap();
         assert_eq!(Releases::load(&file).unwrap(), releases);

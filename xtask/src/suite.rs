@@ -132,18 +132,20 @@ impl Side {
 pub fn test(paths: &Paths, quick: bool) -> Result<()> {
     let started = Instant::now();
     tools::require_prerequisites()?;
+    let registry = registry::Registry::load(&paths.root)?;
     // The tools download while the compiler works; then the arm64 build starts, at the lowest
     // priority: it takes the CPU time the other builds and the tests leave idle (a lone rustc on
     // a big crate, links, tests waiting on DynamoDB Local and HTTP), in a target folder of its
     // own so the tests' cargo commands are not locked out.
     let fetch = {
         let paths = paths.clone();
+        let registry = registry.clone();
         thread::spawn(move || -> Result<Option<crate::procs::Background>> {
             tools::ensure_local_tools(&paths)?;
             let artifacts = if quick {
                 None
             } else {
-                Some(aws::start_artifacts_build(&paths)?)
+                Some(aws::start_artifacts_build(&paths, &registry)?)
             };
             // After the arm64 build has started: that build is the longest path of a fresh run.
             tools::ensure_checkov(&paths)?;
@@ -182,7 +184,6 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
         .run()?;
 
     // template.yaml, plus the candidates new-candidate registered (see scaffolded.rs).
-    let registry = registry::Registry::load(&paths.root)?;
     let template = crate::scaffolded::template_file(&paths.root, &paths.scanned(), &registry)?
         .display()
         .to_string();
@@ -266,9 +267,10 @@ pub fn test(paths: &Paths, quick: bool) -> Result<()> {
                     build.log.display()
                 );
             }
-            aws::check_artifacts(paths, aws::Optimisation::Check)?;
+            aws::check_artifacts(paths, &registry, aws::Optimisation::Check)?;
             aws::package(
                 paths,
+                &registry,
                 &aws::packaged_template(paths),
                 &crate::releases::Releases::default(),
                 aws::Optimisation::Check,
@@ -303,6 +305,7 @@ pub fn suite_on(
     if any_local {
         tools::ensure_local_tools(paths)?;
     }
+    let registry = registry::Registry::load(&paths.root)?;
     let mut stacks = Vec::new();
     let mut keep = Vec::new();
     for (i, name) in names.iter().enumerate() {
@@ -332,10 +335,10 @@ pub fn suite_on(
         } else {
             let region = region
                 .with_context(|| format!("tests against '{name}' need a region (and a profile)"))?;
-            let target = Target::new(name, region, profile)?;
+            let target = Target::new(&registry, name, region, profile)?;
             tools::ensure_awscli(paths)?;
             stacks.push(Stack {
-                env: crate::verbs::deployed_env(paths, &target, true)?,
+                env: crate::verbs::deployed_env(paths, &registry, &target, true)?,
                 endpoints_file: None,
             });
         }

@@ -158,9 +158,11 @@ impl Template {
             .unwrap_or(128);
         let hooks: Vec<&str> = self
             .of_type("AWS::Serverless::Function")
-            .filter_map(|(_, r)| {
-                text(&r["Properties"]["DeploymentPreference"]["Hooks"]["PreTraffic"])
+            .flat_map(|(_, r)| {
+                let hooks = &r["Properties"]["DeploymentPreference"]["Hooks"];
+                [text(&hooks["PreTraffic"]), text(&hooks["PostTraffic"])]
             })
+            .flatten()
             .collect();
         self.of_type("AWS::Serverless::Function")
             .map(|(id, resource)| {

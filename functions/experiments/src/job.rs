@@ -19,6 +19,12 @@ pub struct ComparisonJob {
     pub event: serde_json::Value,
     /// The control's answer to the client: what the candidates are compared with.
     pub control: Observed,
+    /// The version of the control that gave that answer ([`crate::adapters::invoke::Invoked::version`]).
+    /// During a release's canary the control's alias `live` serves two versions, so this is how
+    /// a comparison is told apart as evidence on the new one (`release-judge`). `None` from a
+    /// proxy that did not send it, and where the invoker cannot tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_version: Option<String>,
     /// RFC 3339 with milliseconds, UTC: when the proxy received the request.
     pub at: String,
 }
@@ -43,6 +49,7 @@ mod tests {
                 headers: Default::default(),
                 body: "[1,2]".into(),
             },
+            control_version: None,
             at: "2026-12-01T10:00:00.000Z".into(),
         };
         let mut old = serde_json::to_value(&job).unwrap();

@@ -30,6 +30,8 @@ use crate::config::Config;
 use crate::domain::cases::Catalog;
 use crate::domain::check::{Family, NotAControl, family_of};
 use crate::gate::{self, GateError};
+use crate::judge::{self, Evidence, JudgeError};
+use experiments::domain::canary::Decision;
 
 /// Left of the invocation's time for the report once the gate is given up on: the longest a
 /// CodeDeploy call can take with its retries, and a second.
@@ -55,6 +57,16 @@ pub struct HookApp {
     pub catalog: Catalog,
     pub codedeploy: Arc<dyn CodeDeploy>,
     pub invoker: Arc<dyn Invoker>,
+    pub stage: Stage,
+}
+
+/// Which lifecycle hook this function is: CodeDeploy invokes both with the same event, so each
+/// is a function of its own (`release-hook`, `release-judge`), one binary each.
+pub enum Stage {
+    /// `PreTraffic`: the family's release gate cases against the new version.
+    Gate,
+    /// `PostTraffic`: the canary's comparisons ([`crate::judge`]).
+    Judge(Arc<dyn Evidence>),
 }
 
 /// What the hook reported: the invocation's result (CodeDeploy reads the status it was sent, not
@@ -67,6 +79,9 @@ pub struct Report {
     pub function: Option<String>,
     pub cases: usize,
     pub failed: usize,
+    /// After traffic: the judgement's sentence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judgement: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +100,12 @@ pub enum HookError {
     NoCases(Family),
     #[error("the release gate did not finish")]
     Gate(#[from] GateError),
+    #[error("the canary could not be judged")]
+    Judge(#[from] JudgeError),
+    #[error("the hook is misconfigured: no RELEASED_CANDIDATES to judge a release by")]
+    NoReleased,
+    #[error("this function is the pre-traffic gate; the canary is judged by release-judge")]
+    NotAJudge,
     #[error("the release gate did not finish within {} ms", .0.as_millis())]
     TimedOut(Duration),
     #[error("could not report {status} for deployment {deployment_id} to CodeDeploy")]
@@ -110,14 +131,38 @@ pub fn budget(deadline: SystemTime, now: SystemTime) -> Duration {
         .saturating_sub(REPORT_MARGIN)
 }
 
-/// Runs the gate within `budget` and reports its outcome to CodeDeploy.
-pub async fn handler(
+/// `release-hook`, before traffic: runs the gate within `budget` and reports its outcome to
+/// CodeDeploy.
+pub async fn pre_traffic(
     app: &HookApp,
     event: HookEvent,
     budget: Duration,
 ) -> Result<Report, HookError> {
+    let outcome = tokio::time::timeout(budget, run_gate(app, &event.deployment_id)).await;
+    report(app, event, budget, outcome).await
+}
+
+/// `release-judge`, after traffic: judges the canary within `budget` and reports the decision to
+/// CodeDeploy.
+pub async fn post_traffic(
+    app: &HookApp,
+    event: HookEvent,
+    budget: Duration,
+) -> Result<Report, HookError> {
+    let outcome = tokio::time::timeout(budget, run_judge(app, &event.deployment_id)).await;
+    report(app, event, budget, outcome).await
+}
+
+/// Reports a stage's outcome (`Err(Elapsed)`: it ran out of `budget`) to CodeDeploy: whatever
+/// stopped the stage is `Failed`.
+async fn report(
+    app: &HookApp,
+    event: HookEvent,
+    budget: Duration,
+    outcome: Result<Result<Report, HookError>, tokio::time::error::Elapsed>,
+) -> Result<Report, HookError> {
     let deployment_id = event.deployment_id.as_str();
-    let report = match tokio::time::timeout(budget, run_gate(app, deployment_id)).await {
+    let report = match outcome {
         Ok(Ok(report)) => report,
         Ok(Err(error)) => gave_up(deployment_id, &error),
         Err(_) => gave_up(deployment_id, &HookError::TimedOut(budget)),
@@ -145,7 +190,8 @@ pub async fn handler(
         function = report.function.as_deref().unwrap_or("unknown"),
         cases = report.cases,
         failed = report.failed,
-        "release gate reported"
+        judgement = report.judgement.as_deref().unwrap_or("none"),
+        "release hook reported"
     );
     Ok(report)
 }
@@ -157,10 +203,19 @@ fn gave_up(deployment_id: &str, error: &HookError) -> Report {
         function: None,
         cases: 0,
         failed: 0,
+        judgement: None,
     }
 }
 
-async fn run_gate(app: &HookApp, deployment_id: &str) -> Result<Report, HookError> {
+/// The deployment's control, the version traffic shifts to, and its family.
+struct Target<'a> {
+    config: &'a Config,
+    name: String,
+    version: String,
+    family: Family,
+}
+
+async fn target<'a>(app: &'a HookApp, deployment_id: &str) -> Result<Target<'a>, HookError> {
     let config = app
         .config
         .as_ref()
@@ -174,6 +229,64 @@ async fn run_gate(app: &HookApp, deployment_id: &str) -> Result<Report, HookErro
         .filter(|v| !v.is_empty())
         .ok_or(HookError::MissingField("targetVersion"))?;
     let family = family_of(&name, &config.stack)?;
+    Ok(Target {
+        config,
+        name,
+        version,
+        family,
+    })
+}
+
+/// After traffic: the canary's comparisons against the candidate whose code the control runs.
+async fn run_judge(app: &HookApp, deployment_id: &str) -> Result<Report, HookError> {
+    let Stage::Judge(evidence) = &app.stage else {
+        return Err(HookError::NotAJudge);
+    };
+    let Target {
+        config,
+        name,
+        version,
+        family,
+    } = target(app, deployment_id).await?;
+    let released = &config.judge.as_ref().ok_or(HookError::NoReleased)?.released;
+    let function = format!("{name}:{version}");
+    let Some(candidate) = released.of(family.as_str()) else {
+        let sentence = format!(
+            "passed: {name} runs its own code (no candidate released to it), so there is no \
+             candidate's evidence to judge version {version} by; its gate cases ran before traffic"
+        );
+        tracing::info!(%function, judgement = %sentence, "canary not judged");
+        return Ok(Report {
+            status: HookStatus::Succeeded,
+            function: Some(function),
+            cases: 0,
+            failed: 0,
+            judgement: Some(sentence),
+        });
+    };
+    let judgement = judge::judge(evidence.as_ref(), family.as_str(), candidate, &version).await?;
+    let status = match judgement.decision {
+        Decision::Keep => HookStatus::Succeeded,
+        Decision::RollBack | Decision::Inconclusive => HookStatus::Failed,
+    };
+    tracing::info!(%function, candidate, decision = ?judgement.decision, judgement = %judgement.sentence, "canary judged");
+    Ok(Report {
+        status,
+        function: Some(function),
+        cases: 0,
+        failed: 0,
+        judgement: Some(judgement.sentence),
+    })
+}
+
+/// Before traffic: the family's release gate cases against the new version.
+async fn run_gate(app: &HookApp, deployment_id: &str) -> Result<Report, HookError> {
+    let Target {
+        name,
+        version,
+        family,
+        ..
+    } = target(app, deployment_id).await?;
     let cases = app
         .catalog
         .cases(family.as_str())
@@ -204,6 +317,7 @@ async fn run_gate(app: &HookApp, deployment_id: &str) -> Result<Report, HookErro
         function: Some(function),
         cases: outcomes.len(),
         failed,
+        judgement: None,
     })
 }
 
@@ -387,10 +501,12 @@ mod tests {
         HookApp {
             config: Ok(Config {
                 stack: STACK.into(),
+                judge: None,
             }),
             catalog: catalog(),
             codedeploy,
             invoker,
+            stage: Stage::Gate,
         }
     }
 
@@ -408,7 +524,7 @@ mod tests {
             "7",
         ));
         let invoker = Arc::new(Scripted::new(vec![rounds_down(), refuses()]));
-        let report = handler(&app(codedeploy.clone(), invoker.clone()), event(), BUDGET)
+        let report = pre_traffic(&app(codedeploy.clone(), invoker.clone()), event(), BUDGET)
             .await
             .unwrap();
         assert_eq!(
@@ -418,6 +534,7 @@ mod tests {
                 function: Some("rust-serverless-dev-round-control:7".into()),
                 cases: 2,
                 failed: 0,
+                judgement: None,
             }
         );
         assert_eq!(codedeploy.reported(), [HookStatus::Succeeded]);
@@ -439,7 +556,7 @@ mod tests {
         ));
         let wrong = http(200, "application/json", r#"{"number":62.4,"rounded":63}"#);
         let invoker = Arc::new(Scripted::new(vec![wrong, refuses()]));
-        let report = handler(&app(codedeploy.clone(), invoker), event(), BUDGET)
+        let report = pre_traffic(&app(codedeploy.clone(), invoker), event(), BUDGET)
             .await
             .unwrap();
         assert_eq!((report.status, report.failed), (HookStatus::Failed, 1));
@@ -495,7 +612,7 @@ mod tests {
         for (what, codedeploy, answers) in table {
             let codedeploy = Arc::new(codedeploy);
             let invoker = Arc::new(Scripted::new(answers));
-            let report = handler(&app(codedeploy.clone(), invoker), event(), BUDGET)
+            let report = pre_traffic(&app(codedeploy.clone(), invoker), event(), BUDGET)
                 .await
                 .unwrap_or_else(|e| panic!("{what}: {e}"));
             assert_eq!(report.status, HookStatus::Failed, "{what}");
@@ -512,7 +629,7 @@ mod tests {
         let invoker = Arc::new(Scripted::new(vec![rounds_down(), refuses()]));
         let mut app = app(codedeploy.clone(), invoker.clone());
         app.config = Err("environment variable STACK_NAME is required but not set".into());
-        let report = handler(&app, event(), BUDGET).await.unwrap();
+        let report = pre_traffic(&app, event(), BUDGET).await.unwrap();
         assert_eq!(report.status, HookStatus::Failed);
         assert_eq!(codedeploy.reported(), [HookStatus::Failed]);
         assert!(invoker.sent().is_empty());
@@ -526,7 +643,7 @@ mod tests {
         ));
         // No answer scripted: the invocation never returns.
         let invoker = Arc::new(Scripted::new(vec![]));
-        let report = handler(
+        let report = pre_traffic(
             &app(codedeploy.clone(), invoker),
             event(),
             Duration::from_millis(50),
@@ -550,7 +667,7 @@ mod tests {
         );
         codedeploy.pages.insert(Some("page-2".into()), Ok(first));
         let invoker = Arc::new(Scripted::new(vec![rounds_down(), refuses()]));
-        let report = handler(&app(Arc::new(codedeploy), invoker), event(), BUDGET)
+        let report = pre_traffic(&app(Arc::new(codedeploy), invoker), event(), BUDGET)
             .await
             .unwrap();
         assert_eq!(report.status, HookStatus::Succeeded);
@@ -568,7 +685,7 @@ mod tests {
             detail: "connection reset".into(),
         });
         let invoker = Arc::new(Scripted::new(vec![rounds_down(), refuses()]));
-        let error = handler(&app(Arc::new(codedeploy), invoker), event(), BUDGET)
+        let error = pre_traffic(&app(Arc::new(codedeploy), invoker), event(), BUDGET)
             .await
             .unwrap_err();
         assert!(
@@ -586,6 +703,143 @@ mod tests {
             "{}",
             chain(&error)
         );
+    }
+
+    /// The round experiment's evidence: `clean` comparisons of the control's version `version`
+    /// (its answer the one compared) against the candidate `floor`, all alike and as fast.
+    struct Comparisons {
+        version: &'static str,
+        clean: usize,
+    }
+
+    impl Evidence for Comparisons {
+        fn recorded<'a>(
+            &'a self,
+            experiment: &'a str,
+        ) -> BoxFuture<'a, Result<crate::judge::Recorded, crate::judge::EvidenceError>> {
+            let yaml = "experiments:\n  round:\n    comparators: [body]\n    path: /round\n    control: {name: c, function: rust-serverless-dev-round-control}\n    candidates:\n      floor: {name: Floor, function: f}\n    promotion: {maxMismatchRate: 0.25, minComparisons: 20, maxDurationRatio: 1.2}\n";
+            let experiment = experiments::domain::definition::Experiments::parse(yaml)
+                .unwrap()
+                .by_name
+                .remove(experiment);
+            let variant = |id: &str, function: &str, version: &str, verdict: serde_json::Value| {
+                serde_json::json!({"id": id, "name": id, "status": 200, "durationMs": 1.0,
+                    "version": version, "function": function, "verdict": verdict})
+            };
+            let records: Vec<experiments::domain::record::ComparisonRecord> = (0..self.clean)
+                .map(|i| {
+                    serde_json::from_value(serde_json::json!({
+                        "experiment": "round", "correlationId": format!("c{i}"),
+                        "at": "2026-12-05T10:00:00.000Z",
+                        "request": {"method": "GET", "path": "/round", "query": "number=1.5", "body": ""},
+                        "control": variant("control", "rust-serverless-dev-round-control", self.version, serde_json::Value::Null),
+                        "answeredBy": self.version,
+                        "candidates": [variant("floor", "f", "3", serde_json::json!({"status": null, "headers_differing": [], "body": true}))],
+                    }))
+                    .unwrap()
+                })
+                .collect();
+            let tallies = records
+                .iter()
+                .flat_map(experiments::domain::tally::of_record)
+                .collect();
+            Box::pin(async move {
+                Ok(crate::judge::Recorded {
+                    experiment,
+                    tallies,
+                    records,
+                })
+            })
+        }
+    }
+
+    fn judging(released: &str, evidence: Comparisons) -> HookApp {
+        let codedeploy = Arc::new(FakeCodeDeploy::deploying(
+            "rust-serverless-dev-round-control",
+            "7",
+        ));
+        HookApp {
+            config: Ok(Config {
+                stack: STACK.into(),
+                judge: Some(crate::config::JudgeConfig {
+                    table: "t".into(),
+                    released: crate::judge::Released::parse(released).unwrap(),
+                }),
+            }),
+            stage: Stage::Judge(Arc::new(evidence)),
+            ..app(codedeploy, Arc::new(Scripted::new(vec![])))
+        }
+    }
+
+    #[tokio::test]
+    async fn after_traffic_clean_comparisons_of_the_new_version_keep_it() {
+        let app = judging(
+            "round=floor",
+            Comparisons {
+                version: "7",
+                clean: 30,
+            },
+        );
+        let report = post_traffic(&app, event(), BUDGET).await.unwrap();
+        assert_eq!(report.status, HookStatus::Succeeded, "{report:?}");
+        assert_eq!(report.cases, 0, "the judge runs no gate case");
+        let judgement = report.judgement.unwrap();
+        assert!(
+            judgement.starts_with("equivalent and not slower"),
+            "{judgement}"
+        );
+        assert!(
+            judgement.contains("30 comparisons of version 7 against floor"),
+            "{judgement}"
+        );
+    }
+
+    #[tokio::test]
+    async fn after_traffic_no_comparison_of_the_new_version_fails_as_no_traffic() {
+        // Plenty of comparisons, all of the version before.
+        let app = judging(
+            "round=floor",
+            Comparisons {
+                version: "6",
+                clean: 30,
+            },
+        );
+        let report = post_traffic(&app, event(), BUDGET).await.unwrap();
+        assert_eq!(report.status, HookStatus::Failed);
+        assert_eq!(
+            report.judgement.as_deref(),
+            Some("inconclusive: no traffic, 0 comparisons of version 7 against floor, 20 needed")
+        );
+    }
+
+    #[tokio::test]
+    async fn after_traffic_a_control_running_its_own_code_passes_saying_why() {
+        let app = judging(
+            "round=none",
+            Comparisons {
+                version: "7",
+                clean: 0,
+            },
+        );
+        let report = post_traffic(&app, event(), BUDGET).await.unwrap();
+        assert_eq!(report.status, HookStatus::Succeeded);
+        assert!(
+            report.judgement.unwrap().contains("runs its own code"),
+            "the pass says why"
+        );
+    }
+
+    #[tokio::test]
+    async fn after_traffic_an_unknown_released_candidate_fails() {
+        let app = judging(
+            "round=ceiling",
+            Comparisons {
+                version: "7",
+                clean: 30,
+            },
+        );
+        let report = post_traffic(&app, event(), BUDGET).await.unwrap();
+        assert_eq!(report.status, HookStatus::Failed);
     }
 
     #[test]

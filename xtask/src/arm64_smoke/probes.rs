@@ -377,6 +377,7 @@ fn workshop_answer(family: &str, control: bool, body: &str) -> Result<(), String
 /// [`ROUND_ANSWER`] to.
 fn comparison_job(experiment: &Experiment, now: &str) -> Result<Value, String> {
     let job = ComparisonJob {
+        control_version: None,
         experiment: experiment.clone(),
         correlation_id: "arm64-smoke".to_owned(),
         event: Request::get(&experiment.path, EXPERIMENT_QUERY.to_owned()).event(),

@@ -13,12 +13,13 @@ use crate::tools::{ARM64_TARGET, Paths};
 /// How the arm64 zips are optimised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Optimisation {
-    /// What `deploy` ships: the release profile (opt-level 3; the SDK crates for size).
+    /// What `deploy` ships: exactly `[profile.release]` of the root `Cargo.toml`, the profile the
+    /// benches measure, with no override (docs/adr/0003-no-lto-in-lambda-builds.md).
     Deploy,
     /// `./build.sh test`'s check that every function cross-compiles for AArch64, links, zips
-    /// and packages: unoptimised (opt-level 0). Its zips are never deployed (a deploy builds
-    /// again, at its own levels, in the same folder), and this build is the longest path of a
-    /// fresh run on two cores: optimising was most of its time.
+    /// and packages: unoptimised (opt-level 0, no LTO, 16 codegen units). Its zips are never
+    /// deployed (a deploy builds again, with the release profile, in its own folder), and this
+    /// build is the longest path of a fresh run on two cores: optimising was most of its time.
     Check,
 }
 
@@ -33,9 +34,10 @@ impl Optimisation {
     }
 }
 
-/// The one cargo invocation that builds every function's arm64 zip. Release builds without LTO
-/// and with 16 codegen units: thin LTO with one unit made each binary's last step a minute here.
-/// A target folder of its own, so the build can run beside the tests' cargo commands.
+/// The one cargo invocation that builds every function's arm64 zip, in a target folder of its
+/// own so the build can run beside the tests' cargo commands. A deploy's build sets nothing of
+/// the release profile: the binaries measured and deployed come from one declared profile
+/// (issue 29). Only the check's build, never deployed, overrides it to build fast.
 pub fn build_artifacts_cmd(registry: &Registry, optimisation: Optimisation) -> Cmd {
     let mut cmd = Cmd::new("cargo")
         .args([
@@ -47,21 +49,12 @@ pub fn build_artifacts_cmd(registry: &Registry, optimisation: Optimisation) -> C
             "zip",
         ])
         // (cargo lambda passes --target-dir on to `cargo metadata`, which refuses it.)
-        .env("CARGO_TARGET_DIR", optimisation.dir())
-        .env("CARGO_PROFILE_RELEASE_LTO", "false")
-        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
-    // The two SDK crates are most of the build's compile time; their code waits on the network,
-    // so they are optimised for size (smaller zips too), as is the release hook, which only calls
-    // CodeDeploy and the functions. Their effect on a function's CPU time is not measured (docs/adr/0003-no-lto-in-lambda-builds.md).
-    match optimisation {
-        Optimisation::Deploy => {
-            for sdk in ["aws-sdk-dynamodb", "aws-sdk-lambda", "release-hook"] {
-                cmd = cmd
-                    .arg("--config")
-                    .arg(format!("profile.release.package.{sdk}.opt-level=\"s\""));
-            }
-        }
-        Optimisation::Check => cmd = cmd.env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0"),
+        .env("CARGO_TARGET_DIR", optimisation.dir());
+    if optimisation == Optimisation::Check {
+        cmd = cmd
+            .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+            .env("CARGO_PROFILE_RELEASE_LTO", "false")
+            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
     }
     let binaries: std::collections::BTreeSet<&str> =
         registry.functions.iter().map(|f| f.binary()).collect();
@@ -101,10 +94,9 @@ pub fn elf_machine(header: &[u8]) -> Option<u16> {
 }
 
 /// The arm64 build, run by [`build_artifacts`] or started beside the tests.
-fn artifacts_build(paths: &Paths, optimisation: Optimisation) -> Result<Cmd> {
-    let registry = Registry::load(&paths.root)?;
+fn artifacts_build(paths: &Paths, registry: &Registry, optimisation: Optimisation) -> Result<Cmd> {
     crate::tools::ensure_arm64_target()?;
-    Ok(build_artifacts_cmd(&registry, optimisation)
+    Ok(build_artifacts_cmd(registry, optimisation)
         .env("PATH", paths.path_var())
         .dir(&paths.root))
 }
@@ -112,8 +104,11 @@ fn artifacts_build(paths: &Paths, optimisation: Optimisation) -> Result<Cmd> {
 /// Starts the arm64 build in the background at the lowest priority (so tests running beside it
 /// keep the CPU), its output in `.local/arm64-build.log`; stopped with the other processes.
 /// Used by `./build.sh test` only, at [`Optimisation::Check`].
-pub fn start_artifacts_build(paths: &Paths) -> Result<crate::procs::Background> {
-    let build = artifacts_build(paths, Optimisation::Check)?;
+pub fn start_artifacts_build(
+    paths: &Paths,
+    registry: &Registry,
+) -> Result<crate::procs::Background> {
+    let build = artifacts_build(paths, registry, Optimisation::Check)?;
     let niced = Cmd::new("nice")
         .args(["-n", "19", build.program()])
         .args(build.get_args().to_vec())
@@ -128,15 +123,18 @@ pub fn start_artifacts_build(paths: &Paths) -> Result<crate::procs::Background> 
 }
 
 /// Builds the arm64 zips and proves each function has one, around an AArch64 `bootstrap`.
-pub fn build_artifacts(paths: &Paths) -> Result<()> {
+pub fn build_artifacts(paths: &Paths, registry: &Registry) -> Result<()> {
     log!("arm64 artifacts of every function (one cargo lambda build)");
-    artifacts_build(paths, Optimisation::Deploy)?.run()?;
-    check_artifacts(paths, Optimisation::Deploy)
+    artifacts_build(paths, registry, Optimisation::Deploy)?.run()?;
+    check_artifacts(paths, registry, Optimisation::Deploy)
 }
 
 /// Every registered function has a zip and an AArch64 ELF `bootstrap` (built at `optimisation`).
-pub fn check_artifacts(paths: &Paths, optimisation: Optimisation) -> Result<()> {
-    let registry = Registry::load(&paths.root)?;
+pub fn check_artifacts(
+    paths: &Paths,
+    registry: &Registry,
+    optimisation: Optimisation,
+) -> Result<()> {
     let mut failures = Vec::new();
     for function in &registry.functions {
         let binary = paths

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use registry::Registry;
 
 use super::{Optimisation, zip_path};
 use crate::releases::Releases;
@@ -17,14 +18,14 @@ pub fn packaged_template(paths: &Paths) -> PathBuf {
 /// Writes the packaged template for `sam deploy` (the zips of the build at `optimisation`).
 pub fn package(
     paths: &Paths,
+    registry: &Registry,
     out: &Path,
     releases: &Releases,
     optimisation: Optimisation,
 ) -> Result<()> {
-    let registry = registry::Registry::load(&paths.root)?;
-    let template = crate::scaffolded::template(&paths.root, &registry)?;
+    let template = crate::scaffolded::template(&paths.root, registry)?;
     let text = template.packaged(|binary| {
-        zip_path(paths, optimisation, releases.binary_of(&registry, binary))
+        zip_path(paths, optimisation, releases.binary_of(registry, binary))
             .display()
             .to_string()
     })?;

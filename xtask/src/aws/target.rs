@@ -20,9 +20,10 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn new(env: &str, region: &str, profile: &str) -> Result<Self> {
-        let registry = Registry::load(&crate::cli::root()?)?;
-        check_env_name(env, longest_env_name(&registry))?;
+    /// The stack `env` in `region`, reached with `profile`, `env` checked against the longest
+    /// function name in `registry` (functions.toml, as the command read it).
+    pub fn new(registry: &Registry, env: &str, region: &str, profile: &str) -> Result<Self> {
+        check_env_name(env, longest_env_name(registry))?;
         Ok(Self {
             env: env.to_owned(),
             region: region.to_owned(),

@@ -12,9 +12,11 @@ use crate::log;
 use crate::releases::Releases;
 use crate::tools::{self, Paths};
 
-/// `./build.sh deploy <env> <region> <profile> [--dry-run [--stack-commit <sha>]]`.
+/// `./build.sh deploy <env> <region> <profile> [--dry-run [--stack-commit <sha>]]`; `registry`
+/// is functions.toml, read once for the whole run.
 pub fn run(
     paths: &Paths,
+    registry: &Registry,
     target: &Target,
     dry_run: bool,
     stack_commit: Option<String>,
@@ -46,19 +48,25 @@ pub fn run(
     if let Some(why) = deployed.refusal(&target.stack(), &target.region) {
         bail!("{why}");
     }
-    preflight(paths, target, &deployed, dry_run)?;
+    preflight(paths, registry, target, &deployed, dry_run)?;
     log!(
         "deploy {} to {} (profile {}) at commit {commit}",
         target.stack(),
         target.region,
         target.profile
     );
-    deploy_with(paths, target, &commit, &deployed, None, dry_run)
+    deploy_with(paths, registry, target, &commit, &deployed, None, dry_run)
 }
 
 /// Before a stack is created: the account must hold its reserved concurrency (an update keeps
 /// what the stack reserved already, so only a create is checked).
-fn preflight(paths: &Paths, target: &Target, deployed: &Deployed, dry_run: bool) -> Result<()> {
+fn preflight(
+    paths: &Paths,
+    registry: &Registry,
+    target: &Target,
+    deployed: &Deployed,
+    dry_run: bool,
+) -> Result<()> {
     let query = target.account_settings_query();
     if dry_run {
         println!("[dry-run] {query} (pre-flight, when the stack is to be created)");
@@ -67,8 +75,7 @@ fn preflight(paths: &Paths, target: &Target, deployed: &Deployed, dry_run: bool)
     if !matches!(deployed, Deployed::None | Deployed::FailedCreate) {
         return Ok(());
     }
-    let registry = Registry::load(&paths.root)?;
-    let reserved: u64 = crate::scaffolded::template(&paths.root, &registry)?
+    let reserved: u64 = crate::scaffolded::template(&paths.root, registry)?
         .functions()?
         .iter()
         .filter_map(|f| f.reserved_concurrency)
@@ -87,6 +94,7 @@ fn preflight(paths: &Paths, target: &Target, deployed: &Deployed, dry_run: bool)
 /// The deploy plan with the environment's releases, or with `change` made to them, run.
 pub(super) fn deploy_with(
     paths: &Paths,
+    registry: &Registry,
     target: &Target,
     commit: &str,
     deployed: &Deployed,
@@ -94,17 +102,16 @@ pub(super) fn deploy_with(
     dry_run: bool,
 ) -> Result<()> {
     let vars: BTreeMap<String, String> = std::env::vars().collect();
-    let registry = Registry::load(&paths.root)?;
     let releases = match change {
         Some((_, next)) => next.clone(),
         None => Releases::load(&Releases::file(&target.state_dir(&paths.deploy)))?,
     };
     let defaults = crate::template::Template::load(&paths.root)?.parameter_defaults();
     let mut overrides = aws::parameter_overrides(&target.env, &vars, &defaults)?;
-    overrides.extend(releases.parameter_overrides(&registry));
+    overrides.extend(releases.parameter_overrides(registry));
     let plan = aws::deploy_plan(
         target,
-        aws::build_artifacts_cmd(&registry, aws::Optimisation::Deploy),
+        aws::build_artifacts_cmd(registry, aws::Optimisation::Deploy),
         commit,
         deployed,
         &overrides,
@@ -112,5 +119,5 @@ pub(super) fn deploy_with(
         &releases,
         change.map(|(change, _)| change),
     );
-    execute(paths, target, &plan, dry_run)
+    execute(paths, registry, target, &plan, dry_run)
 }

@@ -1,14 +1,21 @@
 //! An AWS plan (`aws::Step`s) printed for a dry run or run step by step.
 
 use anyhow::Result;
+use registry::Registry;
 
 use super::stack::fetch_endpoints;
 use crate::aws::{self, Step, Target};
 use crate::log;
 use crate::tools::Paths;
 
-/// Prints a plan's steps (dry run) or runs them.
-pub(super) fn execute(paths: &Paths, target: &Target, plan: &[Step], dry_run: bool) -> Result<()> {
+/// Prints a plan's steps (dry run) or runs them; `registry` names the functions built and packaged.
+pub(super) fn execute(
+    paths: &Paths,
+    registry: &Registry,
+    target: &Target,
+    plan: &[Step],
+    dry_run: bool,
+) -> Result<()> {
     for step in plan {
         match step {
             Step::Say(text) => log!("{text}"),
@@ -18,13 +25,13 @@ pub(super) fn execute(paths: &Paths, target: &Target, plan: &[Step], dry_run: bo
                 .env("PATH", paths.path_var())
                 .dir(&paths.root)
                 .run()?,
-            Step::BuildArtifacts(_) => aws::build_artifacts(paths)?,
+            Step::BuildArtifacts(_) => aws::build_artifacts(paths, registry)?,
             Step::Package { out, releases } => {
-                aws::package(paths, out, releases, aws::Optimisation::Deploy)?
+                aws::package(paths, registry, out, releases, aws::Optimisation::Deploy)?
             }
             Step::RecordReleases { file, releases } => releases.save(file)?,
             Step::FetchEndpoints => {
-                fetch_endpoints(paths, target)?;
+                fetch_endpoints(paths, registry, target)?;
             }
             Step::ForgetEndpoints => {
                 let _ = std::fs::remove_dir_all(target.state_dir(&paths.deploy));

@@ -14,15 +14,15 @@ use crate::tools::{self, Paths};
 /// own again) through a deploy, which CodeDeploy shifts to the control's alias `live`.
 pub fn run(
     paths: &Paths,
+    registry: &Registry,
     target: &Target,
     family: &str,
     release: Option<Release>,
     dry_run: bool,
 ) -> Result<()> {
-    let registry = Registry::load(&paths.root)?;
     let file = Releases::file(&target.state_dir(&paths.deploy));
     let before = Releases::load(&file)?;
-    let next = before.with(&registry, family, release.clone())?;
+    let next = before.with(registry, family, release.clone())?;
     let control = format!("{family}-control");
     let sentence = match (&release, before.0.get(family)) {
         (Some(r), _) => format!(
@@ -44,6 +44,7 @@ pub fn run(
     }
     deploy_with(
         paths,
+        registry,
         target,
         &commit,
         &Deployed::Unknown,

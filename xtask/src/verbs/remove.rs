@@ -2,13 +2,20 @@
 //! remove plan.
 
 use anyhow::{Context, Result};
+use registry::Registry;
 
 use super::plan::execute;
 use crate::aws::{self, Retained, Target};
 use crate::tools::{self, Paths};
 
 /// `./build.sh remove <env> <region> <profile> [--delete-data] [--dry-run]`.
-pub fn run(paths: &Paths, target: &Target, delete_data: bool, dry_run: bool) -> Result<()> {
+pub fn run(
+    paths: &Paths,
+    registry: &Registry,
+    target: &Target,
+    delete_data: bool,
+    dry_run: bool,
+) -> Result<()> {
     let (retained, bucket) = if dry_run {
         println!("[dry-run] {}", aws::stack_resources_query(target));
         println!("[dry-run] {}", aws::artifact_bucket_query(target));
@@ -29,5 +36,5 @@ pub fn run(paths: &Paths, target: &Target, delete_data: bool, dry_run: bool) -> 
         (retained, bucket)
     };
     let plan = aws::remove_plan(target, &retained, bucket.as_deref(), delete_data);
-    execute(paths, target, &plan, dry_run)
+    execute(paths, registry, target, &plan, dry_run)
 }

@@ -45,9 +45,10 @@ pub fn stack_env(
     }
     let region =
         region.with_context(|| format!("environment {env} needs a region (and a profile)"))?;
-    let target = Target::new(env, region, profile)?;
+    let registry = Registry::load(&paths.root)?;
+    let target = Target::new(&registry, env, region, profile)?;
     tools::ensure_awscli(paths)?;
-    deployed_env(paths, &target, false)
+    deployed_env(paths, &registry, &target, false)
 }
 
 /// Reads a deployed stack's outputs, writes its endpoints file and returns what the suite and
@@ -55,10 +56,11 @@ pub fn stack_env(
 /// stack's API key (POST / needs it).
 pub fn deployed_env(
     paths: &Paths,
+    registry: &Registry,
     target: &Target,
     for_suite: bool,
 ) -> Result<Vec<(String, String)>> {
-    let outputs = fetch_endpoints(paths, target)?;
+    let outputs = fetch_endpoints(paths, registry, target)?;
     let output = |key: &str| -> Result<String> {
         outputs
             .get(key)
@@ -114,7 +116,11 @@ fn endpoints_file(paths: &Paths, target: &Target) -> PathBuf {
 }
 
 /// The stack's outputs, and `.deploy/<env>/<region>/endpoints.json` written from them.
-pub(super) fn fetch_endpoints(paths: &Paths, target: &Target) -> Result<BTreeMap<String, String>> {
+pub(super) fn fetch_endpoints(
+    paths: &Paths,
+    registry: &Registry,
+    target: &Target,
+) -> Result<BTreeMap<String, String>> {
     let json = aws::outputs_query(target)
         .env("PATH", paths.path_var())
         .read()
@@ -128,7 +134,7 @@ pub(super) fn fetch_endpoints(paths: &Paths, target: &Target) -> Result<BTreeMap
         })?;
     let outputs = aws::parse_outputs(&json)?;
     let endpoints = aws::endpoints_from_outputs(
-        &crate::scaffolded::template(&paths.root, &Registry::load(&paths.root)?)?,
+        &crate::scaffolded::template(&paths.root, registry)?,
         &outputs,
         &target.region,
     )?;

@@ -1,5 +1,6 @@
 //! The experiment runner's pure logic: no I/O, no `lambda_http`, no SDK types.
 
+pub mod canary;
 pub mod compare;
 pub mod coverage;
 pub mod definition;

@@ -143,6 +143,7 @@ mod tests {
             function: None,
         };
         ComparisonRecord {
+            answered_by: None,
             experiment: "x".into(),
             correlation_id: format!("{second}"),
             at: format!("2026-12-05T10:{:02}:{:02}.000Z", second / 60, second % 60),

@@ -85,11 +85,27 @@ pub struct ComparisonRecord {
     /// RFC 3339, UTC, milliseconds.
     pub at: String,
     pub request: RequestSummary,
+    /// Timed beside the candidates: the control invoked again by the comparator.
     pub control: VariantResult,
+    /// The version of the control whose answer the candidates were compared with (the one the
+    /// client got, [`crate::job::ComparisonJob::control_version`]). It is [`VariantResult::version`]
+    /// of [`ComparisonRecord::control`] too, except while a canary splits the control's alias
+    /// between two versions. `None` in records stored before it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<String>,
     pub candidates: Vec<VariantResult>,
     /// The control's second answer against its first, when the noise baseline is on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub noise: Option<Verdict>,
+}
+
+impl ComparisonRecord {
+    /// The version of the control the candidates' answers were compared with, as best known.
+    pub fn compared_with(&self) -> Option<&str> {
+        self.answered_by
+            .as_deref()
+            .or(self.control.version.as_deref())
+    }
 }
 
 /// How many requests of an experiment were served, sampled, compared and skipped, since `since`

@@ -502,6 +502,7 @@ mod tests {
 
     fn record(i: usize, candidate: VariantResult) -> ComparisonRecord {
         ComparisonRecord {
+            answered_by: None,
             experiment: "round".into(),
             correlation_id: format!("c{i}"),
             at: format!("2026-11-22T10:00:{i:02}.000Z"),

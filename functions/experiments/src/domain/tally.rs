@@ -11,7 +11,8 @@
 //! timing, and the duration ratio carries no sequential guarantee).
 //!
 //! A comparison is counted under the candidate's id, its function and version, and the control's
-//! function and version: a new build of either starts a new sequence. A failure with no version
+//! function and version (the version whose answer it was compared with, which during a canary
+//! is not always the one serving most traffic): a new build of either starts a new sequence. A failure with no version
 //! (a timeout: nothing answered to say which build it was) is counted against whichever version
 //! is current: it may belong to an older one, which can only make `equivalent` later, never
 //! sooner.
@@ -118,7 +119,7 @@ pub fn of_record(record: &ComparisonRecord) -> Vec<(TallyKey, Tally)> {
                     candidate_function: function(candidate),
                     candidate_version: candidate.version.clone(),
                     control_function: function(&record.control),
-                    control_version: record.control.version.clone(),
+                    control_version: record.compared_with().map(str::to_owned),
                 },
                 Tally::of(candidate),
             )
@@ -196,6 +197,7 @@ mod tests {
 
     fn record(candidate_version: Option<&str>, same: Option<bool>) -> ComparisonRecord {
         ComparisonRecord {
+            answered_by: None,
             experiment: "round".into(),
             correlation_id: "c".into(),
             at: "2026-12-05T10:00:00.000Z".into(),

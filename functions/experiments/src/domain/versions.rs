@@ -114,6 +114,7 @@ mod tests {
 
     fn record(i: usize, control: Option<&str>, candidate: VariantResult) -> ComparisonRecord {
         ComparisonRecord {
+            answered_by: None,
             experiment: "sort".into(),
             correlation_id: format!("c{i}"),
             at: format!("2026-12-01T10:00:{i:02}.000Z"),

@@ -196,6 +196,7 @@ pub async fn comparison_record(invoker: &dyn Invoker, job: &ComparisonJob) -> Co
         },
         // Timed beside the candidates; a failed second invocation shows as the control's error.
         control: result(&experiment.control, control_timed, None, &redactor),
+        answered_by: job.control_version.clone(),
         candidates,
         noise: noise.map(|mut noise| {
             noise.diff = noise.diff.map(|diff| redactor.scrub(&diff));
@@ -357,6 +358,7 @@ mod tests {
         let yaml = "experiments:\n  pbkdf2:\n    comparators: [body]\n    path: /pbkdf2\n    redact: [$.key, $.password]\n    control: {name: C, function: control}\n    candidates:\n      garbage: {name: G, function: garbage}\n      error: {name: E, function: error}\n      failed: {name: F, function: failed}\n      differs: {name: D, function: differs}\n";
         let experiment = Experiments::parse(yaml).unwrap().by_name["pbkdf2"].clone();
         let job = ComparisonJob {
+            control_version: Some("7".to_owned()),
             experiment,
             correlation_id: "planted".to_owned(),
             event: serde_json::json!({
@@ -373,6 +375,8 @@ mod tests {
             at: "2026-12-05T00:00:00Z".to_owned(),
         };
         let record = comparison_record(&Planting, &job).await;
+        // The version whose answer the candidates were compared with (a canary's evidence).
+        assert_eq!(record.answered_by.as_deref(), Some("7"));
         let stored = serde_json::to_string(&record).unwrap();
         for secret in [
             "CONTROLKEY-0001",

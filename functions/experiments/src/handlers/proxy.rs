@@ -166,9 +166,9 @@ async fn proxy(app: &ProxyApp, request: &Request, correlation_id: &str) -> Respo
         ),
         app.count(&experiment.name, served(sampled), Some(class)),
     );
-    let control: Result<Observed, Response<Body>> = match invoked {
+    let control: Result<(Observed, Option<String>), Response<Body>> = match invoked {
         Ok(Ok(invoked)) => match payload::observed(&invoked.payload) {
-            Some(observed) => Ok(observed),
+            Some(observed) => Ok((observed, invoked.version)),
             None => Err(control_failed(
                 experiment,
                 "answered with something that is not an HTTP response",
@@ -193,8 +193,8 @@ async fn proxy(app: &ProxyApp, request: &Request, correlation_id: &str) -> Respo
         )
         .into_response()),
     };
-    let control = match control {
-        Ok(control) => control,
+    let (control, control_version) = match control {
+        Ok(answered) => answered,
         Err(response) => {
             // Sampled and counted so, but with no answer to compare with: skipped.
             if sampled {
@@ -211,6 +211,7 @@ async fn proxy(app: &ProxyApp, request: &Request, correlation_id: &str) -> Respo
             correlation_id: correlation_id.to_owned(),
             event: payload::for_comparison(event),
             control,
+            control_version,
             at,
         };
         if let Err(skip) = hand_off(app, &job).await {

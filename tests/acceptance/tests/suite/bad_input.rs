@@ -16,14 +16,18 @@ use futures::StreamExt;
 use registry::{Function, Registry, Role, Route};
 
 /// Functions no HTTP request reaches: their events come from elsewhere, with their own tests.
-const NOT_HTTP: [(&str, &str); 2] = [
+const NOT_HTTP: [(&str, &str); 3] = [
     (
         "experiment-comparator",
         "invoked by the proxy with a comparison job (experiments.rs)",
     ),
     (
         "release-hook",
-        "invoked by CodeDeploy with a lifecycle event (release.rs)",
+        "invoked by CodeDeploy with a lifecycle event (release_gate.rs)",
+    ),
+    (
+        "release-judge",
+        "invoked by CodeDeploy with a lifecycle event (experiments.rs, the post-traffic judge)",
     ),
 ];
 

@@ -437,9 +437,16 @@ impl Own {
                 return Err(format!("report: {} {}", reply.status, reply.text()));
             }
             let body = reply.json();
+            // The counter and the record are written together, but read by two queries side by
+            // side: a report can count a comparison whose record its other query has not seen.
+            let records = body["report"]["comparisons"].as_u64().unwrap_or_default();
+            let older = body["view"]["older"].as_u64().unwrap_or_default();
             match body["counts"]["compared"].as_u64() {
-                Some(n) if n >= compared => Ok(body),
-                _ => Err(format!("not {compared} compared yet: {}", body["counts"])),
+                Some(n) if n >= compared && records + older >= compared.min(n) => Ok(body),
+                _ => Err(format!(
+                    "not {compared} compared (with their records) yet: {}",
+                    body["counts"]
+                )),
             }
         })
         .await
@@ -522,6 +529,75 @@ fn versioned(
         }],
     });
     serde_json::from_value(record).expect("a comparison record")
+}
+
+/// After a release's traffic has shifted, CodeDeploy's post-traffic hook (`release-judge`) reads
+/// the experiment's recorded comparisons from the table, as deployed, and judges the new version
+/// of the control against the candidate whose code it runs. The comparisons here are recorded as
+/// the comparator records them during a canary: some of the old version (6), some of the new
+/// one, each with the version whose answer was compared.
+#[tokio::test]
+async fn the_post_traffic_judge_decides_a_release_on_the_canarys_recorded_comparisons() {
+    use experiments::domain::canary::Decision;
+    let world = World::new().await;
+    let lenient =
+        "    promotion: {maxMismatchRate: 0.25, minComparisons: 20, maxDurationRatio: 1.5}\n";
+    let own = Own::upload_with(&world, lenient).await;
+    let canary = |second: u32, version: &str, matched: bool| {
+        let mut record = versioned(&own, second % 60, version, "r1", matched);
+        // As the comparator records them: the functions invoked, the version compared with.
+        record.control.function = Some("round-control".to_owned());
+        record.candidates[0].function = Some("round-candidate-half-even".to_owned());
+        record.answered_by = Some(version.to_owned());
+        record
+    };
+    // Version 6 served before; 7 answers like the candidate; 9 does not.
+    let records = (0..10)
+        .map(|i| canary(i, "6", true))
+        .chain((0..30).map(|i| canary(i, "7", true)))
+        .chain((0..30).map(|i| canary(i, "9", false)));
+    for record in records {
+        own.store
+            .put_compared(&record, "GET /round, body < 1 KB", 0)
+            .await
+            .expect("stored");
+    }
+    let judge = |version: &'static str| {
+        let own = &own;
+        async move {
+            release_hook::judge::judge(&own.store, &own.name, "half-even", version)
+                .await
+                .expect("the judge reads the table")
+        }
+    };
+    let kept = judge("7").await;
+    assert_eq!(kept.decision, Decision::Keep, "{}", kept.sentence);
+    assert!(
+        kept.sentence
+            .contains("30 comparisons of version 7 against half-even"),
+        "{}",
+        kept.sentence
+    );
+    let rolled_back = judge("9").await;
+    assert_eq!(
+        rolled_back.decision,
+        Decision::RollBack,
+        "{}",
+        rolled_back.sentence
+    );
+    assert!(
+        rolled_back.sentence.starts_with("differs: 30 failed"),
+        "{}",
+        rolled_back.sentence
+    );
+    // No comparison of a version is never a pass.
+    let silent = judge("8").await;
+    assert_eq!(silent.decision, Decision::Inconclusive);
+    assert_eq!(
+        silent.sentence,
+        "inconclusive: no traffic, 0 comparisons of version 8 against half-even, 20 needed"
+    );
+    own.remove().await;
 }
 
 #[tokio::test]

@@ -104,21 +104,12 @@ impl ExperimentStore {
 
     /// Every running total of an experiment, with its key.
     pub async fn tallies(&self, experiment: &str) -> Result<Vec<(TallyKey, Tally)>, StoreError> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(format!("tally#{experiment}")))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in output.items() {
+        let items = self
+            .query_partition(PartitionQuery::all(format!("tally#{experiment}")))
+            .await?;
+        items
+            .iter()
+            .map(|item| {
                 let key: TallyKey = item
                     .get("key")
                     .and_then(|v| v.as_s().ok())
@@ -131,7 +122,7 @@ impl ExperimentStore {
                         })
                     })
                 };
-                found.push((
+                Ok((
                     key,
                     Tally {
                         comparisons: number("comparisons")?,
@@ -140,14 +131,9 @@ impl ExperimentStore {
                         timeouts: number("timeouts")?,
                         intended: number("intended")?,
                     },
-                ));
-            }
-            start = output.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
-        Ok(found)
+                ))
+            })
+            .collect()
     }
 
     /// Adds to an experiment's counters in one atomic update (no read first).
@@ -242,62 +228,49 @@ impl ExperimentStore {
         let mut deleted = 0;
         // The records, then the running totals (not counted in what is returned).
         for partition in ["results", "tally"] {
-            let mut start = None;
-            loop {
-                let output = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("pk = :pk")
-                    .expression_attribute_values(":pk", s(format!("{partition}#{experiment}")))
-                    .projection_expression("pk, sk")
-                    .consistent_read(true)
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                for keys in output.items().chunks(25) {
-                    let mut requests: Vec<WriteRequest> = keys
-                        .iter()
-                        .map(|key| {
-                            let delete = DeleteRequest::builder()
-                                .set_key(Some(key.clone()))
-                                .build()
-                                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                            Ok(WriteRequest::builder().delete_request(delete).build())
-                        })
-                        .collect::<Result<_, StoreError>>()?;
-                    // Unprocessed items (throttling) are sent again, a bounded number of times.
-                    for _ in 0..10 {
-                        if requests.is_empty() {
-                            break;
-                        }
-                        let output = self
-                            .client
-                            .batch_write_item()
-                            .request_items(&self.table, requests)
-                            .send()
-                            .await
-                            .map_err(unavailable)?;
-                        requests = output
-                            .unprocessed_items()
-                            .and_then(|items| items.get(&self.table))
-                            .cloned()
-                            .unwrap_or_default();
+            let keys = self
+                .query_partition(PartitionQuery {
+                    keys_only: true,
+                    ..PartitionQuery::all(format!("{partition}#{experiment}"))
+                })
+                .await?;
+            for keys in keys.chunks(25) {
+                let mut requests: Vec<WriteRequest> = keys
+                    .iter()
+                    .map(|key| {
+                        let delete = DeleteRequest::builder()
+                            .set_key(Some(key.clone()))
+                            .build()
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                        Ok(WriteRequest::builder().delete_request(delete).build())
+                    })
+                    .collect::<Result<_, StoreError>>()?;
+                // Unprocessed items (throttling) are sent again, a bounded number of times.
+                for _ in 0..10 {
+                    if requests.is_empty() {
+                        break;
                     }
-                    if !requests.is_empty() {
-                        return Err(StoreError::Unavailable(format!(
-                            "{} records of {experiment} were not deleted; run the reset again",
-                            requests.len()
-                        )));
-                    }
-                    if partition == "results" {
-                        deleted += keys.len();
-                    }
+                    let output = self
+                        .client
+                        .batch_write_item()
+                        .request_items(&self.table, requests)
+                        .send()
+                        .await
+                        .map_err(unavailable)?;
+                    requests = output
+                        .unprocessed_items()
+                        .and_then(|items| items.get(&self.table))
+                        .cloned()
+                        .unwrap_or_default();
                 }
-                start = output.last_evaluated_key().cloned();
-                if start.is_none() {
-                    break;
+                if !requests.is_empty() {
+                    return Err(StoreError::Unavailable(format!(
+                        "{} records of {experiment} were not deleted; run the reset again",
+                        requests.len()
+                    )));
+                }
+                if partition == "results" {
+                    deleted += keys.len();
                 }
             }
         }
@@ -318,36 +291,22 @@ impl ExperimentStore {
         experiment: &str,
         limit: usize,
     ) -> Result<Vec<ComparisonRecord>, StoreError> {
-        let mut records = Vec::new();
-        let mut start = None;
-        while records.len() < limit {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(format!("results#{experiment}")))
-                .scan_index_forward(false)
-                .consistent_read(true)
-                .limit(i32::try_from(limit - records.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in output.items() {
+        let items = self
+            .query_partition(PartitionQuery {
+                newest_first: true,
+                limit: Some(limit),
+                ..PartitionQuery::all(format!("results#{experiment}"))
+            })
+            .await?;
+        items
+            .iter()
+            .map(|item| {
                 let json = item
                     .get("record")
                     .and_then(|v| v.as_s().ok())
                     .ok_or_else(|| StoreError::Corrupt("record item without record".into()))?;
-                records.push(
-                    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                );
-            }
-            start = output.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
-        Ok(records)
+                serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
     }
 }

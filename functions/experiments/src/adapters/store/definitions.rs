@@ -5,18 +5,10 @@ use super::*;
 impl ExperimentStore {
     /// Every uploaded definitions file, as `(source, yaml)`.
     pub async fn definitions(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s("definitions"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        output
-            .items()
+        let items = self
+            .query_partition(PartitionQuery::all("definitions"))
+            .await?;
+        items
             .iter()
             .filter(|item| {
                 item.get("sk")
@@ -41,19 +33,13 @@ impl ExperimentStore {
 
     /// Every experiment's promotions, as `(experiment, state)`.
     pub async fn promotions(&self) -> Result<Vec<(String, Promotions)>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :promotion)")
-            .expression_attribute_values(":pk", s("definitions"))
-            .expression_attribute_values(":promotion", s(PROMOTION_PREFIX))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        output
-            .items()
+        let items = self
+            .query_partition(PartitionQuery {
+                sk_prefix: Some(PROMOTION_PREFIX),
+                ..PartitionQuery::all("definitions")
+            })
+            .await?;
+        items
             .iter()
             .map(|item| {
                 let sk = item.get("sk").and_then(|v| v.as_s().ok());

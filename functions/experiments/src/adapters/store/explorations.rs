@@ -25,18 +25,10 @@ impl ExperimentStore {
 
     /// The latest exploration of each candidate of an experiment that has been explored.
     pub async fn explorations(&self, experiment: &str) -> Result<Vec<Explored>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(format!("explore#{experiment}")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        output
-            .items()
+        let items = self
+            .query_partition(PartitionQuery::all(format!("explore#{experiment}")))
+            .await?;
+        items
             .iter()
             .map(|item| {
                 let json = item

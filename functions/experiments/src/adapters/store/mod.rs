@@ -146,6 +146,72 @@ impl ExperimentStore {
             table: table.into(),
         }
     }
+
+    /// The items of one partition, every page of it (a query returns at most 1 MB at a time),
+    /// strongly consistent: each reader here reads what was just written.
+    async fn query_partition(&self, query: PartitionQuery<'_>) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        let condition = match query.sk_prefix {
+            Some(_) => "pk = :pk AND begins_with(sk, :prefix)",
+            None => "pk = :pk",
+        };
+        while query.limit.is_none_or(|limit| items.len() < limit) {
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(condition)
+                .expression_attribute_values(":pk", s(query.pk.as_str()))
+                .scan_index_forward(!query.newest_first)
+                .consistent_read(true)
+                .set_exclusive_start_key(start);
+            if let Some(prefix) = query.sk_prefix {
+                request = request.expression_attribute_values(":prefix", s(prefix));
+            }
+            if query.keys_only {
+                request = request.projection_expression("pk, sk");
+            }
+            if let Some(limit) = query.limit {
+                request = request.limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX));
+            }
+            let output = request.send().await.map_err(unavailable)?;
+            start = output.last_evaluated_key;
+            items.extend(output.items.unwrap_or_default());
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(items)
+    }
+}
+
+/// One item as DynamoDB returns it.
+type Item = std::collections::HashMap<String, AttributeValue>;
+
+/// Which items of a partition [`ExperimentStore::query_partition`] reads.
+#[derive(Debug, Default)]
+struct PartitionQuery<'a> {
+    /// The partition key value, `tally#<experiment>` say.
+    pk: String,
+    /// Only the items whose sort key starts with this.
+    sk_prefix: Option<&'a str>,
+    /// Only `pk` and `sk` of each item (what a delete needs).
+    keys_only: bool,
+    /// In descending sort-key order (the records' keys start with their time).
+    newest_first: bool,
+    /// At most this many items.
+    limit: Option<usize>,
+}
+
+impl PartitionQuery<'_> {
+    /// Every item of partition `pk`, in sort-key order.
+    fn all(pk: impl Into<String>) -> Self {
+        Self {
+            pk: pk.into(),
+            ..Self::default()
+        }
+    }
 }
 
 #[cfg(test)]

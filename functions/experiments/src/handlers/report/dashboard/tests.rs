@@ -35,6 +35,7 @@ fn each_candidate_has_its_verdict_sentence_at_the_top_as_in_the_json() {
     let experiment = experiment();
     let records: Vec<ComparisonRecord> = (0..40)
         .map(|i| ComparisonRecord {
+            answered_by: None,
             experiment: "round".into(),
             correlation_id: format!("c{i}"),
             at: format!("2026-11-30T10:00:{:02}.000Z", i % 60),
@@ -150,6 +151,7 @@ fn intended_differences_are_shown_apart_from_mismatches() {
     }
     let records: Vec<ComparisonRecord> = (0..460)
         .map(|i| ComparisonRecord {
+            answered_by: None,
             experiment: "fizzbuzz".into(),
             correlation_id: format!("c{i}"),
             at: format!("2026-11-30T10:00:{:02}.000Z", i % 60),
@@ -215,6 +217,7 @@ fn markup_in_stored_names_inputs_and_differences_is_escaped() {
     }
     let records: Vec<ComparisonRecord> = (0..3)
         .map(|i| ComparisonRecord {
+            answered_by: None,
             experiment: "round".into(),
             correlation_id: format!("c{i}"),
             at: format!("2026-11-30T10:00:0{i}.000Z"),
@@ -411,6 +414,7 @@ fn differences_report() -> (Experiment, crate::domain::report::Report) {
         .iter()
         .enumerate()
         .map(|(i, (id, control, candidate))| ComparisonRecord {
+            answered_by: None,
             experiment: "e".into(),
             correlation_id: format!("c{i}"),
             at: format!("2026-11-30T10:00:0{i}.000Z"),
@@ -544,6 +548,7 @@ fn a_collecting_candidate_shows_its_progress_and_the_time_left_at_the_recent_pac
     let records: Vec<ComparisonRecord> = (0..40)
         .rev()
         .map(|i| ComparisonRecord {
+            answered_by: None,
             experiment: "round".into(),
             correlation_id: format!("c{i}"),
             at: format!("2026-11-30T10:00:{i:02}.000Z"),
